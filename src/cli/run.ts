@@ -1,0 +1,38 @@
+/**
+ * The CLI as a function: `run(argv, io)` resolves to the exit code. Only main.ts touches `process`.
+ */
+import { Command, CommanderError } from "commander";
+import { isGuestOpsError } from "../shared/errors.js";
+import { VERSION } from "../version.js";
+import { commands } from "./commands/index.js";
+import { EXIT, type ExitCode, type Io } from "./types.js";
+
+export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.OK;
+  const program = new Command("guestops")
+    .description("Detect, attribute and audit VMware vSphere Guest Operations (ATT&CK T1675)")
+    .version(VERSION, "-V, --version")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s.replace(/\n$/, "")),
+      writeErr: (s) => io.stderr(s.replace(/\n$/, "")),
+    })
+    .showHelpAfterError("(run with --help for usage)");
+  for (const command of commands) command.register(program, io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; anything else is a usage error.
+      return error.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
+    }
+    if (isGuestOpsError(error)) {
+      io.stderr(
+        `guestops: ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
+      );
+      return EXIT.ERROR;
+    }
+    throw error; // a bug: main prints the stack and exits 2
+  }
+}

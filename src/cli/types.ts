@@ -1,0 +1,26 @@
+/** The command contract: each subcommand is one file in cli/commands/ that registers itself. */
+import type { Command } from "commander";
+
+/** Everything a command may touch of the outside world (tests pass fakes). */
+export interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Standard input as bytes (for `-` paths). */
+  readonly stdin: () => NodeJS.ReadableStream;
+  /** True when stderr is a terminal (progress display). */
+  readonly isStderrTty: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/** Exit codes are API: 0 clean, 1 alerts at/above --fail-on, 2 usage or fatal error. */
+export const EXIT = { OK: 0, ALERTS: 1, ERROR: 2 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface CommandDef {
+  readonly name: string;
+  /** Adds the subcommand to `program`. Its action returns the exit code. */
+  readonly register: (program: Command, io: Io, done: (code: ExitCode) => void) => void;
+}
+
+export const defineCommand = (def: CommandDef): CommandDef => def;

@@ -1,0 +1,82 @@
+/**
+ * The reader contract. A reader turns the text of one input (a file, stdin or an archive member)
+ * into canonical records. Readers are incremental: they are fed as the bytes arrive, so the same
+ * reader serves whole files today and a live syslog stream later. They do no I/O of their own.
+ */
+import type {
+  CanonicalRecord,
+  FormatName,
+  InputSource,
+  ReadIssue,
+  ReadIssueCode,
+} from "../model/record.js";
+
+/** Options that change how text is read, shared by every reader. */
+export interface ReadOptions {
+  /** IANA zone for timestamps that carry none (RFC 3164 receivers). Default `UTC`. */
+  readonly assumeTz: string;
+  /**
+   * Reference time for year inference of year-less timestamps (ISO 8601). Default: the input's
+   * modification time, else now. A timestamp that would land more than a day after it belongs to
+   * the previous year.
+   */
+  readonly referenceTime?: string;
+}
+
+/** What a reader gets for one input. */
+export interface ReaderContext {
+  readonly source: InputSource;
+  readonly options: ReadOptions;
+  /** Hand over one finished record. */
+  readonly emit: (record: CanonicalRecord) => void;
+  /** Report a per-line problem (counted, a few examples kept). */
+  readonly issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) => void;
+  /** Count a line the reader understood but that carries nothing guestops needs. */
+  readonly skip: (line: number) => void;
+}
+
+/** A stateful parser for one input of a line-oriented format. */
+export interface LineParser {
+  /**
+   * One physical line without its terminator (CR already removed). Only lines that contain one
+   * of the reader's markers are guaranteed to be passed; others may be passed too.
+   */
+  readonly line: (text: string, lineNo: number) => void;
+  /** End of input: flush pending multi-line records and unmatched parts. */
+  readonly end: () => void;
+}
+
+interface ReaderBase {
+  readonly name: FormatName;
+  /** One line for `inspect` and the README. */
+  readonly title: string;
+  /**
+   * How likely the first lines of an input are this format: 0 (no) to 1 (certain). Detection
+   * picks the highest score above 0.3; ties go to the earlier reader in the registry.
+   */
+  readonly sniff: (head: readonly string[]) => number;
+}
+
+/** A line-oriented format (hostd, vmware.log, vpxd, syslog, audit, vCenter event stream). */
+export interface LineReader extends ReaderBase {
+  readonly shape: "lines";
+  /**
+   * Case-sensitive substrings; a line that contains none of them cannot yield a record, so the
+   * input layer may drop it before decoding it (that is how unrelated lines cost almost nothing).
+   */
+  readonly markers: readonly string[];
+  readonly open: (ctx: ReaderContext) => LineParser;
+}
+
+/** A document format (JSON arrays, NDJSON, PowerShell ConvertTo-Json output). */
+export interface DocumentReader extends ReaderBase {
+  readonly shape: "document";
+  /** Reads the whole input as a byte stream (already decompressed, any BOM included). */
+  readonly read: (bytes: AsyncIterable<Buffer>, ctx: ReaderContext) => Promise<void>;
+}
+
+export type Reader = LineReader | DocumentReader;
+
+export const defineReader = <R extends Reader>(reader: R): R => reader;
+
+export type { ReadIssue };

@@ -1,0 +1,74 @@
+/**
+ * An attributed guest operation: one API call, however many sources saw it, with the principal
+ * who made it and how sure guestops is of that. Built by `attribute/`, consumed by rules and reports.
+ */
+import type { Category } from "./catalog.js";
+import type { Observation, Outcome, Provenance } from "./record.js";
+
+/**
+ * How the principal was established (docs/attribution.md):
+ * - `exact`: a record of this very operation names the principal (vCenter event user, a hostd line
+ *   of this operation's opID with `user=`, an audit `api.call` subject);
+ * - `correlated`: reached through an opID or session chain to a record that names the principal;
+ * - `inferred`: circumstantial only (e.g. the single non-vCenter session open on that host then);
+ * - `ambiguous`: more than one candidate fits; none is chosen;
+ * - `unknown`: nothing names the principal.
+ */
+export type AttributionLevel = "exact" | "correlated" | "inferred" | "ambiguous" | "unknown";
+
+/** A normalised account. */
+export interface Principal {
+  /** Canonical form used for matching: `domain\user` lower-case, or `user` for local accounts. */
+  readonly id: string;
+  /** The account as first written by the source that named it. */
+  readonly display: string;
+  readonly domain?: string;
+  readonly user: string;
+  /** `vcenter-solution` for vpxd-extension-* and similar; `host-local` for root/dcui/local users. */
+  readonly kind: "person" | "vcenter-solution" | "host-local" | "vpxuser" | "unknown";
+}
+
+export interface Attribution {
+  readonly level: AttributionLevel;
+  /** Absent unless level is exact, correlated or inferred. */
+  readonly principal?: Principal;
+  /** Candidates when ambiguous. */
+  readonly candidates?: readonly Principal[];
+  /** Plain-language reason (`hostd state line of opID ee13d46d names user=root`). */
+  readonly reason: string;
+  /** Ids of the evidence records (indexes into `Operation.observations`, or session ids). */
+  readonly evidence: readonly string[];
+}
+
+/** Where the call came from. */
+export interface Origin {
+  /** `vcenter` when the call went through vCenter (vpxuser, vpxd LRO), `host` when straight to ESXi. */
+  readonly via: "vcenter" | "host" | "unknown";
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
+  /** Client family from the user agent or opID shape: PowerCLI, pyvmomi, govc, Host Client, vim-cmd ... */
+  readonly client?: string;
+}
+
+export interface Operation {
+  /** Stable id derived from the first observation's provenance (same data → same id). */
+  readonly id: string;
+  /** Earliest observation time (UTC ISO 8601); undefined when no observation has a time. */
+  readonly time: string | undefined;
+  readonly host?: string;
+  readonly vcenter?: string;
+  readonly vm: { readonly name?: string; readonly vmx?: string; readonly moref?: string };
+  /** Canonical API name, e.g. `StartProgramInGuest`; `unknown` when only a burst or fault says so. */
+  readonly api: string;
+  readonly category: Category | "unknown";
+  readonly outcome: Outcome;
+  readonly attribution: Attribution;
+  readonly origin: Origin;
+  readonly opId?: string;
+  readonly session?: string;
+  readonly guest?: Observation["guest"];
+  /** Every sighting, in time order. */
+  readonly observations: readonly Observation[];
+}
+
+export type { Provenance };
