@@ -80,3 +80,25 @@ export type Reader = LineReader | DocumentReader;
 export const defineReader = <R extends Reader>(reader: R): R => reader;
 
 export type { ReadIssue };
+
+/**
+ * The syslog wrapper around a line, as a receiver or ESXi's forwarder writes it (RFC 3164 with or
+ * without PRI, RFC 5424, rsyslog file prefix). Produced by `parseEnvelope` (ingest/syslog).
+ */
+export interface Envelope {
+  /** `<PRI>` value when present. */
+  readonly pri?: number;
+  /** Header time as UTC ISO 8601, when the header had one. */
+  readonly time?: string;
+  /** The header time lacked a year or zone and one was assumed (see ReadOptions). */
+  readonly timeAssumed?: boolean;
+  readonly host?: string;
+  /** APP-NAME / tag as written (`Hostd`, `hostd`, `vpxd`, `Vpxa`). */
+  readonly program?: string;
+  /** PROCID / `[pid]` as written. */
+  readonly pid?: string;
+  /** RFC 5424 structured data, as written (`-` or `[eventID@6876 ...]`). */
+  readonly structuredData?: string;
+  /** The rest of the line after the header: what the program itself wrote. */
+  readonly body: string;
+}
