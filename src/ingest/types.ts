@@ -40,8 +40,13 @@ export interface LineParser {
   /**
    * One physical line without its terminator (CR already removed). Only lines that contain one
    * of the reader's markers are guaranteed to be passed; others may be passed too.
+   *
+   * With `envelope`, a router (syslog receiver file, SIEM JSON export) has already unwrapped the
+   * line: `text` is the envelope's body, and host/time/program come from the envelope. Without
+   * it, the parser unwraps the line itself (`parseEnvelope`) or reads it as a local-file line.
+   * Either way `text` is what provenance keeps as the raw record.
    */
-  readonly line: (text: string, lineNo: number) => void;
+  readonly line: (text: string, lineNo: number, envelope?: Envelope) => void;
   /** End of input: flush pending multi-line records and unmatched parts. */
   readonly end: () => void;
 }

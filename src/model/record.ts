@@ -66,6 +66,8 @@ export interface VmRef {
   readonly vmx?: string;
   /** Managed object id (`vm-42` on vCenter, a number on ESXi), scoped to its vCenter/host. */
   readonly moref?: string;
+  /** The VM's datastore directory (`/vmfs/volumes/<ds>/<dir>`): from a .vmx path or vmware.log's location. */
+  readonly dir?: string;
 }
 
 /** What kind of line a guest-operation observation was read from. */
