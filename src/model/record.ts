@@ -133,6 +133,11 @@ export interface Observation {
   readonly durationUs?: number;
   /** `vc.burst`: how many operations the record stands for, when stated. */
   readonly count?: number;
+  /**
+   * A source-specific qualifier, as the source words it: vmware.log `with messages` (the guest
+   * returned data or errors), the phase of a vCenter event burst (`started`, `compressed`, `ended`).
+   */
+  readonly detail?: string;
   /** The record's format is unconfirmed in public samples ([I] in telemetry.md). */
   readonly evidence: Evidence;
   readonly prov: Provenance;
