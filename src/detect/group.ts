@@ -1,0 +1,320 @@
+/**
+ * Alert grouping (docs/alerts.md): operations of the same principal on the same VM whose gaps are
+ * shorter than the grouping gap form one cluster; a cluster on which at least one rule fired is one
+ * alert, carrying every rule and every reason. Pure: no clock, no I/O.
+ */
+import { createHash } from "node:crypto";
+import { methodByApi } from "../model/catalog.js";
+import {
+  maxSeverity,
+  severityRank,
+  shiftSeverity,
+  type Alert,
+  type AlertOperation,
+  type AlertPrincipal,
+  type AlertProvenance,
+  type AlertSignal,
+  type Severity,
+} from "../model/alert.js";
+import type { AttributionLevel, Operation } from "../model/operation.js";
+import type { Signal } from "./types.js";
+
+export interface GroupDeps {
+  /** Operations closer than this (ms) join one cluster. */
+  readonly gapMs: number;
+  /** Short label per rule id, for titles. */
+  readonly labels: ReadonlyMap<string, string>;
+  /** Policy site name of an operation. */
+  readonly siteOf: (operation: Operation) => string | undefined;
+}
+
+const LEVEL_RANK: ReadonlyMap<AttributionLevel, number> = new Map([
+  ["exact", 0],
+  ["correlated", 1],
+  ["inferred", 2],
+  ["ambiguous", 3],
+  ["unknown", 4],
+]);
+
+/** True when the operation names a principal (exact, correlated or inferred). */
+export const isAttributed = (op: Operation): boolean =>
+  op.attribution.principal !== undefined &&
+  (op.attribution.level === "exact" ||
+    op.attribution.level === "correlated" ||
+    op.attribution.level === "inferred");
+
+/** The principal part of the grouping key. */
+export function principalKey(op: Operation): string {
+  const { attribution, origin } = op;
+  if (isAttributed(op) && attribution.principal) return `p:${attribution.principal.id}`;
+  if (attribution.level === "ambiguous" && attribution.candidates?.length) {
+    return `a:${attribution.candidates
+      .map((c) => c.id)
+      .sort()
+      .join(",")}`;
+  }
+  return `u:${origin.sourceIp ?? ""}`;
+}
+
+/** The VM part of the grouping key: display name (case-folded), else .vmx path, else moref. */
+export function vmKey(op: Operation): string {
+  const { name, vmx, moref } = op.vm;
+  if (name) return `n:${name.toLowerCase()}`;
+  if (vmx) return `x:${vmx}`;
+  if (moref) return `m:${op.vcenter ?? op.host ?? ""}/${moref}`;
+  return "?";
+}
+
+/** How an operation names its VM for people. */
+export const vmDisplay = (op: Operation): string =>
+  op.vm.name ?? op.vm.vmx ?? op.vm.moref ?? "unknown VM";
+
+const timeMs = (op: Operation): number | undefined => {
+  if (op.time === undefined) return undefined;
+  const ms = Date.parse(op.time);
+  return Number.isNaN(ms) ? undefined : ms;
+};
+
+/** Sort key: time order, operations without a time last, ties by id (input order never matters). */
+export function compareOperations(a: Operation, b: Operation): number {
+  const ta = timeMs(a);
+  const tb = timeMs(b);
+  if (ta !== tb) {
+    if (ta === undefined) return 1;
+    if (tb === undefined) return -1;
+    return ta - tb;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+interface Cluster {
+  readonly key: string;
+  readonly pKey: string;
+  readonly vKey: string;
+  readonly ops: Operation[];
+  last: number | undefined;
+}
+
+/**
+ * Groups operations (already sorted with `compareOperations`) and their signals into alerts.
+ * Clusters without a signal produce no alert.
+ */
+export function groupAlerts(
+  operations: readonly Operation[],
+  signals: readonly Signal[],
+  deps: GroupDeps,
+): Alert[] {
+  const byOp = new Map<string, Signal[]>();
+  for (const s of signals) {
+    const list = byOp.get(s.operationId);
+    if (list) list.push(s);
+    else byOp.set(s.operationId, [s]);
+  }
+
+  const open = new Map<string, Cluster>();
+  const clusters: Cluster[] = [];
+  for (const op of operations) {
+    const pKey = principalKey(op);
+    const vKey = vmKey(op);
+    const t = timeMs(op);
+    // Operations without a time cluster apart from timed ones (they cannot be placed in time).
+    const key = `${pKey}\u0000${vKey}\u0000${t === undefined ? "untimed" : "timed"}`;
+    const current = open.get(key);
+    if (
+      current &&
+      (t === undefined || (current.last !== undefined && t - current.last < deps.gapMs))
+    ) {
+      current.ops.push(op);
+      current.last = t;
+      continue;
+    }
+    const cluster: Cluster = { key, pKey, vKey, ops: [op], last: t };
+    open.set(key, cluster);
+    clusters.push(cluster);
+  }
+
+  const alerts: Alert[] = [];
+  for (const cluster of clusters) {
+    const clusterSignals = cluster.ops.flatMap((op) => byOp.get(op.id) ?? []);
+    if (clusterSignals.length === 0) continue;
+    alerts.push(buildAlert(cluster, clusterSignals, byOp, deps));
+  }
+  return alerts.sort((a, b) => {
+    if (a.firstSeen !== b.firstSeen) {
+      if (a.firstSeen === undefined) return 1;
+      if (b.firstSeen === undefined) return -1;
+      return a.firstSeen < b.firstSeen ? -1 : 1;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+}
+
+interface MutableSignal {
+  rule: string;
+  key: string;
+  severity: Severity;
+  reason: string;
+  attack: Set<string>;
+  operations: string[];
+  order: number;
+}
+
+function buildAlert(
+  cluster: Cluster,
+  signals: readonly Signal[],
+  byOp: ReadonlyMap<string, readonly Signal[]>,
+  deps: GroupDeps,
+): Alert {
+  // Merge findings of the same rule with the same key.
+  const merged = new Map<string, MutableSignal>();
+  for (const s of signals) {
+    const k = `${s.rule}\u0000${s.key}`;
+    const m = merged.get(k);
+    if (m) {
+      m.severity = maxSeverity(m.severity, s.severity);
+      for (const a of s.attack) m.attack.add(a);
+      if (!m.operations.includes(s.operationId)) m.operations.push(s.operationId);
+    } else {
+      merged.set(k, {
+        rule: s.rule,
+        key: s.key,
+        severity: s.severity,
+        reason: s.reason,
+        attack: new Set(s.attack),
+        operations: [s.operationId],
+        order: merged.size,
+      });
+    }
+  }
+  const ordered = [...merged.values()].sort(
+    (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.order - b.order,
+  );
+  const alertSignals: AlertSignal[] = ordered.map((m) => ({
+    rule: m.rule,
+    severity: m.severity,
+    reason: m.reason,
+    attack: [...m.attack].sort(),
+    operations: m.operations,
+  }));
+  const reasons = ordered.map((m) =>
+    m.operations.length > 1 ? `${m.reason} (${m.operations.length} operations)` : m.reason,
+  );
+
+  const rules: string[] = [];
+  for (const m of ordered) if (!rules.includes(m.rule)) rules.push(m.rule);
+
+  const top = ordered.reduce<Severity>((acc, m) => maxSeverity(acc, m.severity), "info");
+  // Independent signals agree: two or more different rules fired on the cluster.
+  const severity = rules.length >= 2 ? shiftSeverity(top, 1) : top;
+
+  const attack = new Set<string>(["T1675"]);
+  for (const m of ordered) for (const a of m.attack) attack.add(a);
+  for (const op of cluster.ops) for (const a of methodByApi(op.api)?.attack ?? []) attack.add(a);
+
+  const first = cluster.ops[0] as Operation;
+  const principal = alertPrincipal(cluster.ops);
+  const vm = vmDisplay(cluster.ops.find((op) => op.vm.name !== undefined) ?? first);
+
+  const hosts: string[] = [];
+  for (const op of cluster.ops) if (op.host && !hosts.includes(op.host)) hosts.push(op.host);
+  const methods: string[] = [];
+  for (const op of cluster.ops) if (!methods.includes(op.api)) methods.push(op.api);
+  const times = cluster.ops.map((op) => op.time).filter((t): t is string => t !== undefined);
+
+  const labels = rules.map((r) => deps.labels.get(r) ?? r);
+  const site = deps.siteOf(first);
+
+  return {
+    id: alertId(cluster.pKey, cluster.vKey, first),
+    rules,
+    severity,
+    title: `${principal.display} on ${vm}: ${labels.join(", ")}`,
+    reasons,
+    signals: alertSignals,
+    attack: [...attack].sort(),
+    principal,
+    vm,
+    ...(hosts[0] !== undefined ? { host: hosts[0] } : {}),
+    ...(hosts.length > 1 ? { hosts } : {}),
+    ...(site !== undefined ? { site } : {}),
+    ...(times.length > 0
+      ? { firstSeen: times[0] as string, lastSeen: times.at(-1) as string }
+      : {}),
+    count: cluster.ops.length,
+    methods,
+    operations: cluster.ops.map((op) => alertOperation(op, byOp.get(op.id) ?? [])),
+  };
+}
+
+function alertPrincipal(ops: readonly Operation[]): AlertPrincipal {
+  let weakest: AttributionLevel = "exact";
+  for (const op of ops) {
+    if ((LEVEL_RANK.get(op.attribution.level) ?? 4) > (LEVEL_RANK.get(weakest) ?? 4)) {
+      weakest = op.attribution.level;
+    }
+  }
+  const named = ops.find(isAttributed)?.attribution.principal;
+  if (named) {
+    return { id: named.id, display: named.display, level: weakest, kind: named.kind };
+  }
+  const candidates = ops.find((op) => op.attribution.candidates?.length)?.attribution.candidates;
+  if (weakest === "ambiguous" && candidates) {
+    return {
+      display: `ambiguous (${candidates.map((c) => c.display).join(", ")})`,
+      level: weakest,
+    };
+  }
+  return { display: "unknown", level: weakest };
+}
+
+/**
+ * `al-` + 16 hex digits of SHA-256 over the principal key, the VM key and the first operation's
+ * first observation (input SHA-256 or path, archive member, line). Same data, same id, whatever the
+ * order of the inputs on the command line.
+ */
+export function alertId(pKey: string, vKey: string, first: Operation): string {
+  const obs = first.observations[0];
+  const prov = obs
+    ? `${obs.prov.source.sha256 || obs.prov.source.path}\n${obs.prov.source.member ?? ""}\n${obs.prov.line}`
+    : `op:${first.id}`;
+  const digest = createHash("sha256").update(`${pKey}\n${vKey}\n${prov}`).digest("hex");
+  return `al-${digest.slice(0, 16)}`;
+}
+
+function alertOperation(op: Operation, signals: readonly Signal[]): AlertOperation {
+  const rules: string[] = [];
+  for (const s of signals) if (!rules.includes(s.rule)) rules.push(s.rule);
+  const provenance: AlertProvenance[] = op.observations.map((o) => ({
+    path: o.prov.source.path,
+    ...(o.prov.source.member !== undefined ? { member: o.prov.source.member } : {}),
+    sha256: o.prov.source.sha256,
+    line: o.prov.line,
+    kind: o.kind,
+  }));
+  const { attribution } = op;
+  const principal = isAttributed(op) ? attribution.principal?.display : undefined;
+  return {
+    id: op.id,
+    ...(op.time !== undefined ? { time: op.time } : {}),
+    method: op.api,
+    category: op.category,
+    outcome: op.outcome,
+    vm: vmDisplay(op),
+    ...(op.host !== undefined ? { host: op.host } : {}),
+    ...(op.vcenter !== undefined ? { vcenter: op.vcenter } : {}),
+    ...(principal !== undefined ? { principal } : {}),
+    attribution: {
+      level: attribution.level,
+      reason: attribution.reason,
+      ...(attribution.candidates?.length
+        ? { candidates: attribution.candidates.map((c) => c.display) }
+        : {}),
+    },
+    origin: op.origin,
+    ...(op.opId !== undefined ? { opId: op.opId } : {}),
+    ...(op.session !== undefined ? { session: op.session } : {}),
+    ...(op.guest !== undefined ? { guest: op.guest } : {}),
+    rules,
+    provenance,
+  };
+}

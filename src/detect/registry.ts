@@ -1,0 +1,25 @@
+/**
+ * Explicit registry of the built-in rules (no directory scanning). Adding a rule is one import and
+ * one entry here, plus its id in the policy's `RULE_IDS`.
+ */
+import type { Rule } from "./types.js";
+import { authFailureBurst } from "./rules/auth-failure-burst/index.js";
+import { directHostAccess } from "./rules/direct-host-access/index.js";
+import { disallowedMethod } from "./rules/disallowed-method/index.js";
+import { outsideHours } from "./rules/outside-hours/index.js";
+import { sensitiveVm } from "./rules/sensitive-vm/index.js";
+import { unexpectedAccount } from "./rules/unexpected-account/index.js";
+
+export const builtinRules = {
+  "unexpected-account": unexpectedAccount,
+  "outside-hours": outsideHours,
+  "sensitive-vm": sensitiveVm,
+  "disallowed-method": disallowedMethod,
+  "direct-host-access": directHostAccess,
+  "auth-failure-burst": authFailureBurst,
+} as const satisfies Record<string, Rule>;
+
+export type BuiltinRuleName = keyof typeof builtinRules;
+
+/** The built-in rules in documentation order. */
+export const BUILTIN_RULES: readonly Rule[] = Object.values(builtinRules);

@@ -1,0 +1,123 @@
+/**
+ * auth-failure-burst: guest authentication failures bunched per account or per VM (default 5 within
+ * 10 minutes, `auth-failure-burst` in the policy). vCenter's GuestOperationAuthFailure event text is
+ * not published, so failures are recognised leniently: the reader's `vc.auth-failure` observations,
+ * and guest-login faults (`InvalidGuestLogin`, authentication faults) on any observation.
+ */
+import type { Operation } from "../../../model/operation.js";
+import { defineRule } from "../../types.js";
+import { isAttributed } from "../../engine.js";
+import { localClock, localTime, who } from "../../describe.js";
+import { vmDisplay, vmKey } from "../../group.js";
+
+const AUTH_FAULT =
+  /InvalidGuestLogin|GuestAuthenticationChallenge|GuestPermissionDenied|authenticat/i;
+
+/** True when an operation is a failed guest authentication. */
+export function isAuthFailure(op: Operation): boolean {
+  return op.observations.some(
+    (o) =>
+      o.kind === "vc.auth-failure" ||
+      (o.fault !== undefined && AUTH_FAULT.test(o.fault) && o.outcome !== "success"),
+  );
+}
+
+/** Runs of operations (sorted by time) in which every member lies in a window of `threshold`. */
+export function bursts(
+  ops: readonly Operation[],
+  threshold: number,
+  windowMs: number,
+): Operation[][] {
+  const times = ops.map((op) => Date.parse(op.time ?? ""));
+  const inBurst = new Array<boolean>(ops.length).fill(false);
+  let lo = 0;
+  for (let hi = 0; hi < ops.length; hi++) {
+    while ((times[hi] ?? 0) - (times[lo] ?? 0) > windowMs) lo++;
+    if (hi - lo + 1 >= threshold) for (let i = lo; i <= hi; i++) inBurst[i] = true;
+  }
+  const runs: Operation[][] = [];
+  let current: Operation[] = [];
+  let last = Number.NEGATIVE_INFINITY;
+  ops.forEach((op, i) => {
+    const t = times[i] ?? 0;
+    if (!inBurst[i]) return;
+    if (current.length > 0 && t - last > windowMs) {
+      runs.push(current);
+      current = [];
+    }
+    current.push(op);
+    last = t;
+  });
+  if (current.length > 0) runs.push(current);
+  return runs;
+}
+
+export const authFailureBurst = defineRule({
+  meta: {
+    id: "auth-failure-burst",
+    label: "guest auth failure burst",
+    description:
+      "Guest authentication failures bunched per account or per VM (default 5 within 10 minutes).",
+    severity: "medium",
+    attack: ["T1675", "T1110"],
+    principal: "optional",
+  },
+  create(ctx) {
+    const { threshold, windowMs } = ctx.policy.authFailureBurst;
+    const minutes = Math.round(windowMs / 60000);
+    const byAccount = new Map<string, Operation[]>();
+    const byVm = new Map<string, Operation[]>();
+    const push = (map: Map<string, Operation[]>, key: string, op: Operation): void => {
+      const list = map.get(key);
+      if (list) list.push(op);
+      else map.set(key, [op]);
+    };
+    const zoneOf = (op: Operation): string => ctx.expectation(op).site.site.zone;
+    const span = (run: readonly Operation[]): string => {
+      const first = run[0] as Operation;
+      const last = run.at(-1) as Operation;
+      const zone = zoneOf(first);
+      return `${localTime(first.time, zone)} to ${localClock(last.time ?? "", zone)}`;
+    };
+    return {
+      onOperation(op) {
+        if (op.time === undefined || !isAuthFailure(op)) return;
+        if (isAttributed(op) && op.attribution.principal) {
+          push(byAccount, op.attribution.principal.id, op);
+        }
+        push(byVm, vmKey(op), op);
+      },
+      end() {
+        for (const ops of byAccount.values()) {
+          for (const run of bursts(ops, threshold, windowMs)) {
+            const first = run[0] as Operation;
+            const vms = [...new Set(run.map(vmDisplay))];
+            for (const op of run) {
+              ctx.report({
+                operation: op,
+                key: `account:${first.id}`,
+                dependsOnPrincipal: true,
+                reason: `${run.length} guest authentication failures by ${who(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, on ${vms.length === 1 ? `VM ${vms[0]}` : `${vms.length} VMs (${vms.join(", ")})`}`,
+              });
+            }
+          }
+        }
+        for (const ops of byVm.values()) {
+          for (const run of bursts(ops, threshold, windowMs)) {
+            const first = run[0] as Operation;
+            const accounts = [...new Set(run.map(who))];
+            // One named account: already reported as that account's burst above.
+            if (accounts.length < 2 && run.every(isAttributed)) continue;
+            for (const op of run) {
+              ctx.report({
+                operation: op,
+                key: `vm:${first.id}`,
+                reason: `${run.length} guest authentication failures on VM ${vmDisplay(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, by ${accounts.length} principals (${accounts.join(", ")})`,
+              });
+            }
+          }
+        }
+      },
+    };
+  },
+});

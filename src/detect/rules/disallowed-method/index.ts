@@ -1,0 +1,48 @@
+/**
+ * disallowed-method: a method outside the account's allowed set (a monitoring account listing files
+ * or starting programs), and anyone pulling files out of a critical VM without the policy expecting
+ * that very operation.
+ */
+import { methodByApi } from "../../../model/catalog.js";
+import { defineRule } from "../../types.js";
+import { isAttributed } from "../../engine.js";
+import { where, who } from "../../describe.js";
+
+export const disallowedMethod = defineRule({
+  meta: {
+    id: "disallowed-method",
+    label: "disallowed method",
+    description:
+      "A method outside the account's allowed set, or files pulled out of a critical VM by anyone the policy does not expect to.",
+    severity: "medium",
+    attack: ["T1675"],
+    principal: "optional",
+    requiresPolicy: true,
+  },
+  create(ctx) {
+    return {
+      onOperation(op) {
+        const e = ctx.expectation(op);
+        if (isAttributed(op) && e.account && !e.checks.method.ok) {
+          ctx.report({
+            operation: op,
+            key: `method:${op.api}`,
+            dependsOnPrincipal: true,
+            reason: `${who(op)} (role ${e.account.account.role}) ran ${op.api} on ${where(op)}, a method outside its allowed set: ${e.checks.method.reason}`,
+          });
+        }
+        const info = methodByApi(op.api);
+        if (info?.transfer === "from-guest" && e.critical && !e.expected) {
+          const path = op.guest?.path !== undefined ? ` (guest path ${op.guest.path})` : "";
+          ctx.report({
+            operation: op,
+            key: "critical-pull",
+            severity: "high",
+            attack: ["T1005"],
+            reason: `files pulled out of ${where(op)}, a VM of the ${e.tier ?? "critical"} tier, by ${who(op)} with ${op.api}${path}; the policy does not expect this operation`,
+          });
+        }
+      },
+    };
+  },
+});
