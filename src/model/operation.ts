@@ -3,7 +3,7 @@
  * who made it and how sure guestops is of that. Built by `attribute/`, consumed by rules and reports.
  */
 import type { Category } from "./catalog.js";
-import type { Observation, Outcome, Provenance } from "./record.js";
+import type { Observation, Outcome, Provenance, SessionRecord } from "./record.js";
 
 /**
  * How the principal was established (docs/attribution.md):
@@ -26,6 +26,8 @@ export interface Principal {
   readonly user: string;
   /** `vcenter-solution` for vpxd-extension-* and similar; `host-local` for root/dcui/local users. */
   readonly kind: "person" | "vcenter-solution" | "host-local" | "vpxuser" | "unknown";
+  /** The account was written with hostd's `vpxuser:` prefix: the call came through vCenter. */
+  readonly viaVcenter?: boolean;
 }
 
 export interface Attribution {
@@ -36,7 +38,10 @@ export interface Attribution {
   readonly candidates?: readonly Principal[];
   /** Plain-language reason (`hostd state line of opID ee13d46d names user=root`). */
   readonly reason: string;
-  /** Ids of the evidence records (indexes into `Operation.observations`, or session ids). */
+  /**
+   * Ids of the evidence records: `obs:<i>` is `Operation.observations[i]`, `session:<i>` is
+   * `Operation.sessions[i]`.
+   */
   readonly evidence: readonly string[];
 }
 
@@ -57,7 +62,13 @@ export interface Operation {
   readonly time: string | undefined;
   readonly host?: string;
   readonly vcenter?: string;
-  readonly vm: { readonly name?: string; readonly vmx?: string; readonly moref?: string };
+  readonly vm: {
+    readonly name?: string;
+    readonly vmx?: string;
+    readonly moref?: string;
+    /** The VM's datastore directory (from a .vmx path or the vmware.log location). */
+    readonly dir?: string;
+  };
   /** Canonical API name, e.g. `StartProgramInGuest`; `unknown` when only a burst or fault says so. */
   readonly api: string;
   readonly category: Category | "unknown";
@@ -69,6 +80,22 @@ export interface Operation {
   readonly guest?: Observation["guest"];
   /** Every sighting, in time order. */
   readonly observations: readonly Observation[];
+  /** Latest observation time (the call's completion as far as the logs tell). */
+  readonly end?: string;
+  /** Session records (logins, `[Auth]` lines) the attribution or origin relies on. */
+  readonly sessions?: readonly SessionRecord[];
+  /**
+   * Set on the record a vCenter event burst leaves (`api` is then `unknown`): it stands for
+   * operations vCenter's burst filter kept out of its event database.
+   */
+  readonly hidden?: {
+    /** How many operations the burst record says it compressed, when it says. */
+    readonly count?: number;
+    /** The burst phase as written (`started`, `compressed`, `ended`), when known. */
+    readonly phase?: string;
+  };
+  /** Plain-language remarks on how the record was built (`no time: the source redacted it`). */
+  readonly notes?: readonly string[];
 }
 
 export type { Provenance };
