@@ -106,4 +106,15 @@ export interface Envelope {
   readonly structuredData?: string;
   /** The rest of the line after the header: what the program itself wrote. */
   readonly body: string;
+  /**
+   * ESXi 8 `[+]` line marker (`In(166)[+] Hostd[pid]: --> ...`): this line continues the previous
+   * message of the same program and pid.
+   */
+  readonly continued?: boolean;
+  /**
+   * The whole physical line the envelope was parsed from, when there was one (set by
+   * `parseEnvelope`; absent when a router built the envelope from JSON fields). Readers keep it as
+   * the provenance `raw` so that routed records stay byte-exact, header included.
+   */
+  readonly line?: string;
 }

@@ -1,0 +1,268 @@
+/**
+ * Timestamps of syslog headers and VMware log lines, normalised to ISO 8601 UTC with milliseconds.
+ *
+ * - RFC 3339 with `Z` or an offset: exact.
+ * - RFC 3339 without zone, and BSD `Mmm dd hh:mm:ss` (RFC 3164, no year, no zone): the zone is
+ *   `ReadOptions.assumeTz`, and for BSD the year is inferred from `ReadOptions.referenceTime`
+ *   (default now): a time more than a day after the reference belongs to the previous year.
+ *   Both are reported as `assumed`.
+ *
+ * Hand-written scanners, no regular expressions: they run on every line that passes the prefilter.
+ */
+import { DateTime } from "luxon";
+import type { ReadOptions } from "../types.js";
+
+export interface ParsedTime {
+  /** ISO 8601 UTC with milliseconds, or undefined when the fields are out of range. */
+  readonly time: string | undefined;
+  /** The year or the zone was not in the text and was assumed. */
+  readonly assumed: boolean;
+  /** Index just after the timestamp in the scanned string. */
+  readonly end: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Value of `len` decimal digits at `i`, or -1. */
+function digits(s: string, i: number, len: number): number {
+  if (i + len > s.length) return -1;
+  let v = 0;
+  for (let k = 0; k < len; k++) {
+    const c = s.charCodeAt(i + k);
+    if (!isDigit(c)) return -1;
+    v = v * 10 + (c - 48);
+  }
+  return v;
+}
+
+const pad = (n: number, w: number): string => String(n).padStart(w, "0");
+
+function validFields(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  if (d > 28) {
+    // Date.UTC rolls an impossible day over into the next month; reject it instead.
+    const probe = new Date(Date.UTC(y, mo - 1, d));
+    if (probe.getUTCDate() !== d) return false;
+  }
+  return y >= 1970 && y <= 9999;
+}
+
+function isoFromUtcMs(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+// Zone offsets per (zone, local hour): luxon is exact but costs microseconds per call.
+const offsetCache = new Map<string, number | null>();
+
+/** Epoch ms of a wall-clock time in `zone`, or undefined (invalid zone or time). */
+export function zonedToUtcMs(
+  zone: string,
+  y: number,
+  mo: number,
+  d: number,
+  h: number,
+  mi: number,
+  s: number,
+  ms: number,
+): number | undefined {
+  const naive = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (zone === "UTC" || zone === "utc" || zone === "Z" || zone === "Etc/UTC") return naive;
+  const key = `${zone}\u0000${y}-${mo}-${d}T${h}`;
+  let offset = offsetCache.get(key);
+  if (offset === undefined) {
+    const dt = DateTime.fromObject(
+      { year: y, month: mo, day: d, hour: h, minute: mi, second: Math.min(s, 59) },
+      { zone },
+    );
+    offset = dt.isValid ? dt.offset : null;
+    if (offsetCache.size >= 4096) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset === null ? undefined : naive - offset * 60_000;
+}
+
+/** Milliseconds from a fraction of 1-9 digits at `i` (truncated, not rounded); `end` after it. */
+function fraction(s: string, i: number): { ms: number; end: number } {
+  let ms = 0;
+  let k = 0;
+  let j = i;
+  while (j < s.length && isDigit(s.charCodeAt(j)) && k < 9) {
+    if (k < 3) ms = ms * 10 + (s.charCodeAt(j) - 48);
+    j++;
+    k++;
+  }
+  for (let p = k; p < 3; p++) ms *= 10;
+  return { ms, end: j };
+}
+
+/**
+ * An RFC 3339 / ISO 8601 timestamp at `start`: `YYYY-MM-DD(T| )hh:mm[:ss][.frac][Z|±hh:mm|±hhmm]`.
+ * `spaceSeparator` allows `YYYY-MM-DD hh:mm:ss` (old VMware local lines). Undefined when the text
+ * at `start` is not shaped like one.
+ */
+export function scanIsoTime(
+  s: string,
+  start: number,
+  options: ReadOptions,
+  spaceSeparator = false,
+): ParsedTime | undefined {
+  const y = digits(s, start, 4);
+  if (y < 0 || s.charCodeAt(start + 4) !== 45 /* - */) return undefined;
+  const mo = digits(s, start + 5, 2);
+  if (mo < 0 || s.charCodeAt(start + 7) !== 45) return undefined;
+  const d = digits(s, start + 8, 2);
+  const sep = s.charCodeAt(start + 10);
+  if (d < 0 || !(sep === 84 /* T */ || (spaceSeparator && sep === 32))) return undefined;
+  const h = digits(s, start + 11, 2);
+  if (h < 0 || s.charCodeAt(start + 13) !== 58 /* : */) return undefined;
+  const mi = digits(s, start + 14, 2);
+  if (mi < 0) return undefined;
+  let i = start + 16;
+  let sec = 0;
+  if (s.charCodeAt(i) === 58) {
+    sec = digits(s, i + 1, 2);
+    if (sec < 0) return undefined;
+    i += 3;
+  }
+  let ms = 0;
+  const fc = s.charCodeAt(i);
+  if ((fc === 46 /* . */ || fc === 44) /* , */ && isDigit(s.charCodeAt(i + 1))) {
+    const f = fraction(s, i + 1);
+    ms = f.ms;
+    i = f.end;
+  }
+  const ok = validFields(y, mo, d, h, mi, sec);
+  const sec59 = Math.min(sec, 59);
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */ || z === 122 /* z */) {
+    if (!ok) return { time: undefined, assumed: false, end: i + 1 };
+    // Fast path: already `YYYY-MM-DDThh:mm:ss.mmmZ` (every ESXi line).
+    if (i === start + 23 && sep === 84 && sec === sec59 && z === 90)
+      return { time: s.slice(start, i + 1), assumed: false, end: i + 1 };
+    if (sec === sec59)
+      return {
+        time: `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(sec, 2)}.${pad(ms, 3)}Z`,
+        assumed: false,
+        end: i + 1,
+      };
+    return {
+      time: isoFromUtcMs(Date.UTC(y, mo - 1, d, h, mi, 59, 999)),
+      assumed: false,
+      end: i + 1,
+    };
+  }
+  if (z === 43 /* + */ || z === 45 /* - */) {
+    const oh = digits(s, i + 1, 2);
+    let om = -1;
+    let end = -1;
+    if (oh >= 0 && s.charCodeAt(i + 3) === 58) {
+      om = digits(s, i + 4, 2);
+      end = i + 6;
+    } else if (oh >= 0) {
+      om = digits(s, i + 3, 2);
+      end = i + 5;
+    }
+    if (om >= 0 && oh <= 23 && om <= 59) {
+      if (!ok) return { time: undefined, assumed: false, end };
+      const sign = z === 43 ? 1 : -1;
+      const utc = Date.UTC(y, mo - 1, d, h, mi, sec59, ms) - sign * (oh * 60 + om) * 60_000;
+      return { time: isoFromUtcMs(utc), assumed: false, end };
+    }
+  }
+  // No zone: wall-clock time in the assumed zone.
+  if (!ok) return { time: undefined, assumed: true, end: i };
+  const utc = zonedToUtcMs(options.assumeTz, y, mo, d, h, mi, sec59, ms);
+  return { time: utc === undefined ? undefined : isoFromUtcMs(utc), assumed: true, end: i };
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function monthAt(s: string, i: number): number {
+  if (i + 3 > s.length) return -1;
+  const m = s.slice(i, i + 3);
+  for (let k = 0; k < 12; k++) if (MONTHS[k] === m) return k + 1;
+  return -1;
+}
+
+const refCache = new Map<string, number>();
+
+/** The reference instant for year inference (epoch ms). */
+export function referenceMs(options: ReadOptions): number {
+  const ref = options.referenceTime;
+  if (ref === undefined) return Date.now();
+  let v = refCache.get(ref);
+  if (v === undefined) {
+    v = Date.parse(ref);
+    if (Number.isNaN(v)) v = Date.now();
+    if (refCache.size > 64) refCache.clear();
+    refCache.set(ref, v);
+  }
+  return v;
+}
+
+/**
+ * A BSD (RFC 3164) timestamp at `start`: `Mmm dd hh:mm:ss[.frac]` (day space- or zero-padded),
+ * also `Mmm dd yyyy hh:mm:ss` as some receivers write it. Undefined when not shaped like one.
+ */
+export function scanBsdTime(
+  s: string,
+  start: number,
+  options: ReadOptions,
+): ParsedTime | undefined {
+  const mo = monthAt(s, start);
+  if (mo < 0 || s.charCodeAt(start + 3) !== 32) return undefined;
+  let i = start + 4;
+  if (s.charCodeAt(i) === 32) i++; // "Nov  4"
+  let d = digits(s, i, 2);
+  if (d >= 0) i += 2;
+  else {
+    d = digits(s, i, 1);
+    if (d < 0) return undefined;
+    i += 1;
+  }
+  if (s.charCodeAt(i) !== 32) return undefined;
+  i++;
+  let year: number | undefined;
+  const maybeYear = digits(s, i, 4);
+  if (maybeYear >= 0 && s.charCodeAt(i + 4) === 32) {
+    year = maybeYear;
+    i += 5;
+  }
+  const h = digits(s, i, 2);
+  if (h < 0 || s.charCodeAt(i + 2) !== 58) return undefined;
+  const mi = digits(s, i + 3, 2);
+  if (mi < 0 || s.charCodeAt(i + 5) !== 58) return undefined;
+  const sec = digits(s, i + 6, 2);
+  if (sec < 0) return undefined;
+  i += 8;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46 && isDigit(s.charCodeAt(i + 1))) {
+    const f = fraction(s, i + 1);
+    ms = f.ms;
+    i = f.end;
+  }
+  const sec59 = Math.min(sec, 59);
+  const zone = options.assumeTz;
+  if (year !== undefined) {
+    const utc = validFields(year, mo, d, h, mi, sec)
+      ? zonedToUtcMs(zone, year, mo, d, h, mi, sec59, ms)
+      : undefined;
+    return { time: utc === undefined ? undefined : isoFromUtcMs(utc), assumed: true, end: i };
+  }
+  const ref = referenceMs(options);
+  const refYear = new Date(ref).getUTCFullYear();
+  // The most recent year (from the reference year down) in which the date exists and is not
+  // more than a day after the reference; Feb 29 may need a few years back.
+  for (let y = refYear + 1; y >= refYear - 4; y--) {
+    if (!validFields(y, mo, d, h, mi, sec)) continue;
+    const utc = zonedToUtcMs(zone, y, mo, d, h, mi, sec59, ms);
+    if (utc === undefined) return { time: undefined, assumed: true, end: i };
+    if (utc > ref + DAY_MS) continue;
+    return { time: isoFromUtcMs(utc), assumed: true, end: i };
+  }
+  return { time: undefined, assumed: true, end: i };
+}
