@@ -56,18 +56,22 @@ export function principalKey(op: Operation): string {
   return `u:${origin.sourceIp ?? ""}`;
 }
 
-/** The VM part of the grouping key: display name (case-folded), else .vmx path, else moref. */
+/**
+ * The VM part of the grouping key: display name (case-folded), else .vmx path, else datastore
+ * directory, else moref (scoped to its vCenter or host).
+ */
 export function vmKey(op: Operation): string {
-  const { name, vmx, moref } = op.vm;
+  const { name, vmx, dir, moref } = op.vm;
   if (name) return `n:${name.toLowerCase()}`;
   if (vmx) return `x:${vmx}`;
+  if (dir) return `d:${dir}`;
   if (moref) return `m:${op.vcenter ?? op.host ?? ""}/${moref}`;
   return "?";
 }
 
 /** How an operation names its VM for people. */
 export const vmDisplay = (op: Operation): string =>
-  op.vm.name ?? op.vm.vmx ?? op.vm.moref ?? "unknown VM";
+  op.vm.name ?? op.vm.vmx ?? op.vm.dir ?? op.vm.moref ?? "unknown VM";
 
 const timeMs = (op: Operation): number | undefined => {
   if (op.time === undefined) return undefined;

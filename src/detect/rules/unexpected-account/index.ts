@@ -1,6 +1,7 @@
 /**
  * unexpected-account: a guest operation made by an account the policy does not expect to use guest
- * operations at all (AN0646 `ExpectedAdminUsers`).
+ * operations at all (AN0646 `ExpectedAdminUsers`), or by a listed account from a client address
+ * outside the account's `sources`.
  */
 import { defineRule } from "../../types.js";
 import { where, who } from "../../describe.js";
@@ -10,7 +11,7 @@ export const unexpectedAccount = defineRule({
     id: "unexpected-account",
     label: "unexpected account",
     description:
-      "An account the policy does not list (and no approved window names) used guest operations.",
+      "An account the policy does not expect used guest operations, or a listed account was used from an address outside its allowed sources.",
     severity: "medium",
     attack: ["T1675", "T1078"],
     principal: "required",
@@ -19,13 +20,22 @@ export const unexpectedAccount = defineRule({
   create(ctx) {
     return {
       onOperation(op) {
-        const check = ctx.expectation(op).checks.account;
-        if (check.ok) return;
-        ctx.report({
-          operation: op,
-          key: "unexpected-account",
-          reason: `${who(op)} ran ${op.api} on ${where(op)}, but the policy does not expect this account to use guest operations: ${check.reason}`,
-        });
+        const { checks } = ctx.expectation(op);
+        if (!checks.account.ok) {
+          ctx.report({
+            operation: op,
+            key: "unexpected-account",
+            reason: `${who(op)} ran ${op.api} on ${where(op)}, but the policy does not expect this account to use guest operations: ${checks.account.reason}`,
+          });
+          return;
+        }
+        if (!checks.source.ok) {
+          ctx.report({
+            operation: op,
+            key: "unexpected-source",
+            reason: `${who(op)} ran ${op.api} on ${where(op)} from ${op.origin.sourceIp ?? "an unknown address"}, outside the account's allowed sources: ${checks.source.reason}`,
+          });
+        }
       },
     };
   },
