@@ -211,6 +211,8 @@ export interface Policy {
   readonly source: string | undefined;
   readonly sites: readonly Site[];
   readonly defaultSite: Site;
+  /** Domain alias → canonical domain (lower case), from `domains:` (`corp.example.com` → `corp`). */
+  readonly domainAliases: ReadonlyMap<string, string>;
   /** Named schedules (`schedules:`), by name. */
   readonly schedules: ReadonlyMap<string, Schedule>;
   readonly accounts: readonly AccountPolicy[];

@@ -1,0 +1,43 @@
+/**
+ * @module policy — the site policy: loading and validating the YAML file, and the pure queries the
+ * rules ask of it (sites and zones, accounts, hours, windows, tiers, methods, addresses).
+ */
+export type * from "./types.js";
+export { SEVERITIES, RULE_IDS, ROLES, WEEKDAYS } from "./types.js";
+export {
+  checkPolicyFile,
+  checkPolicyText,
+  defaultPolicy,
+  formatProblem,
+  invalidPolicy,
+  loadPolicy,
+  parsePolicy,
+  type CheckResult,
+  type ParseOptions,
+  type PolicyProblem,
+} from "./load.js";
+export {
+  accountId,
+  accountPolicy,
+  describeOccurrence,
+  expectation,
+  factsFromOperation,
+  isBusinessHours,
+  isCritical,
+  isHoliday,
+  isVcenterAddress,
+  isWithinAllowedHours,
+  methodAllowed,
+  principalId,
+  ROLE_DEFAULT_METHODS,
+  ruleEnabled,
+  ruleSeverity,
+  siteFor,
+  sourceAllowed,
+  vmAllowed,
+  vmTier,
+  windowCovering,
+  windowOccurrences,
+  windowsCovering,
+} from "./evaluate.js";
+export { describeSchedule, formatLocalLong, formatUtc, instantMs } from "./windows.js";
