@@ -1,46 +1,40 @@
 /**
- * Account names in the policy are normalised exactly as attribution normalises the accounts it
- * finds in logs, so `user@domain` in a log matches `DOMAIN\user` in the policy and vice versa.
+ * Account names in the policy are matched exactly as attribution normalises the accounts it finds
+ * in logs (`attribute/identity.ts`): `user@domain` ≡ `DOMAIN\user`, case-insensitive, a NetBIOS
+ * domain ≡ the DNS domain it is the first label of, `vpxuser:` stripped. On top of that the policy's
+ * `domains:` alias groups name further equivalences (`CORP` ≡ `ad.example.com`).
  */
+import { accountMatches, normaliseAccount } from "../attribute/identity.js";
 import type { Principal } from "../model/operation.js";
 
-/**
- * Normalises an account spelling: case-insensitive, `user@domain` ≡ `DOMAIN\user`, a `vpxuser:`
- * prefix stripped (the call came via vCenter). Interim local copy of attribution's normaliser.
- */
-export function normaliseAccount(raw: string): Principal {
-  const display = raw.trim();
-  let text = display;
-  let viaVcenter = false;
-  if (/^vpxuser:/i.test(text)) {
-    viaVcenter = true;
-    text = text.slice("vpxuser:".length).trim();
-  }
-  if (text === "" && viaVcenter) {
-    return { id: "vpxuser", display, user: "vpxuser", kind: "vpxuser" };
-  }
-  let domain: string | undefined;
-  let user = text;
-  const slash = text.indexOf("\\");
-  const at = text.lastIndexOf("@");
-  if (slash > 0) {
-    domain = text.slice(0, slash);
-    user = text.slice(slash + 1);
-  } else if (at > 0 && at < text.length - 1) {
-    user = text.slice(0, at);
-    domain = text.slice(at + 1);
-  }
-  user = user.toLowerCase();
-  const dom = domain?.toLowerCase();
-  const id = dom ? `${dom}\\${user}` : user;
-  const kind: Principal["kind"] =
-    /^vpxd-extension-|^vsphere-webclient-|^vsan-health-|^wcp-|^machine-/i.test(user) &&
-    (dom === undefined || dom === "vsphere.local")
-      ? "vcenter-solution"
-      : user === "vpxuser"
-        ? "vpxuser"
-        : !dom && /^(root|dcui)$/.test(user)
-          ? "host-local"
-          : "person";
-  return dom ? { id, display, domain: dom, user, kind } : { id, display, user, kind };
+export { normaliseAccount };
+
+/** The principal with its domain replaced by the alias group's canonical name. */
+function aliased(aliases: ReadonlyMap<string, string>, p: Principal): Principal {
+  const canon = p.domain === undefined ? undefined : aliases.get(p.domain);
+  if (canon === undefined || canon === p.domain) return p;
+  return { ...p, domain: canon, id: `${canon}\\${p.user}` };
+}
+
+/** Account id (`domain\user`, lower case) with the domain alias applied. */
+export function canonicalAccount(
+  aliases: ReadonlyMap<string, string>,
+  raw: string,
+): { id: string; user: string; domain: string | undefined } {
+  const p = aliased(aliases, normaliseAccount(raw));
+  return { id: p.id, user: p.user, domain: p.domain };
+}
+
+/** Whether a principal is the account a policy pattern names (globs allowed; see accountMatches). */
+export function principalMatches(
+  aliases: ReadonlyMap<string, string>,
+  principal: Principal,
+  pattern: string,
+): boolean {
+  if (accountMatches(principal, pattern)) return true;
+  if (aliases.size === 0) return false;
+  const wanted = normaliseAccount(pattern);
+  const canon = wanted.domain === undefined ? undefined : aliases.get(wanted.domain);
+  const canonPattern = canon === undefined ? pattern : `${canon}\\${wanted.user}`;
+  return accountMatches(aliased(aliases, principal), canonPattern);
 }

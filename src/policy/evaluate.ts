@@ -8,7 +8,7 @@
  */
 import { lookupMethod, methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
-import { normaliseAccount } from "./account.js";
+import { canonicalAccount, principalMatches } from "./account.js";
 import { cidrContains, globMatch, hostMatches, parseIp, vmNames } from "./match.js";
 import type {
   AccountMatch,
@@ -103,38 +103,30 @@ export function siteFor(
  * Accounts
  * ---------------------------------------------------------------------------------------------- */
 
-/** The principal's id as the policy compares it: attribution's normal form with domain aliases. */
-export function principalId(policy: Policy, principal: Principal): string {
-  if (principal.kind === "vpxuser" && !principal.domain) return principal.id;
-  const user = principal.user.toLowerCase();
-  const domain = principal.domain?.toLowerCase();
-  if (domain === undefined) return principal.id.toLowerCase();
-  return `${policy.domainAliases.get(domain) ?? domain}\\${user}`;
-}
-
 /** Normalises an account spelling the way the policy and attribution do (`user@dom` ≡ `DOM\user`). */
 export function accountId(policy: Policy, account: string): string {
-  return principalId(policy, normaliseAccount(account));
+  return canonicalAccount(policy.domainAliases, account).id;
 }
 
 /**
- * The policy entry for a principal: the first entry with the same normalised id, else the first
- * glob entry matching it. Undefined: an account the policy does not expect.
+ * The policy entry for a principal: the first entry naming that very account, else the first glob
+ * entry matching it. Undefined: an account the policy does not expect.
  */
 export function accountPolicy(
   policy: Policy,
   principal: Principal | undefined,
 ): AccountMatch | undefined {
   if (!principal) return undefined;
-  const id = principalId(policy, principal);
-  const exact = policy.accounts.find((a) => !a.isGlob && a.id === id);
+  const matches = (a: AccountPolicy): boolean =>
+    principalMatches(policy.domainAliases, principal, a.pattern);
+  const exact = policy.accounts.find((a) => !a.isGlob && matches(a));
   if (exact) {
     return {
       account: exact,
       reason: `${q(principal.display)} is policy account ${q(exact.pattern)} (${exact.role})`,
     };
   }
-  const glob = policy.accounts.find((a) => a.isGlob && globMatch(a.id, id));
+  const glob = policy.accounts.find((a) => a.isGlob && matches(a));
   if (glob) {
     return {
       account: glob,
@@ -472,8 +464,7 @@ const windowAccountCovers = (
 ): boolean => {
   if (!principal) return false;
   if (window.accounts === undefined) return accountPolicy(policy, principal) !== undefined;
-  const id = principalId(policy, principal);
-  return window.accounts.some((p) => globMatch(p, id));
+  return window.accounts.some((p) => principalMatches(policy.domainAliases, principal, p));
 };
 
 /**

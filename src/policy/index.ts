@@ -28,7 +28,6 @@ export {
   isVcenterAddress,
   isWithinAllowedHours,
   methodAllowed,
-  principalId,
   ROLE_DEFAULT_METHODS,
   ruleEnabled,
   ruleSeverity,

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { lookupMethod, type Category } from "../model/catalog.js";
 import { GuestOpsError, isSystemError } from "../shared/errors.js";
-import { normaliseAccount } from "./account.js";
+import { canonicalAccount } from "./account.js";
 import { parseIcs } from "./ics.js";
 import { hasGlob, LOOPBACK, parseCidr } from "./match.js";
 import {
@@ -325,16 +325,6 @@ function toGrant(m: string): MethodGrant {
   return { kind: "api", api: lookupMethod(m)?.api ?? m };
 }
 
-/** Account id normalised like attribution, then with the domain alias applied. */
-export function canonicalAccount(
-  aliases: ReadonlyMap<string, string>,
-  raw: string,
-): { id: string; user: string; domain: string | undefined } {
-  const p = normaliseAccount(raw);
-  const domain = p.domain === undefined ? undefined : (aliases.get(p.domain) ?? p.domain);
-  return { id: domain === undefined ? p.user : `${domain}\\${p.user}`, user: p.user, domain };
-}
-
 function compile(
   input: PolicyInput,
   options: ParseOptions,
@@ -484,7 +474,7 @@ function compile(
     const scope = {
       ...(site ? { site: site.name } : {}),
       zone,
-      accounts: w.accounts?.map((p) => canonicalAccount(domainAliases, p).id),
+      accounts: w.accounts?.map((p) => p.trim()),
       vms:
         w.vms === undefined && w.tiers === undefined
           ? undefined

@@ -188,7 +188,7 @@ export interface MaintenanceWindow {
   readonly site?: string;
   /** IANA zone the window's local times are in. */
   readonly zone: string;
-  /** Account patterns (normalised like accounts). Undefined: any account the policy lists. */
+  /** Account patterns as written (matched like `accounts:` names). Undefined: any account the policy lists. */
   readonly accounts: readonly string[] | undefined;
   /** VM names/globs or `tier:<name>`. Undefined: any VM. */
   readonly vms: readonly VmGrant[] | undefined;

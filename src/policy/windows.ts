@@ -148,10 +148,10 @@ export function formatLocalShort(zone: string, ms: number): string {
   return `${dayLabel(t.weekday)} ${pad(t.hour)}:${pad(t.minute)}`;
 }
 
-/** `2026-11-01 01:30 EST` in the zone (the abbreviation tells the two repeated hours apart). */
+/** `Sun 2026-11-01 01:30 UTC-05:00` in the zone (the offset tells repeated hours apart). */
 export function formatLocalLong(zone: string, ms: number): string {
   const dt = DateTime.fromMillis(ms, { zone });
-  return `${dt.toFormat("ccc yyyy-MM-dd HH:mm")} ${dt.offsetNameShort ?? dt.toFormat("ZZ")}`;
+  return `${dt.toFormat("ccc yyyy-MM-dd HH:mm")} UTC${dt.toFormat("ZZ")}`;
 }
 
 export function formatUtc(ms: number): string {

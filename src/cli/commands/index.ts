@@ -1,4 +1,5 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { policyCommand } from "./policy.js";
 
-export const commands: readonly CommandDef[] = [];
+export const commands: readonly CommandDef[] = [policyCommand];
