@@ -4,8 +4,19 @@
  */
 import type { FormatName } from "../model/record.js";
 import type { Reader } from "./types.js";
+import { siemJsonReader } from "./readers/siem-json/index.js";
+import { vcEventsJsonReader } from "./readers/vc-events-json/index.js";
+import { vcEventsReader } from "./readers/vc-events/index.js";
+import { vmxReader } from "./readers/vmx/index.js";
+import { vpxdReader } from "./readers/vpxd/index.js";
 
-export const readers: readonly Reader[] = [];
+export const readers: readonly Reader[] = [
+  vmxReader,
+  vpxdReader,
+  vcEventsReader,
+  vcEventsJsonReader,
+  siemJsonReader,
+];
 
 export const readerByName = (name: FormatName): Reader | undefined =>
   readers.find((r) => r.name === name);

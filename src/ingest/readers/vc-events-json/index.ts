@@ -1,0 +1,274 @@
+/**
+ * @module Reader for vCenter events exported as JSON:
+ * - `govc events -json` records `{"object","type","createdTime","category","message","key"}` (one
+ *   indented object per event, or NDJSON with `GOVC_INDENT=false`; `type` and `key` only with `-l`);
+ * - full event objects as the vSphere JSON API, pyVmomi or Go's encoder write them (camelCase:
+ *   `key`, `chainId`, `createdTime`, `userName`, `vm{name, vm{type, value}}`,
+ *   `fullFormattedMessage`, `eventTypeId`, `arguments[{key, value}]`, `objectId`, ...);
+ * - PowerCLI `Get-VIEvent | ConvertTo-Json` (PascalCase, `/Date(ms)/` dates, objects nested deeper
+ *   than the default depth 2 printed as their type name, e.g. `"VMware.Vim.VmEventArgument"`).
+ * Field names are matched case-insensitively. A record that does not parse is a `bad_json` issue
+ * and reading goes on.
+ */
+import { timeFromEpochMs, parseIsoTime, type ParsedTime } from "../../iso-time.js";
+import { splitJsonElements, type JsonElement, type JsonSplitProblem } from "../../json-elements.js";
+import { defineReader, type ReaderContext } from "../../types.js";
+import { interpretEvent, type VcEvent } from "../vc-events/index.js";
+
+const EXCERPT = 200;
+
+/** An object's own fields by lower-cased name (first spelling wins); never a plain-object lookup. */
+export function fieldsOf(value: unknown): Map<string, unknown> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const fields = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toLowerCase();
+    if (!fields.has(key)) fields.set(key, v);
+  }
+  return fields;
+}
+
+/** A string or number, unwrapping the vSphere JSON API's `{"_typeName": ..., "_value": ...}`. */
+export function scalarOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value === "boolean") return String(value);
+  const f = fieldsOf(value);
+  if (f?.has("_value")) return scalarOf(f.get("_value"));
+  return undefined;
+}
+
+/** ConvertTo-Json's stand-in for an object nested too deep: its .NET type name. */
+const isTypeName = (s: string): boolean => /^VMware\.Vim\.[\w.]+$/.test(s);
+
+/** `vm-42` from `{type, value}`, `VirtualMachine-vm-42` (PowerCLI), `vim.VirtualMachine:vm-42`. */
+export function morefOf(value: unknown): string | undefined {
+  const f = fieldsOf(value);
+  if (f) return scalarOf(f.get("value"));
+  const s = scalarOf(value);
+  if (s === undefined || isTypeName(s)) return undefined;
+  const m = /^(?:vim\.)?VirtualMachine[-:](?<id>.+)$/.exec(s);
+  if (m?.groups?.["id"]) return m.groups["id"];
+  return /^vm-\d+$/.test(s) ? s : undefined;
+}
+
+/** `createdTime` as ISO (`2024-...Z`, `+02:00`, 7 fraction digits), `/Date(ms)/` or epoch ms. */
+export function eventTime(value: unknown, assumeTz: string): ParsedTime | undefined {
+  if (typeof value === "number") {
+    const t = timeFromEpochMs(value);
+    return t ? { time: t, assumed: false } : undefined;
+  }
+  const s = scalarOf(value)?.trim();
+  if (!s) return undefined;
+  const ms = /^\/Date\((?<ms>-?\d+)(?:[+-]\d{4})?\)\/$/.exec(s)?.groups?.["ms"];
+  if (ms !== undefined) {
+    const t = timeFromEpochMs(Number(ms));
+    return t ? { time: t, assumed: false } : undefined;
+  }
+  return parseIsoTime(s, assumeTz);
+}
+
+function argumentsOf(value: unknown): Map<string, string> | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const args = new Map<string, string>();
+  for (const item of value) {
+    const f = fieldsOf(item); // depth-truncated items are type-name strings: nothing to read
+    if (!f) continue;
+    const key = scalarOf(f.get("key"));
+    const v = scalarOf(f.get("value"));
+    if (key !== undefined && v !== undefined && !args.has(key.toLowerCase())) {
+      args.set(key.toLowerCase(), v);
+    }
+  }
+  return args.size ? args : undefined;
+}
+
+const str = (v: unknown): string | undefined => {
+  const s = scalarOf(v);
+  return s === undefined || isTypeName(s) ? undefined : s;
+};
+
+/** One JSON object as a vCenter event; undefined when it has none of an event's fields. */
+export function eventOf(f: Map<string, unknown>): VcEvent | undefined {
+  const full = str(f.get("fullformattedmessage"));
+  let desc = full ?? str(f.get("message"));
+  let objectRef: string | undefined;
+  if (full === undefined && desc !== undefined && f.has("category")) {
+    // govc appends ` (<objectId>)` to the message of an EventEx.
+    const m = /^(?<text>.*) \((?<obj>[^()\s]+)\)$/s.exec(desc);
+    if (m?.groups) {
+      desc = m.groups["text"];
+      objectRef = m.groups["obj"];
+    }
+  }
+  const vmField = f.get("vm");
+  const vm = fieldsOf(vmField);
+  const host = fieldsOf(f.get("host"));
+  const objectId = str(f.get("objectid"));
+  const objectType = str(f.get("objecttype"));
+  const govcObject = str(f.get("object"));
+  const vmMoref =
+    (vm ? morefOf(vm.get("vm")) : undefined) ??
+    (objectId && (objectType === "VirtualMachine" || /^vm-\d+$/.test(objectId))
+      ? objectId
+      : undefined) ??
+    (objectRef && /^vm-\d+$/.test(objectRef) ? objectRef : undefined) ??
+    morefOf(govcObject);
+  const type =
+    str(f.get("eventtypeid")) ??
+    str(f.get("type")) ??
+    str(f.get("_typename")) ??
+    str(f.get("_vimtype"));
+  const key = str(f.get("key"));
+  const chainId = str(f.get("chainid"));
+  const user = str(f.get("username"));
+  const callCount = scalarOf(f.get("callcount"));
+  const loginTime = str(f.get("logintime"));
+  const ev: VcEvent = {
+    ...(key !== undefined ? { key } : {}),
+    ...(chainId !== undefined ? { chainId } : {}),
+    ...(type !== undefined ? { type } : {}),
+    ...(user !== undefined ? { user } : {}),
+    ...(desc !== undefined ? { desc } : {}),
+    ...(vm && str(vm.get("name")) ? { vmName: str(vm.get("name")) ?? "" } : {}),
+    ...(vmMoref ? { vmMoref } : {}),
+    ...(host && str(host.get("name")) ? { host: str(host.get("name")) ?? "" } : {}),
+    ...argsOrNothing(argumentsOf(f.get("arguments"))),
+    ...(str(f.get("ipaddress")) ? { ipAddress: str(f.get("ipaddress")) ?? "" } : {}),
+    ...(str(f.get("useragent")) ? { userAgent: str(f.get("useragent")) ?? "" } : {}),
+    ...(callCount !== undefined && /^\d+$/.test(callCount) ? { callCount: Number(callCount) } : {}),
+    ...(loginTime !== undefined ? { loginTime } : {}),
+    ...(str(f.get("sessionid")) ? { sessionId: str(f.get("sessionid")) ?? "" } : {}),
+  };
+  const eventish =
+    desc !== undefined || type !== undefined || f.has("createdtime") || f.has("chainid");
+  return eventish ? ev : undefined;
+}
+
+const argsOrNothing = (args: Map<string, string> | undefined): { args?: Map<string, string> } =>
+  args ? { args } : {};
+
+/** Arrays some exports wrap the events in. */
+const WRAPPERS = ["returnval", "value", "events", "items"];
+
+function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: number): void {
+  if (Array.isArray(value)) {
+    if (depth >= 2) {
+      ctx.issue(
+        "bad_json",
+        "JSON nested too deep for an event list",
+        el.line,
+        el.text.slice(0, EXCERPT),
+      );
+      return;
+    }
+    for (const item of value) readValue(item, el, ctx, depth + 1);
+    return;
+  }
+  const f = fieldsOf(value);
+  if (!f) {
+    ctx.issue("bad_json", "JSON record is not an object", el.line, el.text.slice(0, EXCERPT));
+    return;
+  }
+  const ev = eventOf(f);
+  if (!ev) {
+    const wrapped = WRAPPERS.map((w) => f.get(w)).find((v) => Array.isArray(v));
+    if (wrapped !== undefined && depth < 2) {
+      readValue(wrapped, el, ctx, depth + 1);
+      return;
+    }
+    ctx.issue(
+      "unparsed_line",
+      "JSON object is not a vCenter event",
+      el.line,
+      el.text.slice(0, EXCERPT),
+    );
+    return;
+  }
+  const created = f.get("createdtime");
+  let time = eventTime(created, ctx.options.assumeTz);
+  if (!time) {
+    const s = created === undefined ? "" : (scalarOf(created) ?? "");
+    ctx.issue(
+      s.trim() ? "bad_time" : "missing_time",
+      `vCenter event${ev.key ? ` ${ev.key}` : ""}: createdTime ${s.trim() ? "not understood" : "missing"}`,
+      el.line,
+      s.slice(0, EXCERPT),
+    );
+    time = undefined;
+  }
+  const understood = interpretEvent(
+    ev,
+    {
+      time: time?.time,
+      ...(time?.assumed ? { timeAssumed: true } : {}),
+      prov: { source: ctx.source, line: el.line, lineCount: el.lineCount, raw: el.text },
+    },
+    ctx,
+    undefined,
+  );
+  if (!understood) ctx.skip(el.line);
+}
+
+/** Report a splitter problem as a counted issue. */
+export function reportSplitProblem(ctx: ReaderContext, p: JsonSplitProblem): void {
+  switch (p.kind) {
+    case "oversized":
+      ctx.issue(
+        "bad_json",
+        `JSON record of ${p.size} characters is over the size limit: skipped`,
+        p.line,
+      );
+      break;
+    case "unexpected":
+      ctx.issue("bad_json", "text that is not JSON between records: skipped", p.line, p.excerpt);
+      break;
+    case "truncated":
+      ctx.issue("truncated_input", "JSON input ends inside a record or array", p.line, p.excerpt);
+      break;
+  }
+}
+
+async function readEvents(bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Promise<void> {
+  for await (const el of splitJsonElements(bytes, {
+    onProblem: (p) => reportSplitProblem(ctx, p),
+  })) {
+    let value: unknown;
+    try {
+      value = JSON.parse(el.text);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : "parse error";
+      ctx.issue(
+        "bad_json",
+        `JSON record does not parse: ${why.slice(0, 120)}`,
+        el.line,
+        el.text.slice(0, EXCERPT),
+      );
+      continue;
+    }
+    readValue(value, el, ctx, 0);
+  }
+}
+
+const STRONG = /"(?:eventTypeId|EventTypeId|fullFormattedMessage|FullFormattedMessage)"\s*:/;
+const GOVC = /"createdTime"\s*:/;
+const WEAK = /"(?:chainId|ChainId|CreatedTime|UserName|userName)"\s*:/;
+
+export const vcEventsJsonReader = defineReader({
+  name: "vc-events-json",
+  title:
+    "vCenter events as JSON (govc events -json, EventEx objects, Get-VIEvent | ConvertTo-Json)",
+  shape: "document",
+  sniff: (head) => {
+    const text = head
+      .join("\n")
+      .replace(/^\uFEFF/, "")
+      .trimStart();
+    if (!text.startsWith("{") && !text.startsWith("[")) return 0;
+    if (STRONG.test(text)) return 0.9;
+    if (GOVC.test(text) && /"category"\s*:/.test(text)) return 0.85;
+    if (WEAK.test(text)) return 0.5;
+    return 0;
+  },
+  read: readEvents,
+});

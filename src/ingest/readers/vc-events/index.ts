@@ -1,0 +1,233 @@
+/**
+ * @module Reader for the vCenter event syslog stream (telemetry.md §5.2):
+ * `Event [key] [i-n] [created] [type] [severity] [user] [target] [chainId] [description]`, usually
+ * after an RFC 5424 header whose host is the vCenter. Events longer than vCenter's part size come
+ * as parts `[1-2]`, `[2-2]` (the last `]` may be missing); parts are joined by event key, and parts
+ * whose siblings never arrive are reported as `orphan_part`.
+ *
+ * For `EventEx` the type column prints `vim.event.EventEx`, not the event type id, so guest
+ * operations are recognised by their description text (see `events.ts`).
+ */
+import type { Provenance } from "../../../model/record.js";
+import { parseIsoTime } from "../../iso-time.js";
+import { parseEnvelope } from "../../syslog/envelope.js";
+import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { interpretEvent, type VcEvent } from "./events.js";
+
+export {
+  interpretEvent,
+  matchSessionText,
+  type EventContext,
+  type SessionText,
+  type VcEvent,
+} from "./events.js";
+
+const HEAD = /Event \[(?<key>\d+)\] \[(?<part>\d+)-(?<parts>\d+)\]\s?/;
+const COLUMNS =
+  /^\[(?<created>[^\]]*)\] \[(?<type>[^\]]*)\] \[(?<sev>[^\]]*)\] \[(?<user>[^\]]*)\] \[(?<target>[^\]]*)\] \[(?<chain>\d*)\] \[(?<desc>.*?)\]?\s*$/s;
+
+/** Multi-part events waiting for their other parts. */
+const MAX_PENDING = 1000;
+/** A part count above this is not believed (a hostile `[1-99999999]` must not allocate). */
+const MAX_PARTS = 64;
+const EXCERPT = 200;
+
+interface Part {
+  readonly rest: string;
+  readonly line: number;
+  readonly raw: string;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly parts: number;
+  readonly got: Map<number, Part>;
+  envelope: Envelope | undefined;
+}
+
+function openVcEvents(ctx: ReaderContext): LineParser {
+  const pending = new Map<string, Pending>();
+
+  /** Interpret a whole event: `rest1` is part 1's text after `[i-n] `, `more` the continuation. */
+  const handle = (
+    key: string,
+    rest1: string,
+    more: string,
+    envelope: Envelope | undefined,
+    prov: Provenance,
+    partial: boolean,
+  ): void => {
+    const g = COLUMNS.exec(rest1)?.groups;
+    if (!g) {
+      ctx.issue(
+        "unparsed_line",
+        "vCenter event line not understood",
+        prov.line,
+        prov.raw.slice(0, EXCERPT),
+      );
+      return;
+    }
+    const created = g["created"] ?? "";
+    let time = parseIsoTime(created, ctx.options.assumeTz);
+    if (!time) {
+      if (envelope?.time) time = { time: envelope.time, assumed: envelope.timeAssumed ?? false };
+      ctx.issue(
+        created.trim() ? "bad_time" : "missing_time",
+        `vCenter event ${key}: created time not understood${envelope?.time ? " (header time used)" : ""}`,
+        prov.line,
+        created.slice(0, EXCERPT),
+      );
+    }
+    const vcenter = envelope?.host ?? ctx.source.hostHint;
+    const chain = g["chain"];
+    const user = g["user"];
+    const ev: VcEvent = {
+      key,
+      ...(chain ? { chainId: chain } : {}),
+      ...(g["type"] ? { type: g["type"] } : {}),
+      ...(user ? { user } : {}),
+      desc: (g["desc"] ?? "") + more,
+    };
+    const understood = interpretEvent(
+      ev,
+      {
+        time: time?.time,
+        ...(time?.assumed ? { timeAssumed: true } : {}),
+        ...(vcenter ? { vcenter } : {}),
+        prov,
+      },
+      ctx,
+      envelope?.program ?? "vpxd",
+    );
+    if (!understood && !partial) ctx.skip(prov.line);
+  };
+
+  /** Join the parts received so far, in order; `partial` when some are missing. */
+  const assemble = (p: Pending, partial: boolean): void => {
+    const first = p.got.get(1);
+    const ordered = [...p.got.entries()].sort((a, b) => a[0] - b[0]);
+    const byLine = [...p.got.values()].sort((a, b) => a.line - b.line);
+    if (!first || ordered.length === 0) return;
+    const firstCols = COLUMNS.exec(first.rest)?.groups;
+    let more = "";
+    for (const [index, part] of ordered) {
+      if (index === 1) continue;
+      // A continuation may repeat the columns (then only its description counts) or be bare text;
+      // only the last part ends with the closing `]`.
+      const cols = COLUMNS.exec(part.rest)?.groups;
+      if (cols && firstCols && cols["created"] === firstCols["created"]) more += cols["desc"] ?? "";
+      else more += index === p.parts ? part.rest.replace(/\]\s*$/, "") : part.rest;
+    }
+    const prov: Provenance = {
+      source: ctx.source,
+      line: byLine[0]?.line ?? first.line,
+      lineCount: byLine.length,
+      raw: byLine.map((x) => x.raw).join("\n"),
+    };
+    handle(p.key, first.rest, more, p.envelope, prov, partial);
+  };
+
+  const orphan = (p: Pending): void => {
+    const have = [...p.got.keys()].sort((a, b) => a - b).join(", ");
+    const line = Math.min(...[...p.got.values()].map((x) => x.line));
+    ctx.issue(
+      "orphan_part",
+      `vCenter event ${p.key}: only part(s) ${have} of ${p.parts} arrived`,
+      line,
+      [...p.got.values()][0]?.raw.slice(0, EXCERPT),
+    );
+    assemble(p, true);
+  };
+
+  const line = (text: string, lineNo: number, envelope?: Envelope): void => {
+    // A routed line keeps its whole physical line (header included) as provenance.
+    const raw = envelope?.line ?? text;
+    let env = envelope;
+    let body = text;
+    const at = body.indexOf("Event [");
+    if (at < 0) return;
+    if (!env && at > 0) {
+      env = parseEnvelope(text, ctx.options);
+      if (env && env.body.includes("Event [")) body = env.body;
+    }
+    const m = HEAD.exec(body);
+    if (!m?.groups) {
+      ctx.issue(
+        "unparsed_line",
+        "vCenter event header not understood",
+        lineNo,
+        raw.slice(0, EXCERPT),
+      );
+      return;
+    }
+    const key = m.groups["key"] ?? "";
+    const part = Number(m.groups["part"]);
+    const parts = Number(m.groups["parts"]);
+    const rest = body.slice(m.index + m[0].length);
+    if (parts <= 1 && part <= 1) {
+      handle(key, rest, "", env, { source: ctx.source, line: lineNo, lineCount: 1, raw }, false);
+      return;
+    }
+    if (part < 1 || part > parts || parts > MAX_PARTS) {
+      ctx.issue(
+        "unparsed_line",
+        `vCenter event ${key}: impossible part ${part}-${parts}`,
+        lineNo,
+        raw.slice(0, EXCERPT),
+      );
+      return;
+    }
+    let p = pending.get(key);
+    if (p && p.parts !== parts) {
+      orphan(p);
+      pending.delete(key);
+      p = undefined;
+    }
+    if (!p) {
+      if (pending.size >= MAX_PENDING) {
+        const oldest = pending.values().next().value;
+        if (oldest) {
+          pending.delete(oldest.key);
+          orphan(oldest);
+        }
+      }
+      p = { key, parts, got: new Map(), envelope: env };
+      pending.set(key, p);
+    }
+    if (part === 1 && env) p.envelope = env;
+    p.got.set(part, { rest, line: lineNo, raw });
+    if (p.got.size === p.parts) {
+      pending.delete(key);
+      assemble(p, false);
+    }
+  };
+
+  const end = (): void => {
+    for (const p of pending.values()) orphan(p);
+    pending.clear();
+  };
+
+  return { line, end };
+}
+
+const SNIFF = /Event \[\d+\] \[\d+-\d+\] \[/;
+
+export const vcEventsReader = defineReader({
+  name: "vc-events",
+  title: "vCenter event syslog stream (Event [key] [i-n] ...)",
+  shape: "lines",
+  markers: ["Event ["],
+  sniff: (head) => {
+    let seen = 0;
+    let hits = 0;
+    for (const l of head) {
+      if (!l.trim()) continue;
+      seen++;
+      if (SNIFF.test(l)) hits++;
+    }
+    if (seen === 0 || hits === 0) return 0;
+    const f = hits / seen;
+    return f >= 0.8 ? 0.9 : 0.35 + 0.4 * f;
+  },
+  open: openVcEvents,
+});

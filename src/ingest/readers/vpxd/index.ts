@@ -1,0 +1,276 @@
+/**
+ * @module Reader for vCenter `vpxd.log` (and ESXi `vpxa.log`, which writes the same LRO lines):
+ * `[VpxLRO] -- BEGIN lro-N -- <moid> -- vim.vm.guest.<Mgr>.<method> -- <session>(<session2>)`
+ * becomes a `vpxd.lro` observation, its `FINISH lro-N` a `vpxd.lro-end`, and lines that name a
+ * user (`User X@ip logged in as UA`, `[Auth]: User X`) become session records (telemetry.md §5.3).
+ *
+ * Header shapes: 6.x/7.0 `<ts> info vpxd[7F...] [Originator@6876 sub=vpxLro opID=...]`,
+ * 8.0U3/9 `<ts> INFO vpxd 20973 [Originator@4413 sub="vpxLro" opID="..."]`, 5.x
+ * `<ts> [7F03... verbose 'Default' opID=...]`, ESXi 8 `<ts> In(166) Vpxa[pid]: [...]`, and any of
+ * them inside a syslog envelope. The header is read leniently: the LRO text is found wherever it
+ * is, and a line whose timestamp is missing or redacted (`#######`) is still read.
+ */
+import { lookupMethod } from "../../../model/catalog.js";
+import type { Observation, SessionRecord } from "../../../model/record.js";
+import { parseIsoTime } from "../../iso-time.js";
+import { parseEnvelope } from "../../syslog/envelope.js";
+import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+
+/**
+ * Local line: timestamp, then a level word and the program (`info vpxd[7F..]`, `INFO vpxd 20973`),
+ * or ESXi 8 `In(166) Vpxa[pid]:`, or the 5.x bracket (`[7F03... verbose 'Default' opID=...]`).
+ */
+const LOCAL =
+  /^(?<ts>\d{4}-\d{2}-\d{2}T\S+)\s+(?:(?:verbose|trivia|info|warning|warn|error|panic|debug|critical|fatal)\s+(?<proc>[A-Za-z][\w-]*)(?:\[(?<pid>[0-9A-Fa-f]+)\]|\s+(?<pid2>\d+))|[A-Z][a-z]\(\d+\)(?:\[\+\])?\s+(?<proc8>[A-Za-z][\w-]*)\[(?<pid8>\d+)\]:|(?=\[))\s*(?<rest>.*)$/i;
+const LRO =
+  /\[VpxLRO\] -- (?<phase>BEGIN|FINISH) (?<lro>\S+)(?: -- (?<moid>\S+) -- (?<method>\S+)(?: -- (?<session>[^\s(]+)(?:\((?<session2>[^\s)]*)\))?)?)?/;
+const OPID = /\bopI[Dd]=(?:"(?<q>[^"]*)"|(?<u>[^\s\]"]+))/;
+const LOGIN = /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged in as (?<ua>.*)$/;
+const LOGOUT =
+  /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged out \(login time: (?<login>.*?), number of API invocations: (?<n>\d+), user agent: (?<ua>.*)\)\s*$/;
+const CANNOT_LOGIN = /\bCannot login (?<user>.+)@(?<ip>[^@\s]+?)\s*$/;
+const AUTH = /\[Auth\]:?\s+User\s+(?<user>\S(?:.*\S)?)\s*$/;
+
+/** Open guest LROs remembered to recognise their FINISH line. */
+const MAX_OPEN = 10_000;
+const EXCERPT = 200;
+
+interface Unwrapped {
+  readonly text: string;
+  readonly ts: string | undefined;
+  readonly process: string | undefined;
+  readonly thread: string | undefined;
+  readonly envelope: Envelope | undefined;
+}
+
+function unwrap(text: string, envelope: Envelope | undefined, ctx: ReaderContext): Unwrapped {
+  if (!envelope) {
+    const local = LOCAL.exec(text)?.groups;
+    if (!local) {
+      const env = parseEnvelope(text, ctx.options);
+      if (env) return unwrap(env.body, env, ctx);
+    }
+    return {
+      text,
+      ts: local?.["ts"] ?? firstToken(text),
+      process: local?.["proc"] ?? local?.["proc8"],
+      thread: local?.["pid"] ?? local?.["pid2"] ?? local?.["pid8"],
+      envelope: undefined,
+    };
+  }
+  // The body of a syslog line may still carry the local header (6.x/7.0 RFC 3164 forwarding).
+  const local = LOCAL.exec(text)?.groups;
+  return {
+    text,
+    ts: local?.["ts"],
+    process: local?.["proc"] ?? local?.["proc8"] ?? envelope.program,
+    thread: local?.["pid"] ?? local?.["pid2"] ?? local?.["pid8"] ?? envelope.pid,
+    envelope,
+  };
+}
+
+/** The first token when it is where a timestamp belongs (so `#######` is seen as redacted). */
+const firstToken = (text: string): string | undefined => {
+  const t = /^(\S+)\s/.exec(text)?.[1];
+  return t && !t.startsWith("[") ? t : undefined;
+};
+
+function opIdOf(prefix: string, envelope: Envelope | undefined): string | undefined {
+  const g = OPID.exec(prefix)?.groups ?? OPID.exec(envelope?.structuredData ?? "")?.groups;
+  return g?.["q"] ?? g?.["u"];
+}
+
+function openVpxd(ctx: ReaderContext): LineParser {
+  const open = new Map<string, { method: string; api: string; opId?: string; session?: string }>();
+
+  const timeOf = (u: Unwrapped, lineNo: number, raw: string) => {
+    if (u.ts !== undefined) {
+      const t = parseIsoTime(u.ts, ctx.options.assumeTz);
+      if (t) return t;
+    }
+    if (u.envelope?.time)
+      return { time: u.envelope.time, assumed: u.envelope.timeAssumed ?? false };
+    if (u.ts !== undefined && /\d/.test(u.ts)) {
+      ctx.issue(
+        "bad_time",
+        `vpxd timestamp not understood: ${u.ts.slice(0, 40)}`,
+        lineNo,
+        raw.slice(0, EXCERPT),
+      );
+    } else {
+      ctx.issue(
+        "missing_time",
+        "vpxd line without a usable timestamp (missing or redacted)",
+        lineNo,
+        raw.slice(0, EXCERPT),
+      );
+    }
+    return undefined;
+  };
+
+  const base = (u: Unwrapped) => {
+    const vcenter = u.envelope?.host ?? ctx.source.hostHint;
+    return {
+      ...(vcenter ? { vcenter } : {}),
+      ...(u.thread ? { thread: u.thread } : {}),
+      process: u.process ?? "vpxd",
+    };
+  };
+
+  const lro = (u: Unwrapped, m: RegExpExecArray, lineNo: number, raw: string): void => {
+    const g = m.groups ?? {};
+    const id = g["lro"] ?? "";
+    const opId = opIdOf(u.text.slice(0, m.index), u.envelope);
+    if (g["phase"] === "BEGIN") {
+      const method = g["method"];
+      if (method === undefined) {
+        ctx.issue(
+          "unparsed_line",
+          "VpxLRO BEGIN line without a method",
+          lineNo,
+          raw.slice(0, EXCERPT),
+        );
+        return;
+      }
+      if (!method.startsWith("vim.vm.guest.")) {
+        ctx.skip(lineNo);
+        return;
+      }
+      const api = lookupMethod(method)?.api;
+      if (!api)
+        ctx.issue(
+          "unknown_method",
+          `unknown guest operation ${method}`,
+          lineNo,
+          raw.slice(0, EXCERPT),
+        );
+      const session = g["session"];
+      if (open.size >= MAX_OPEN) {
+        const oldest = open.keys().next().value;
+        if (oldest !== undefined) open.delete(oldest);
+      }
+      open.set(id, {
+        method,
+        api: api ?? "",
+        ...(opId ? { opId } : {}),
+        ...(session ? { session } : {}),
+      });
+      const time = timeOf(u, lineNo, raw);
+      const record: Observation = {
+        type: "observation",
+        kind: "vpxd.lro",
+        time: time?.time,
+        ...(time?.assumed ? { timeAssumed: true } : {}),
+        ...base(u),
+        method,
+        ...(api ? { api } : {}),
+        ...(opId ? { opId } : {}),
+        ...(session ? { session } : {}),
+        eventKey: id,
+        evidence: "verbatim",
+        prov: { source: ctx.source, line: lineNo, lineCount: 1, raw },
+      };
+      ctx.emit(record);
+      return;
+    }
+    const begun = open.get(id);
+    if (!begun) {
+      ctx.skip(lineNo); // the FINISH of an LRO that is not a guest operation (or began earlier)
+      return;
+    }
+    open.delete(id);
+    const time = timeOf(u, lineNo, raw);
+    const op = opId ?? begun.opId;
+    const record: Observation = {
+      type: "observation",
+      kind: "vpxd.lro-end",
+      time: time?.time,
+      ...(time?.assumed ? { timeAssumed: true } : {}),
+      ...base(u),
+      method: begun.method,
+      ...(begun.api ? { api: begun.api } : {}),
+      ...(op ? { opId: op } : {}),
+      ...(begun.session ? { session: begun.session } : {}),
+      eventKey: id,
+      evidence: "verbatim",
+      prov: { source: ctx.source, line: lineNo, lineCount: 1, raw },
+    };
+    ctx.emit(record);
+  };
+
+  const session = (u: Unwrapped, lineNo: number, raw: string): boolean => {
+    const out = LOGOUT.exec(u.text);
+    const login = out ? undefined : LOGIN.exec(u.text);
+    const failed = out || login ? undefined : CANNOT_LOGIN.exec(u.text);
+    const auth = out || login || failed ? undefined : AUTH.exec(u.text);
+    const m = out ?? login ?? failed ?? auth;
+    if (!m) return false;
+    const g = m.groups ?? {};
+    const opId = opIdOf(u.text.slice(0, m.index), u.envelope);
+    const time = timeOf(u, lineNo, raw);
+    const ip = g["ip"];
+    const ua = g["ua"];
+    const n = g["n"];
+    const login_ = g["login"];
+    const record: SessionRecord = {
+      type: "session",
+      kind: out ? "logout" : login ? "login" : failed ? "login-failed" : "auth",
+      time: time?.time,
+      ...(time?.assumed ? { timeAssumed: true } : {}),
+      ...(u.envelope?.host || ctx.source.hostHint
+        ? { vcenter: u.envelope?.host ?? ctx.source.hostHint }
+        : {}),
+      ...(g["user"] ? { user: g["user"] } : {}),
+      ...(ip ? { sourceIp: ip } : {}),
+      ...(ua ? { userAgent: ua } : {}),
+      ...(opId ? { opId } : {}),
+      ...(n !== undefined ? { apiInvocations: Number(n) } : {}),
+      ...(login_ ? { loginTime: login_ } : {}),
+      process: u.process ?? "vpxd",
+      evidence: "inferred",
+      prov: { source: ctx.source, line: lineNo, lineCount: 1, raw },
+    };
+    ctx.emit(record);
+    return true;
+  };
+
+  const line = (text: string, lineNo: number, envelope?: Envelope): void => {
+    // A routed line keeps its whole physical line (header included) as provenance.
+    const raw = envelope?.line ?? text;
+    const u = unwrap(text, envelope, ctx);
+    const m = LRO.exec(u.text);
+    if (m) {
+      lro(u, m, lineNo, raw);
+      return;
+    }
+    if (u.text.includes("[VpxLRO]")) {
+      ctx.skip(lineNo); // other VpxLRO chatter (`-- ERROR`, progress)
+      return;
+    }
+    if (session(u, lineNo, raw)) return;
+    ctx.skip(lineNo);
+  };
+
+  return { line, end: () => open.clear() };
+}
+
+export const vpxdReader = defineReader({
+  name: "vpxd",
+  title: "vCenter vpxd.log (and ESXi vpxa.log): guest-operation LROs, session lines",
+  shape: "lines",
+  markers: ["[VpxLRO]", "logged in as", "logged out", "Cannot login", "[Auth]"],
+  sniff: (head) => {
+    let seen = 0;
+    let hits = 0;
+    for (const l of head) {
+      if (!l.trim()) continue;
+      seen++;
+      if (/\b[Vv]px[ad](?:\[[0-9A-Fa-f]+\]:?| \d+) \[(?:Originator|ops)@\d+/.test(l)) hits++;
+      else if (l.includes("[VpxLRO] -- ")) hits++;
+    }
+    if (seen === 0 || hits === 0) return 0;
+    const f = hits / seen;
+    return f >= 0.5 ? 0.85 : 0.35 + 0.4 * f;
+  },
+  open: openVpxd,
+});
