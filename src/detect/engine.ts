@@ -6,7 +6,8 @@
 import { methodByApi } from "../model/catalog.js";
 import { severityRank, shiftSeverity, type Severity } from "../model/alert.js";
 import type { Operation } from "../model/operation.js";
-import type { Expectation, OperationFacts } from "../policy/types.js";
+import * as evaluate from "../policy/evaluate.js";
+import type { Expectation, PolicyQueries } from "../policy/types.js";
 import { compareOperations, groupAlerts, isAttributed } from "./group.js";
 
 export { isAttributed };
@@ -21,29 +22,6 @@ import type {
   Signal,
 } from "./types.js";
 
-/** What the policy needs to know of an operation. */
-export function operationFacts(op: Operation): OperationFacts {
-  const { attribution, origin } = op;
-  const named =
-    attribution.level === "exact" ||
-    attribution.level === "correlated" ||
-    attribution.level === "inferred";
-  return {
-    time: op.time,
-    principal: named ? attribution.principal : undefined,
-    level: attribution.level,
-    api: op.api,
-    vm: {
-      ...(op.vm.name !== undefined ? { name: op.vm.name } : {}),
-      ...(op.vm.vmx !== undefined ? { vmx: op.vm.vmx } : {}),
-    },
-    ...(op.host !== undefined ? { host: op.host } : {}),
-    ...(op.vcenter !== undefined ? { vcenter: op.vcenter } : {}),
-    ...(origin.sourceIp !== undefined ? { sourceIp: origin.sourceIp } : {}),
-    via: origin.via,
-  };
-}
-
 interface Running {
   readonly rule: Rule;
   readonly listener: RuleListener;
@@ -51,7 +29,8 @@ interface Running {
 
 /** Runs the rules over the operations and returns the alerts. */
 export function detect(operations: Iterable<Operation>, deps: DetectDeps): DetectResult {
-  const { policy, queries } = deps;
+  const { policy } = deps;
+  const queries: PolicyQueries = deps.queries ?? evaluate;
   const ops = [...operations].sort(compareOperations);
   const signals: Signal[] = [];
   const signalsByRule = new Map<string, number>();
@@ -62,7 +41,7 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
   const expectation = (op: Operation): Expectation => {
     let e = expectations.get(op.id);
     if (!e) {
-      e = queries.expectation(policy, operationFacts(op));
+      e = queries.expectation(policy, evaluate.factsFromOperation(op));
       expectations.set(op.id, e);
     }
     return e;
@@ -149,6 +128,11 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
     gapMs,
     labels,
     siteOf: (op) => expectation(op).site.site.name,
+    accountKey: (p) => {
+      // The policy's domain aliases fold `corp.example\alice` and `corp\alice` into one account.
+      const domain = p.domain === undefined ? undefined : policy.domainAliases.get(p.domain);
+      return domain === undefined ? p.id : `${domain}\\${p.user}`;
+    },
   });
   return {
     alerts,
@@ -175,8 +159,8 @@ function toSignal(rule: Rule, finding: RuleReport, delta: number): Signal {
   const dependsOnPrincipal = finding.dependsOnPrincipal ?? meta.principal === "required";
   if (dependsOnPrincipal && op.attribution.level === "inferred") {
     const lowered = shiftSeverity(severity, -1);
-    const note = lowered === severity ? "" : `; severity lowered from ${severity} to ${lowered}`;
-    reason = `${reason} (principal only inferred: ${op.attribution.reason}${note})`;
+    const note = lowered === severity ? "" : `, severity lowered from ${severity} to ${lowered}`;
+    reason = `${reason} (principal only inferred${note}: ${op.attribution.reason})`;
     severity = lowered;
   }
   const attack = new Set<string>(meta.attack);

@@ -16,7 +16,7 @@ import {
   type AlertSignal,
   type Severity,
 } from "../model/alert.js";
-import type { AttributionLevel, Operation } from "../model/operation.js";
+import type { AttributionLevel, Operation, Principal } from "../model/operation.js";
 import type { Signal } from "./types.js";
 
 export interface GroupDeps {
@@ -26,6 +26,11 @@ export interface GroupDeps {
   readonly labels: ReadonlyMap<string, string>;
   /** Policy site name of an operation. */
   readonly siteOf: (operation: Operation) => string | undefined;
+  /**
+   * The account id grouping compares (default `principal.id`); the engine passes the policy's,
+   * which folds domain aliases (`corp.example\alice` and `corp\alice` are one account).
+   */
+  readonly accountKey?: (principal: Principal) => string;
 }
 
 const LEVEL_RANK: ReadonlyMap<AttributionLevel, number> = new Map([
@@ -43,15 +48,14 @@ export const isAttributed = (op: Operation): boolean =>
     op.attribution.level === "correlated" ||
     op.attribution.level === "inferred");
 
+const byId = (p: Principal): string => p.id;
+
 /** The principal part of the grouping key. */
-export function principalKey(op: Operation): string {
+export function principalKey(op: Operation, accountKey: (p: Principal) => string = byId): string {
   const { attribution, origin } = op;
-  if (isAttributed(op) && attribution.principal) return `p:${attribution.principal.id}`;
+  if (isAttributed(op) && attribution.principal) return `p:${accountKey(attribution.principal)}`;
   if (attribution.level === "ambiguous" && attribution.candidates?.length) {
-    return `a:${attribution.candidates
-      .map((c) => c.id)
-      .sort()
-      .join(",")}`;
+    return `a:${attribution.candidates.map(accountKey).sort().join(",")}`;
   }
   return `u:${origin.sourceIp ?? ""}`;
 }
@@ -118,7 +122,7 @@ export function groupAlerts(
   const open = new Map<string, Cluster>();
   const clusters: Cluster[] = [];
   for (const op of operations) {
-    const pKey = principalKey(op);
+    const pKey = principalKey(op, deps.accountKey);
     const vKey = vmKey(op);
     const t = timeMs(op);
     // Operations without a time cluster apart from timed ones (they cannot be placed in time).
@@ -200,9 +204,13 @@ function buildAlert(
     attack: [...m.attack].sort(),
     operations: m.operations,
   }));
-  const reasons = ordered.map((m) =>
-    m.operations.length > 1 ? `${m.reason} (${m.operations.length} operations)` : m.reason,
-  );
+  const apiOf = new Map(cluster.ops.map((op) => [op.id, op.api]));
+  const reasons = ordered.map((m) => {
+    if (m.operations.length < 2) return m.reason;
+    const others = [...new Set(m.operations.slice(1).map((id) => apiOf.get(id) ?? "unknown"))];
+    const n = m.operations.length - 1;
+    return `${m.reason} (and ${n} more operation${n > 1 ? "s" : ""}: ${others.join(", ")})`;
+  });
 
   const rules: string[] = [];
   for (const m of ordered) if (!rules.includes(m.rule)) rules.push(m.rule);

@@ -1,5 +1,5 @@
 /** Detection: rules over attributed operations, grouped into alerts (docs/alerts.md, docs/rules.md). */
-export { detect, isAttributed, operationFacts } from "./engine.js";
+export { detect, isAttributed } from "./engine.js";
 export {
   groupAlerts,
   alertId,

@@ -130,7 +130,8 @@ export interface DetectOptions {
 export interface DetectDeps {
   readonly rules: readonly Rule[];
   readonly policy: Policy;
-  readonly queries: PolicyQueries;
+  /** The policy queries; default: the real ones (`policy/evaluate.ts`). Tests may pass others. */
+  readonly queries?: PolicyQueries;
   readonly coverage?: readonly CoverageSpan[];
   readonly options?: DetectOptions;
 }

@@ -62,14 +62,12 @@ export const directHostAccess = defineRule({
         const viaVcenter = origin.via === "vcenter";
 
         if (!viaVcenter && origin.sourceIp !== undefined) {
-          const vc = ctx.queries.isVcenterAddress(ctx.policy, origin.sourceIp);
-          if (!vc.ok) {
-            const account = principal ? `${principal.display} ` : "";
+          if (!ctx.queries.isVcenterAddress(ctx.policy, origin.sourceIp).ok) {
             facts.push({
               text:
                 principal?.kind === "vpxuser"
-                  ? `the vCenter account vpxuser was used from ${origin.sourceIp}, which is neither loopback nor a vCenter address (${vc.reason}): the UNC3886 pattern of stolen vpxuser credentials`
-                  : `the ${account}session came from ${origin.sourceIp}, which is neither loopback nor a vCenter address (${vc.reason})`,
+                  ? `vCenter's own account vpxuser logged in from ${origin.sourceIp}, neither loopback nor a vCenter address: the UNC3886 pattern of stolen vpxuser credentials`
+                  : `the ${principal ? `${principal.display} ` : ""}session came from ${origin.sourceIp}, neither loopback nor a vCenter address`,
               severity: "high",
               principal: false,
             });

@@ -23,23 +23,26 @@ export const disallowedMethod = defineRule({
     return {
       onOperation(op) {
         const e = ctx.expectation(op);
+        const pull = methodByApi(op.api)?.transfer === "from-guest" && e.critical;
+        if (pull && !e.expected) {
+          // Anyone, attributed or not: the collect step of stage-run-collect on a VM that matters.
+          const path = op.guest?.path !== undefined ? ` (guest path ${op.guest.path})` : "";
+          const because = e.why[0] ?? "the policy does not expect it";
+          ctx.report({
+            operation: op,
+            key: "critical-pull",
+            severity: "high",
+            attack: ["T1005"],
+            reason: `files pulled out of ${where(op)}, a VM of the ${e.tier ?? "critical"} tier, by ${who(op)} with ${op.api}${path}: ${because}`,
+          });
+          return;
+        }
         if (isAttributed(op) && e.account && !e.checks.method.ok) {
           ctx.report({
             operation: op,
             key: `method:${op.api}`,
             dependsOnPrincipal: true,
             reason: `${who(op)} (role ${e.account.account.role}) ran ${op.api} on ${where(op)}, a method outside its allowed set: ${e.checks.method.reason}`,
-          });
-        }
-        const info = methodByApi(op.api);
-        if (info?.transfer === "from-guest" && e.critical && !e.expected) {
-          const path = op.guest?.path !== undefined ? ` (guest path ${op.guest.path})` : "";
-          ctx.report({
-            operation: op,
-            key: "critical-pull",
-            severity: "high",
-            attack: ["T1005"],
-            reason: `files pulled out of ${where(op)}, a VM of the ${e.tier ?? "critical"} tier, by ${who(op)} with ${op.api}${path}; the policy does not expect this operation`,
           });
         }
       },
