@@ -166,12 +166,15 @@ describe("VM identity", () => {
     const c = vmFacts({ moref: "vm-42" }, "vc2");
     assert.equal(compareVm(a, b), "same");
     assert.equal(compareVm(a, c), "different");
+    // a host-side moref (a number) is not comparable with a vCenter one
+    assert.equal(compareVm(vmFacts({ moref: "12" }, "esx01"), a), "unknown");
   });
 
   it("lets a display name never contradict a folder (a renamed VM keeps its folder)", () => {
     const folder = vmFacts({ dir: "/vmfs/volumes/ds1/old-name" });
     const renamed = vmFacts({ name: "new-name" });
     assert.equal(compareVm(folder, renamed), "unknown");
+    assert.equal(compareVm(folder, vmFacts({ name: "old-name" })), "likely");
     assert.equal(compareVm(vmFacts({ name: "a" }), vmFacts({ name: "b" })), "different");
     assert.equal(compareVm(vmFacts({ name: "a" }), vmFacts({ name: "a" })), "same");
   });

@@ -204,8 +204,10 @@ export interface VmFacts {
   readonly vmx?: string;
   /** Folder name (last component of the VM directory). */
   readonly dir?: string;
-  /** `<vcenter-or-host scope>/<moref>`. */
+  /** Managed object id as written (`vm-42`, `12`). */
   readonly moref?: string;
+  /** Host key of the vCenter (or ESXi host) the moref belongs to; absent when not known. */
+  readonly morefScope?: string;
 }
 
 /** Normalised facts of a VmRef; `scope` is the vCenter (or host) the moref belongs to. */
@@ -215,27 +217,50 @@ export function vmFacts(ref: VmRef | undefined, scope?: string): VmFacts {
   const dirPath = ref.dir ?? (ref.vmx ? vmDirOf(ref.vmx) : undefined);
   const dir = dirPath ? pathTail(dirPath, 1) : undefined;
   const name = ref.name?.trim();
+  const moref = ref.moref?.trim();
+  const morefScope = moref && scope ? hostKey(scope) : undefined;
   return {
     names: name ? [name] : [],
     ...(vmx ? { vmx } : {}),
     ...(dir ? { dir } : {}),
-    ...(ref.moref ? { moref: `${scope ? hostKey(scope) : ""}/${ref.moref.trim()}` } : {}),
+    ...(moref ? { moref } : {}),
+    ...(morefScope ? { morefScope } : {}),
   };
 }
 
+/** How two descriptions of a VM relate (see `compareVm`). */
+export type VmMatch = "same" | "likely" | "unknown" | "different";
+
 /**
- * How two descriptions of a VM relate: `same` when a decisive key agrees (moref in one scope,
- * vmx path), `different` when a decisive key or the display names disagree, else `unknown`.
- * A display name never contradicts a folder or a `.vmx` name: a renamed VM keeps its folder.
+ * How two descriptions of a VM relate:
+ * - `same`: a decisive key agrees (moref in one scope, `.vmx` path) or a display name is shared;
+ * - `likely`: a folder or `.vmx` file name equals the other's display name (how VMs are created);
+ * - `different`: a decisive key or the display names disagree;
+ * - `unknown`: nothing comparable. A display name never contradicts a folder or `.vmx` name,
+ *   because a renamed VM keeps its folder.
  */
-export function compareVm(a: VmFacts, b: VmFacts): "same" | "different" | "unknown" {
-  if (a.moref && b.moref) return a.moref === b.moref ? "same" : "different";
+export function compareVm(a: VmFacts, b: VmFacts): VmMatch {
+  if (a.moref && b.moref) {
+    if (a.morefScope && b.morefScope) {
+      if (a.morefScope === b.morefScope) return a.moref === b.moref ? "same" : "different";
+      // two vCenter morefs (`vm-N`) of two vCenters: a VM is registered in one vCenter
+      if (/^vm-\d+$/.test(a.moref) && /^vm-\d+$/.test(b.moref)) return "different";
+    }
+    if (a.morefScope === undefined || b.morefScope === undefined) {
+      if (a.moref === b.moref && /^vm-\d+$/.test(a.moref)) return "same";
+    }
+  }
   if (a.vmx && b.vmx) return a.vmx === b.vmx ? "same" : "different";
   if (a.dir && b.dir && a.dir !== b.dir) return "different";
   if (a.names.length && b.names.length) {
     return a.names.some((n) => b.names.includes(n)) ? "same" : "different";
   }
   if (a.dir && b.dir) return "same";
+  const folderName = (f: VmFacts): string | undefined =>
+    f.dir ?? (f.vmx ? vmNameFromPath(f.vmx) : undefined);
+  const fa = folderName(a);
+  const fb = folderName(b);
+  if ((fa && b.names.includes(fa)) || (fb && a.names.includes(fb))) return "likely";
   return "unknown";
 }
 
@@ -244,12 +269,15 @@ export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
   const names = [...a.names, ...b.names.filter((n) => !a.names.includes(n))];
   const vmx = a.vmx ?? b.vmx;
   const dir = a.dir ?? b.dir;
-  const moref = a.moref ?? b.moref;
+  const fromA = a.moref !== undefined;
+  const moref = fromA ? a.moref : b.moref;
+  const morefScope = fromA ? a.morefScope : b.morefScope;
   return {
     names,
     ...(vmx ? { vmx } : {}),
     ...(dir ? { dir } : {}),
     ...(moref ? { moref } : {}),
+    ...(morefScope ? { morefScope } : {}),
   };
 }
 

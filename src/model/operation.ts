@@ -53,6 +53,11 @@ export interface Origin {
   readonly userAgent?: string;
   /** Client family from the user agent or opID shape: PowerCLI, pyvmomi, govc, Host Client, vim-cmd ... */
   readonly client?: string;
+  /**
+   * How the session giving the address and user agent was tied to the operation: `correlated`
+   * (its session id or opID), `inferred` (the only session open then). Absent without a session.
+   */
+  readonly basis?: "exact" | "correlated" | "inferred";
 }
 
 export interface Operation {

@@ -1,0 +1,1635 @@
+/**
+ * The joiner: turns observations from every source into one `Operation` per API call, keeping
+ * every observation as evidence, and attributes each operation to a principal with a level of
+ * confidence. The algorithm, its windows and its levels are described in docs/attribution.md.
+ *
+ * Records may arrive in any order: they are buffered (guest-operation observations and a compact
+ * session index; nothing else is kept) and joined in time order when `finish()` is called.
+ */
+import { createHash } from "node:crypto";
+import { lookupMethod, methodByApi } from "../model/catalog.js";
+import type {
+  Attribution,
+  AttributionLevel,
+  Operation,
+  Origin,
+  Principal,
+} from "../model/operation.js";
+import type {
+  CanonicalRecord,
+  Observation,
+  ObservationKind,
+  Outcome,
+  SessionRecord,
+} from "../model/record.js";
+import {
+  clientFromUserAgent,
+  compareVm,
+  hostKey,
+  mergeVmFacts,
+  namesEndUser,
+  normaliseAccount,
+  opIdBelongsTo,
+  opIdPrefixes,
+  opIdShape,
+  vmFacts,
+  type VmFacts,
+  type VmMatch,
+} from "./identity.js";
+import { inputScope, SessionIndex, type Session } from "./sessions.js";
+
+type Ms = number;
+
+/** Time windows of the joins, in milliseconds (docs/attribution.md explains each). */
+export interface JoinWindows {
+  /** A hostd event may be stamped this much before the call's start (clock granularity). */
+  readonly eventBeforeStart: Ms;
+  /** A hostd event follows the call's completion (vmware.log response) by at most this. */
+  readonly eventAfterCompletion: Ms;
+  /** Without a completion time, a hostd event follows the start by at most this. */
+  readonly eventAfterStart: Ms;
+  /** InitiateFileTransferToGuest: hostd logs the event when the upload ends, up to this later. */
+  readonly uploadDuration: Ms;
+  /** `Guest File Path is …` follows its transfer's event by at most this. */
+  readonly filePathAfterEvent: Ms;
+  /** A Solo.Vmomi argument or fault dump follows the call's start by at most this. */
+  readonly dumpAfterStart: Ms;
+  /** An audit `api.call` record lies this close to the call. */
+  readonly audit: Ms;
+  /** vCenter and host clocks and event delivery: a vCenter event lies this close to the call. */
+  readonly vcenterSkew: Ms;
+  /** A vpxd LRO and the host-side call of its opID family lie this close. */
+  readonly lroToHost: Ms;
+  /** Records of one opID farther apart than this are different calls. */
+  readonly sameOpId: Ms;
+  /** A session without a logout may still be open this long after it was last seen. */
+  readonly sessionHorizon: Ms;
+  /** Two copies of one record (same event read twice) lie this close. */
+  readonly duplicate: Ms;
+}
+
+export const DEFAULT_WINDOWS: JoinWindows = {
+  eventBeforeStart: 500,
+  eventAfterCompletion: 2_000,
+  eventAfterStart: 10_000,
+  uploadDuration: 3_600_000,
+  filePathAfterEvent: 60_000,
+  dumpAfterStart: 5_000,
+  audit: 2_000,
+  vcenterSkew: 10_000,
+  lroToHost: 60_000,
+  sameOpId: 3_600_000,
+  sessionHorizon: 48 * 3_600_000,
+  duplicate: 1_000,
+};
+
+export interface CorrelatorOptions {
+  readonly windows?: Partial<JoinWindows>;
+}
+
+/** An observation that could not be tied to exactly one operation. */
+export interface UnattachedObservation {
+  readonly observation: Observation;
+  readonly reason: string;
+}
+
+export interface CorrelationResult {
+  /** Operations in time order (those without a time last); burst records have `hidden`. */
+  readonly operations: readonly Operation[];
+  /** Evidence that fits no single operation (a guest path with two candidate transfers). */
+  readonly unattached: readonly UnattachedObservation[];
+  /** Session records read and distinct sessions indexed. */
+  readonly sessions: { readonly records: number; readonly sessions: number };
+  /** Observations read, and how many were duplicates of another (same record read twice). */
+  readonly observations: { readonly read: number; readonly duplicates: number };
+}
+
+export interface Correlator {
+  /** Hand over one canonical record (observation or session), in any order. */
+  readonly add: (record: CanonicalRecord) => void;
+  /** Join everything added so far and return the operations. The correlator is then empty. */
+  readonly finish: () => CorrelationResult;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Internal model
+ * ---------------------------------------------------------------------------------------------- */
+
+/** The role an observation plays in an operation; a slot holds one record (or its copies). */
+type Slot =
+  | "vmx.request"
+  | "vmx.response"
+  | "hostd.event"
+  | "hostd.state"
+  | "hostd.request"
+  | "vpxd.lro"
+  | "vpxd.lro-end"
+  | "vc.event"
+  | "audit"
+  | "file-path"
+  | "args"
+  | "fault"
+  | "burst";
+
+const SLOT: ReadonlyMap<ObservationKind, Slot> = new Map<ObservationKind, Slot>([
+  ["vmx.request", "vmx.request"],
+  ["vmx.response", "vmx.response"],
+  ["hostd.event", "hostd.event"],
+  ["hostd.state", "hostd.state"],
+  ["hostd.request", "hostd.request"],
+  ["vpxd.lro", "vpxd.lro"],
+  ["vpxd.lro-end", "vpxd.lro-end"],
+  ["vc.event", "vc.event"],
+  ["vc.auth-failure", "vc.event"],
+  ["audit.api-call", "audit"],
+  ["hostd.file-path", "file-path"],
+  ["hostd.args", "args"],
+  ["hostd.fault", "fault"],
+  ["vc.burst", "burst"],
+]);
+
+/** Slots that several records of one call may fill (argument dumps come in parts). */
+const SHARED_SLOTS: ReadonlySet<Slot> = new Set(["args"]);
+
+/** Slots whose record is written by vCenter (its host field may be the vCenter appliance). */
+const VCENTER_SLOTS: ReadonlySet<Slot> = new Set(["vpxd.lro", "vpxd.lro-end", "vc.event", "burst"]);
+
+/** Observation kinds whose `user` names the principal of this very call. */
+const NAMING_SLOTS: ReadonlySet<Slot> = new Set([
+  "vc.event",
+  "hostd.state",
+  "hostd.request",
+  "hostd.event",
+  "audit",
+  "vpxd.lro",
+  "args",
+  "fault",
+]);
+
+interface Item {
+  readonly obs: Observation;
+  readonly slot: Slot;
+  readonly t: Ms | undefined;
+  /** Real host key, when the source names the ESXi host. */
+  readonly host: string | undefined;
+  /** Session scope: the host key, or the input when no host is named. */
+  readonly scope: string | undefined;
+  readonly vcenter: string | undefined;
+  readonly api: string | undefined;
+  readonly opId: string | undefined;
+  readonly vm: VmFacts;
+  /** A vmware.log input is one VM's log: its requests share a VM even when none is named. */
+  readonly vmInput: string | undefined;
+  readonly order: string;
+}
+
+interface Frag {
+  items: Item[];
+  slots: Set<Slot>;
+  host: string | undefined;
+  scope: string | undefined;
+  vcenter: string | undefined;
+  vm: VmFacts;
+  vmInputs: Set<string>;
+  api: string | undefined;
+  /** Host-side opIDs (vmware.log, hostd, audit), lower case. */
+  opIds: Set<string>;
+  /** vCenter-side opIDs (vpxd), lower case. */
+  vcOpIds: Set<string>;
+  /** The call's start (request, state transition, LRO begin) and completion. */
+  start: Ms | undefined;
+  done: Ms | undefined;
+  event: Ms | undefined;
+  vcTime: Ms | undefined;
+  /** Slots filled by a join that had several candidates, with every candidate of that join. */
+  alternatives: Map<Slot, Item[]>;
+  notes: string[];
+}
+
+const START_SLOTS: ReadonlySet<Slot> = new Set([
+  "vmx.request",
+  "hostd.state",
+  "hostd.request",
+  "vpxd.lro",
+  "audit",
+]);
+const DONE_SLOTS: ReadonlySet<Slot> = new Set(["vmx.response", "vpxd.lro-end", "hostd.event"]);
+const HOST_SIDE: ReadonlySet<Slot> = new Set([
+  "vmx.request",
+  "vmx.response",
+  "hostd.event",
+  "hostd.state",
+  "hostd.request",
+  "audit",
+]);
+
+const parseTime = (iso: string | undefined): Ms | undefined => {
+  if (iso === undefined) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+};
+
+const sourceKey = (obs: Observation | SessionRecord): string => {
+  const src = obs.prov.source;
+  return `${src.path}${src.member ? `!${src.member}` : ""}`;
+};
+
+/** Canonical API of an observation: the reader's, else the catalog's reading of the spelling. */
+function apiOf(obs: Observation): string | undefined {
+  if (obs.api && methodByApi(obs.api)) return obs.api;
+  if (obs.method) return lookupMethod(obs.method)?.api;
+  return undefined;
+}
+
+function toItem(obs: Observation): Item | undefined {
+  const slot = SLOT.get(obs.kind);
+  if (!slot) return undefined;
+  const src = obs.prov.source;
+  const vcenterSide = VCENTER_SLOTS.has(slot);
+  const vcenterName = obs.vcenter ?? (vcenterSide ? (obs.host ?? src.hostHint) : undefined);
+  const vcenter = vcenterName ? hostKey(vcenterName) : undefined;
+  let host: string | undefined;
+  if (vcenterSide) {
+    // the ESXi host only when the record names one apart from its vCenter
+    const h = obs.host ? hostKey(obs.host) : undefined;
+    host = h && obs.vcenter && h !== vcenter ? h : undefined;
+  } else {
+    const name = obs.host ?? src.hostHint;
+    host = name ? hostKey(name) || undefined : undefined;
+  }
+  const scope =
+    host ??
+    (vcenterSide || slot === "vmx.request" || slot === "vmx.response"
+      ? undefined
+      : inputScope(src));
+  const isVmx = slot === "vmx.request" || slot === "vmx.response";
+  let vm = vmFacts(obs.vm, vcenterSide ? vcenter : host);
+  if (isVmx && !vm.dir) {
+    const dir = vmDirFromLogPath(src.member ?? src.path);
+    if (dir) vm = { ...vm, dir };
+  }
+  return {
+    obs,
+    slot,
+    t: parseTime(obs.time),
+    host,
+    scope,
+    vcenter,
+    api: apiOf(obs),
+    opId: obs.opId && obs.opId !== "-" ? obs.opId.toLowerCase() : undefined,
+    vm,
+    vmInput: isVmx ? sourceKey(obs) : undefined,
+    order: `${src.sha256 || src.path}\u0000${src.member ?? ""}\u0000${String(obs.prov.line).padStart(12, "0")}`,
+  };
+}
+
+/** `/vmfs/volumes/ds/web/vmware.log` → `web` (the VM folder) when the path is a datastore path. */
+function vmDirFromLogPath(path: string): string | undefined {
+  const m = /(?:^|\/)vmfs\/volumes\/[^/]+\/([^/]+)\/vmware(?:-\d+)?\.log(?:\.gz)?$/.exec(path);
+  return m?.[1];
+}
+
+function newFrag(item: Item): Frag {
+  const frag: Frag = {
+    items: [item],
+    slots: new Set([item.slot]),
+    host: item.host,
+    scope: item.scope,
+    vcenter: item.vcenter,
+    vm: item.vm,
+    vmInputs: new Set(item.vmInput ? [item.vmInput] : []),
+    api: item.api,
+    opIds: new Set(),
+    vcOpIds: new Set(),
+    start: undefined,
+    done: undefined,
+    event: undefined,
+    vcTime: undefined,
+    alternatives: new Map(),
+    notes: [],
+  };
+  addTimes(frag, item);
+  if (item.opId) (VCENTER_SLOTS.has(item.slot) ? frag.vcOpIds : frag.opIds).add(item.opId);
+  return frag;
+}
+
+function addTimes(frag: Frag, item: Item): void {
+  const t = item.t;
+  if (t === undefined) return;
+  if (START_SLOTS.has(item.slot))
+    frag.start = frag.start === undefined ? t : Math.min(frag.start, t);
+  if (DONE_SLOTS.has(item.slot)) frag.done = frag.done === undefined ? t : Math.max(frag.done, t);
+  if (item.slot === "hostd.event")
+    frag.event = frag.event === undefined ? t : Math.min(frag.event, t);
+  if (item.slot === "vc.event")
+    frag.vcTime = frag.vcTime === undefined ? t : Math.min(frag.vcTime, t);
+}
+
+/** Merge `b` into `a` (b is consumed). */
+function merge(a: Frag, b: Frag): Frag {
+  for (const item of b.items) {
+    a.items.push(item);
+    addTimes(a, item);
+  }
+  for (const s of b.slots) a.slots.add(s);
+  a.host ??= b.host;
+  if (a.host && a.scope?.startsWith("input:")) a.scope = a.host;
+  a.scope ??= b.scope;
+  if (a.scope?.startsWith("input:") && b.scope && !b.scope.startsWith("input:")) a.scope = b.scope;
+  a.vcenter ??= b.vcenter;
+  a.vm = mergeVmFacts(a.vm, b.vm);
+  for (const v of b.vmInputs) a.vmInputs.add(v);
+  a.api ??= b.api;
+  for (const o of b.opIds) a.opIds.add(o);
+  for (const o of b.vcOpIds) a.vcOpIds.add(o);
+  for (const [slot, alts] of b.alternatives) a.alternatives.set(slot, alts);
+  a.notes.push(...b.notes);
+  return a;
+}
+
+const apisCompatible = (a: string | undefined, b: string | undefined): boolean =>
+  a === undefined || b === undefined || a === b;
+
+const hostsOk = (a: Frag, b: Frag): boolean =>
+  a.host === undefined || b.host === undefined || a.host === b.host;
+
+const vcentersOk = (a: Frag, b: Frag): boolean =>
+  a.vcenter === undefined || b.vcenter === undefined || a.vcenter === b.vcenter;
+
+/** How the VMs of two fragments relate (vmware.log inputs count as one VM each). */
+function vmRelation(a: Frag, b: Frag): VmMatch {
+  for (const v of a.vmInputs) if (b.vmInputs.has(v)) return "same";
+  if (a.vmInputs.size && b.vmInputs.size) return "different";
+  return compareVm(a.vm, b.vm);
+}
+
+const slotsFree = (a: Frag, b: Frag): boolean => {
+  for (const s of b.slots) if (a.slots.has(s) && !SHARED_SLOTS.has(s)) return false;
+  return true;
+};
+
+/* ------------------------------------------------------------------------------------------------
+ * Window join: each left fragment accepts right fragments whose time falls in its range.
+ * One left and one right alone in their component join as `unique`; a crowded component is
+ * paired in time order (earliest deadline first) and every pair remembers its alternatives.
+ * ---------------------------------------------------------------------------------------------- */
+
+interface JoinSpec {
+  readonly range: (l: Frag) => readonly [Ms, Ms] | undefined;
+  readonly time: (r: Frag) => Ms | undefined;
+  /** Grade of a candidate (`false`: not a candidate). Only the best grade of a left is kept. */
+  readonly grade: (l: Frag, r: Frag) => VmMatch | false;
+  /** The slot of the right side whose alternatives matter for attribution. */
+  readonly slot: Slot;
+}
+
+interface Pair {
+  readonly l: Frag;
+  readonly r: Frag;
+  readonly alternatives: readonly Frag[] | undefined;
+}
+
+const GRADE_RANK: ReadonlyMap<VmMatch, number> = new Map([
+  ["same", 3],
+  ["likely", 2],
+  ["unknown", 1],
+]);
+
+function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinSpec): Pair[] {
+  const timed = rights
+    .map((r) => ({ r, t: spec.time(r) }))
+    .filter((x): x is { r: Frag; t: Ms } => x.t !== undefined)
+    .sort((a, b) => a.t - b.t);
+  const times = timed.map((x) => x.t);
+  const candidates = new Map<Frag, Frag[]>();
+  for (const l of lefts) {
+    const range = spec.range(l);
+    if (!range) continue;
+    let best = 0;
+    let list: Frag[] = [];
+    for (let i = lowerBound(times, range[0]); i < timed.length; i++) {
+      const entry = timed[i];
+      if (!entry || entry.t > range[1]) break;
+      const g = spec.grade(l, entry.r);
+      if (g === false || g === "different") continue;
+      const rank = GRADE_RANK.get(g) ?? 0;
+      if (rank > best) {
+        best = rank;
+        list = [entry.r];
+      } else if (rank === best) list.push(entry.r);
+    }
+    if (list.length) candidates.set(l, list);
+  }
+  // connected components over the candidate edges
+  const parent = new Map<Frag, Frag>();
+  const find = (f: Frag): Frag => {
+    let root = f;
+    while (parent.get(root) !== undefined && parent.get(root) !== root)
+      root = parent.get(root) ?? root;
+    parent.set(f, root);
+    return root;
+  };
+  const union = (a: Frag, b: Frag): void => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(ra, rb);
+  };
+  for (const [l, list] of candidates) {
+    parent.set(l, parent.get(l) ?? l);
+    for (const r of list) {
+      parent.set(r, parent.get(r) ?? r);
+      union(l, r);
+    }
+  }
+  const components = new Map<Frag, { ls: Frag[]; rs: Set<Frag> }>();
+  for (const [l, list] of candidates) {
+    const root = find(l);
+    const c = components.get(root) ?? { ls: [], rs: new Set<Frag>() };
+    c.ls.push(l);
+    for (const r of list) c.rs.add(r);
+    components.set(root, c);
+  }
+  const pairs: Pair[] = [];
+  for (const { ls, rs } of components.values()) {
+    const [only] = ls;
+    const [onlyR] = rs;
+    if (ls.length === 1 && rs.size === 1 && only && onlyR) {
+      pairs.push({ l: only, r: onlyR, alternatives: undefined });
+      continue;
+    }
+    // earliest deadline first: the optimal greedy for matching intervals to points
+    const sorted = [...ls].sort(
+      (a, b) => (spec.range(a)?.[1] ?? 0) - (spec.range(b)?.[1] ?? 0) || fragOrder(a, b),
+    );
+    const taken = new Set<Frag>();
+    for (const l of sorted) {
+      const list = candidates.get(l) ?? [];
+      const r = list.find((x) => !taken.has(x));
+      if (!r) continue;
+      taken.add(r);
+      pairs.push({ l, r, alternatives: list });
+    }
+  }
+  return pairs;
+}
+
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] ?? 0) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const fragTime = (f: Frag): Ms =>
+  f.start ?? f.event ?? f.done ?? f.vcTime ?? f.items[0]?.t ?? Number.POSITIVE_INFINITY;
+
+const fragOrder = (a: Frag, b: Frag): number =>
+  fragTime(a) - fragTime(b) || (a.items[0]?.order ?? "").localeCompare(b.items[0]?.order ?? "");
+
+/* ------------------------------------------------------------------------------------------------
+ * The passes
+ * ---------------------------------------------------------------------------------------------- */
+
+class Joiner {
+  readonly #w: JoinWindows;
+  readonly #sessions: SessionIndex;
+  readonly unattached: UnattachedObservation[] = [];
+  duplicates = 0;
+
+  constructor(windows: JoinWindows, sessions: SessionIndex) {
+    this.#w = windows;
+    this.#sessions = sessions;
+  }
+
+  run(items: Item[]): Frag[] {
+    items.sort(
+      (a, b) =>
+        (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
+        a.order.localeCompare(b.order),
+    );
+    let frags = this.#dedupe(items);
+    frags = this.#pairVmx(frags);
+    frags = this.#pairLro(frags);
+    frags = this.#joinByOpId(frags);
+    frags = this.#joinHostdEvents(frags);
+    frags = this.#joinAudit(frags);
+    frags = this.#attach(frags);
+    frags = this.#joinLroToHost(frags);
+    frags = this.#joinVcenterEvents(frags);
+    propagateVmInputs(frags);
+    return frags;
+  }
+
+  /** Copies of one record (a vCenter event from the stream and from an export, a file read twice). */
+  #dedupe(items: Item[]): Frag[] {
+    const frags: Frag[] = [];
+    const byKey = new Map<string, Frag[]>();
+    for (const item of items) {
+      const key = dedupeKey(item);
+      if (key !== undefined) {
+        const existing = (byKey.get(key) ?? []).find((f) => {
+          const first = f.items[0];
+          if (!first) return false;
+          const closeInTime =
+            first.t === undefined || item.t === undefined
+              ? first.t === item.t
+              : Math.abs(first.t - item.t) <= this.#w.duplicate;
+          return (
+            closeInTime &&
+            (first.host === undefined || item.host === undefined || first.host === item.host) &&
+            (first.vcenter === undefined ||
+              item.vcenter === undefined ||
+              first.vcenter === item.vcenter)
+          );
+        });
+        if (existing) {
+          existing.items.push(item);
+          existing.host ??= item.host;
+          existing.vcenter ??= item.vcenter;
+          existing.vm = mergeVmFacts(existing.vm, item.vm);
+          existing.api ??= item.api;
+          this.duplicates++;
+          continue;
+        }
+      }
+      const frag = newFrag(item);
+      frags.push(frag);
+      if (key !== undefined) byKey.set(key, [...(byKey.get(key) ?? []), frag]);
+    }
+    return frags;
+  }
+
+  /** vmware.log: a request and its response share (input, opID, seq). */
+  #pairVmx(frags: Frag[]): Frag[] {
+    const requests = new Map<string, Frag>();
+    const out: Frag[] = [];
+    for (const f of frags) {
+      const item = f.items[0];
+      if (item?.slot === "vmx.request" && item.obs.seq !== undefined) {
+        requests.set(`${item.vmInput}\u0000${item.opId}\u0000${item.obs.seq}`, f);
+      }
+    }
+    for (const f of frags) {
+      const item = f.items[0];
+      if (item?.slot === "vmx.response" && item.obs.seq !== undefined) {
+        const req = requests.get(`${item.vmInput}\u0000${item.opId}\u0000${item.obs.seq}`);
+        if (req && !req.slots.has("vmx.response") && apisCompatible(req.api, f.api)) {
+          merge(req, f);
+          continue;
+        }
+      }
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** vpxd.log: BEGIN and FINISH of one LRO share its key (`lro-123`) in one vCenter log. */
+  #pairLro(frags: Frag[]): Frag[] {
+    const begins = new Map<string, Frag>();
+    for (const f of frags) {
+      const item = f.items[0];
+      if (item?.slot === "vpxd.lro" && item.obs.eventKey) {
+        begins.set(`${item.vcenter ?? sourceKey(item.obs)}\u0000${item.obs.eventKey}`, f);
+      }
+    }
+    const out: Frag[] = [];
+    for (const f of frags) {
+      const item = f.items[0];
+      if (item?.slot === "vpxd.lro-end" && item.obs.eventKey) {
+        const begin = begins.get(
+          `${item.vcenter ?? sourceKey(item.obs)}\u0000${item.obs.eventKey}`,
+        );
+        if (begin && !begin.slots.has("vpxd.lro-end")) {
+          merge(begin, f);
+          continue;
+        }
+      }
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** Host-side records of one opID are one call (vmware.log request, hostd state/request lines). */
+  #joinByOpId(frags: Frag[]): Frag[] {
+    const groups = new Map<string, Frag[]>();
+    const out: Frag[] = [];
+    for (const f of frags) {
+      const [opId] = f.opIds;
+      if (opId === undefined || f.opIds.size !== 1) {
+        out.push(f);
+        continue;
+      }
+      const list = groups.get(opId) ?? [];
+      list.push(f);
+      groups.set(opId, list);
+    }
+    for (const list of groups.values()) {
+      const clusters: Frag[] = [];
+      for (const f of list) {
+        const fits = clusters.filter(
+          (c) =>
+            slotsFree(c, f) &&
+            hostsOk(c, f) &&
+            apisCompatible(c.api, f.api) &&
+            vmRelation(c, f) !== "different" &&
+            Math.abs(fragTime(c) - fragTime(f)) <= this.#w.sameOpId,
+        );
+        if (fits.length === 0) {
+          clusters.push(f);
+          continue;
+        }
+        const nearest = fits.reduce((a, b) =>
+          Math.abs(fragTime(a) - fragTime(f)) <= Math.abs(fragTime(b) - fragTime(f)) ? a : b,
+        );
+        if (fits.length > 1) {
+          for (const slot of f.slots)
+            nearest.alternatives.set(
+              slot,
+              fits.flatMap((c) => c.items),
+            );
+          nearest.notes.push(
+            `opID ${f.items[0]?.opId ?? ""} fits ${fits.length} calls; joined to the nearest in time`,
+          );
+        }
+        merge(nearest, f);
+      }
+      out.push(...clusters);
+    }
+    return out;
+  }
+
+  /** hostd `Event N : Guest operation … performed` lines, logged when the call completes. */
+  #joinHostdEvents(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const isEventOnly = (f: Frag): boolean =>
+      f.slots.has("hostd.event") &&
+      !f.slots.has("vmx.request") &&
+      !f.slots.has("hostd.state") &&
+      !f.slots.has("hostd.request") &&
+      !f.slots.has("vmx.response");
+    const rights = frags.filter(isEventOnly);
+    const lefts = frags.filter(
+      (f) =>
+        !f.slots.has("hostd.event") &&
+        (f.slots.has("vmx.request") ||
+          f.slots.has("hostd.state") ||
+          f.slots.has("hostd.request") ||
+          f.slots.has("vmx.response")),
+    );
+    const pairs = windowJoin(lefts, rights, {
+      slot: "hostd.event",
+      range: (l) => {
+        const start = l.start ?? l.done;
+        if (start === undefined) return undefined;
+        const lo = start - w.eventBeforeStart;
+        if (l.api === "InitiateFileTransferToGuest") return [lo, start + w.uploadDuration];
+        if (l.done !== undefined && l.slots.has("vmx.response")) {
+          return [lo, l.done + w.eventAfterCompletion];
+        }
+        return [lo, start + w.eventAfterStart];
+      },
+      time: (r) => r.event,
+      grade: (l, r) =>
+        hostsOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? vmRelation(l, r) : false,
+    });
+    return this.#applyPairs(frags, pairs, "hostd.event");
+  }
+
+  /** ESXi audit `api.call` records without an opID: same host, same method, close in time. */
+  #joinAudit(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const rights = frags.filter((f) => f.slots.size === 1 && f.slots.has("audit"));
+    const lefts = frags.filter(
+      (f) => !f.slots.has("audit") && [...f.slots].some((s) => HOST_SIDE.has(s)),
+    );
+    const pairs = windowJoin(lefts, rights, {
+      slot: "audit",
+      range: (l) => {
+        const start = l.start ?? l.event ?? l.done;
+        if (start === undefined) return undefined;
+        return [start - w.audit, (l.done ?? start) + w.audit];
+      },
+      time: (r) => r.start,
+      grade: (l, r) =>
+        hostsOk(l, r) && l.api !== undefined && l.api === r.api && slotsFree(l, r)
+          ? vmRelation(l, r)
+          : false,
+    });
+    return this.#applyPairs(frags, pairs, "audit");
+  }
+
+  /**
+   * Guest file paths and Solo.Vmomi dumps name no call: each goes to the one call it can belong
+   * to, or, when several fit equally, to none (kept as unattached evidence).
+   */
+  #attach(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const isLoose = (f: Frag): boolean =>
+      f.slots.size === 1 &&
+      (f.slots.has("file-path") || f.slots.has("args") || f.slots.has("fault"));
+    const loose = frags.filter(isLoose).sort(fragOrder);
+    const calls = frags.filter((f) => !isLoose(f) && [...f.slots].some((s) => HOST_SIDE.has(s)));
+    const consumed = new Set<Frag>();
+    const byTime = [...calls].sort((a, b) => refTime(a) - refTime(b));
+    const times = byTime.map(refTime);
+    for (const piece of loose) {
+      const item = piece.items[0];
+      if (!item || item.t === undefined) {
+        if (item) this.unattached.push({ observation: item.obs, reason: "no time to place it" });
+        consumed.add(piece);
+        continue;
+      }
+      const t = item.t;
+      const isPath = item.slot === "file-path";
+      const lo = t - (isPath ? w.filePathAfterEvent : w.dumpAfterStart);
+      const hi = t + (isPath ? 1_000 : 5);
+      const fits: Frag[] = [];
+      for (let i = lowerBound(times, lo); i < byTime.length; i++) {
+        const call = byTime[i];
+        if (!call || refTime(call) > hi) break;
+        if (!hostsOk(call, piece)) continue;
+        if (piece.scope && call.scope && piece.scope !== call.scope && !piece.host) {
+          // a local hostd.log names no host: its pieces belong to calls of the same input or host
+          if (call.scope.startsWith("input:")) continue;
+        }
+        if (isPath) {
+          if (call.slots.has("file-path")) continue;
+          if (call.api && !methodByApi(call.api)?.transfer) continue;
+          if (!call.api && !call.slots.has("hostd.event")) continue;
+        } else {
+          if (!apisCompatible(call.api, piece.api)) continue;
+          if (item.slot === "fault" && call.slots.has("fault")) continue;
+        }
+        fits.push(call);
+      }
+      const ref = (f: Frag): Ms => (isPath ? refTime(f) : (f.start ?? refTime(f)));
+      let chosen: Frag | undefined;
+      if (fits.length === 1) chosen = fits[0];
+      else if (fits.length > 1) {
+        // the latest call before the piece wins only when it is clearly the nearest
+        const sorted = [...fits].sort((a, b) => Math.abs(t - ref(a)) - Math.abs(t - ref(b)));
+        const [first, second] = sorted;
+        if (
+          first &&
+          second &&
+          Math.abs(t - ref(first)) <= 1_000 &&
+          Math.abs(t - ref(second)) > 5_000
+        ) {
+          chosen = first;
+        }
+      }
+      consumed.add(piece);
+      if (chosen) merge(chosen, piece);
+      else {
+        this.unattached.push({
+          observation: item.obs,
+          reason:
+            fits.length === 0
+              ? `no ${isPath ? "file transfer" : "guest operation"} on this host fits in time`
+              : `${fits.length} operations fit; none is chosen`,
+        });
+      }
+    }
+    return frags.filter((f) => !consumed.has(f));
+  }
+
+  /** vpxd LRO (vCenter opID) ↔ host-side call whose opID extends it with hop suffixes. */
+  #joinLroToHost(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const byPrefix = new Map<string, Frag[]>();
+    const hostCalls = frags.filter(
+      (f) => !f.slots.has("vpxd.lro") && [...f.slots].some((s) => HOST_SIDE.has(s)),
+    );
+    for (const f of hostCalls) {
+      for (const opId of f.opIds) {
+        for (const prefix of opIdPrefixes(opId)) {
+          const list = byPrefix.get(prefix) ?? [];
+          if (!list.includes(f)) list.push(f);
+          byPrefix.set(prefix, list);
+        }
+      }
+    }
+    const lros = frags.filter((f) => f.slots.has("vpxd.lro") && f.vcOpIds.size > 0);
+    const candidates = new Map<Frag, Frag[]>();
+    for (const lro of lros) {
+      const fits: Frag[] = [];
+      for (const opId of lro.vcOpIds) {
+        for (const call of byPrefix.get(opId) ?? []) {
+          if (fits.includes(call)) continue;
+          if (![...call.opIds].some((h) => opIdBelongsTo(h, opId))) continue;
+          if (!apisCompatible(lro.api, call.api)) continue;
+          const a = lro.start ?? lro.done;
+          const b = fragTime(call);
+          if (a !== undefined && Number.isFinite(b) && Math.abs(a - b) > w.lroToHost) continue;
+          fits.push(call);
+        }
+      }
+      if (fits.length) candidates.set(lro, fits);
+    }
+    const taken = new Set<Frag>();
+    const consumed = new Set<Frag>();
+    const sortedLros = [...candidates.keys()].sort(fragOrder);
+    for (const lro of sortedLros) {
+      const fits = (candidates.get(lro) ?? []).filter((c) => !taken.has(c)).sort(fragOrder);
+      const [call] = fits;
+      if (!call) continue;
+      taken.add(call);
+      if (fits.length > 1) {
+        call.notes.push(
+          `vpxd opID family fits ${fits.length} host-side calls; paired in time order`,
+        );
+        call.alternatives.set("vpxd.lro", lro.items);
+      }
+      merge(call, lro);
+      consumed.add(lro);
+    }
+    return frags.filter((f) => !consumed.has(f));
+  }
+
+  /** vCenter events (the principal's name) ↔ the call they report: host, VM, method, time. */
+  #joinVcenterEvents(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const isEventOnly = (f: Frag): boolean => [...f.slots].every((s) => s === "vc.event");
+    const rights = frags.filter((f) => f.slots.has("vc.event") && isEventOnly(f));
+    const lefts = frags.filter((f) => !f.slots.has("vc.event") && !f.slots.has("burst"));
+    const pairs = windowJoin(lefts, rights, {
+      slot: "vc.event",
+      range: (l) => {
+        const start = l.start ?? l.event ?? l.done;
+        if (start === undefined) return undefined;
+        const end = Math.max(l.done ?? start, l.event ?? start);
+        return [start - w.vcenterSkew, end + w.vcenterSkew];
+      },
+      time: (r) => r.vcTime,
+      grade: (l, r) =>
+        hostsOk(l, r) && vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r)
+          ? vmRelation(l, r)
+          : false,
+    });
+    return this.#applyPairs(frags, pairs, "vc.event");
+  }
+
+  #applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
+    const consumed = new Set<Frag>();
+    for (const { l, r, alternatives } of pairs) {
+      if (alternatives && alternatives.length > 1) {
+        l.alternatives.set(
+          slot,
+          alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
+        );
+      }
+      merge(l, r);
+      consumed.add(r);
+    }
+    return frags.filter((f) => !consumed.has(f));
+  }
+
+  get sessions(): SessionIndex {
+    return this.#sessions;
+  }
+}
+
+/**
+ * One vmware.log is one VM on one host: what a join taught about some of its calls (host, VM
+ * name) holds for the others, when the joined calls agree.
+ */
+function propagateVmInputs(frags: readonly Frag[]): void {
+  const learned = new Map<
+    string,
+    { hosts: Set<string>; scopes: Set<string>; names: Set<string> }
+  >();
+  for (const f of frags) {
+    for (const input of f.vmInputs) {
+      const entry = learned.get(input) ?? { hosts: new Set(), scopes: new Set(), names: new Set() };
+      if (f.host) entry.hosts.add(f.host);
+      if (f.scope) entry.scopes.add(f.scope);
+      for (const n of f.vm.names) entry.names.add(n);
+      learned.set(input, entry);
+    }
+  }
+  for (const f of frags) {
+    if (f.vmInputs.size !== 1) continue;
+    const [input] = f.vmInputs;
+    const entry = input === undefined ? undefined : learned.get(input);
+    if (!entry) continue;
+    const [host] = entry.hosts;
+    const [scope] = entry.scopes;
+    const [name] = entry.names;
+    if (!f.host && entry.hosts.size === 1 && host) f.host = host;
+    if (!f.scope && entry.scopes.size === 1 && scope) f.scope = scope;
+    if (f.vm.names.length === 0 && entry.names.size === 1 && name)
+      f.vm = { ...f.vm, names: [name] };
+  }
+}
+
+/** The time a loose piece is placed against: the hostd event, else completion, else start. */
+const refTime = (f: Frag): Ms => f.event ?? f.done ?? f.start ?? Number.POSITIVE_INFINITY;
+
+/** Key of records that are copies of one another; undefined when a kind has no such key. */
+function dedupeKey(item: Item): string | undefined {
+  const o = item.obs;
+  switch (item.slot) {
+    case "vc.event":
+      return o.eventKey ? `vc\u0000${o.eventKey}` : undefined;
+    case "hostd.event":
+      return o.eventKey ? `he\u0000${o.eventKey}\u0000${o.time ?? ""}` : undefined;
+    case "vmx.request":
+    case "vmx.response":
+      return o.seq !== undefined
+        ? `${item.slot}\u0000${o.opId ?? ""}\u0000${o.seq}\u0000${o.time ?? ""}`
+        : undefined;
+    case "burst":
+      return o.eventKey ? `burst\u0000${o.eventKey}` : undefined;
+    case "vpxd.lro":
+    case "vpxd.lro-end":
+      return o.eventKey ? `${item.slot}\u0000${o.eventKey}\u0000${o.opId ?? ""}` : undefined;
+    case "hostd.state":
+    case "hostd.request":
+    case "args":
+    case "fault":
+    case "file-path":
+    case "audit":
+      return `${item.slot}\u0000${o.time ?? ""}\u0000${o.opId ?? ""}\u0000${o.prov.raw.slice(-200)}`;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * From fragments to operations: attribution, origin, outcome, guest detail
+ * ---------------------------------------------------------------------------------------------- */
+
+interface Claim {
+  readonly principal: Principal;
+  /** `obs:<i>` or a session record to add to the operation's sessions. */
+  readonly evidence: { readonly obs?: Observation; readonly session?: SessionRecord };
+  readonly what: string;
+}
+
+const describeObs = (o: Observation): string => {
+  switch (o.kind) {
+    case "vc.event":
+      return `vCenter event${o.eventKey ? ` ${o.eventKey}` : ""}`;
+    case "vc.auth-failure":
+      return `vCenter auth-failure event${o.eventKey ? ` ${o.eventKey}` : ""}`;
+    case "hostd.state":
+      return `hostd state transition${o.opId ? ` of opID ${o.opId}` : ""}`;
+    case "hostd.request":
+      return `hostd request${o.opId ? ` of opID ${o.opId}` : ""}`;
+    case "hostd.event":
+      return `hostd event${o.eventKey ? ` ${o.eventKey}` : ""}`;
+    case "audit.api-call":
+      return "ESXi audit record api.call";
+    case "vpxd.lro":
+      return `vpxd LRO${o.eventKey ? ` ${o.eventKey}` : ""}`;
+    case "hostd.args":
+    case "hostd.fault":
+    case "hostd.file-path":
+    case "vc.burst":
+    case "vmx.request":
+    case "vmx.response":
+    case "vpxd.lro-end":
+      return o.kind;
+  }
+};
+
+const uniqueById = (list: readonly Principal[]): Principal[] => {
+  const seen = new Map<string, Principal>();
+  for (const p of list) if (!seen.has(p.id)) seen.set(p.id, p);
+  return [...seen.values()];
+};
+
+interface Built {
+  readonly attribution: Attribution;
+  readonly origin: Origin;
+  readonly sessions: SessionRecord[];
+  readonly notes: string[];
+}
+
+function attributeFrag(
+  frag: Frag,
+  observations: readonly Observation[],
+  index: SessionIndex,
+  w: JoinWindows,
+): Built {
+  const sessionsUsed: SessionRecord[] = [];
+  const notes: string[] = [];
+  const obsId = (o: Observation): string => `obs:${observations.indexOf(o)}`;
+  const sessionId = (r: SessionRecord): string => {
+    let i = sessionsUsed.indexOf(r);
+    if (i < 0) i = sessionsUsed.push(r) - 1;
+    return `session:${i}`;
+  };
+  const evidenceIds = (claims: readonly Claim[]): string[] =>
+    [
+      ...new Set(
+        claims.map((c) =>
+          c.evidence.obs
+            ? obsId(c.evidence.obs)
+            : c.evidence.session
+              ? sessionId(c.evidence.session)
+              : "",
+        ),
+      ),
+    ].filter((x) => x !== "");
+
+  // 1. Records of this very call that name a principal.
+  const firm: Claim[] = [];
+  const vpxuserClaims: Claim[] = [];
+  const orderedGroups: { claims: Claim[]; principals: Principal[]; complete: boolean }[] = [];
+  for (const item of frag.items) {
+    if (!NAMING_SLOTS.has(item.slot)) continue;
+    if (
+      (item.slot === "args" || item.slot === "fault") &&
+      !(item.opId && frag.opIds.has(item.opId))
+    ) {
+      continue; // placed by time only: not a record of this call for certain
+    }
+    const raw = item.obs.user?.trim();
+    if (!raw) continue;
+    const principal = normaliseAccount(raw);
+    if (principal.kind === "unknown") continue;
+    const claim: Claim = { principal, evidence: { obs: item.obs }, what: describeObs(item.obs) };
+    const alts = frag.alternatives.get(item.slot);
+    if (alts && alts.length > 1 && alts.includes(item)) {
+      const principals = alts.map((a) =>
+        a.obs.user?.trim() ? normaliseAccount(a.obs.user) : undefined,
+      );
+      orderedGroups.push({
+        claims: [claim],
+        principals: uniqueById(
+          principals.filter((p): p is Principal => p !== undefined && p.kind !== "unknown"),
+        ),
+        complete: principals.every((p) => p !== undefined && p.kind !== "unknown"),
+      });
+      continue;
+    }
+    if (namesEndUser(principal)) firm.push(claim);
+    else vpxuserClaims.push(claim);
+  }
+
+  // 2. Chains: opID claims (records of the same opID family naming a user) and sessions.
+  const chain: Claim[] = [];
+  let chainSession: Session | undefined;
+  for (const opId of [...frag.opIds, ...frag.vcOpIds]) {
+    for (const c of index.claimsFor(opId)) {
+      if (c.principal.kind === "unknown") continue;
+      chain.push({
+        principal: c.principal,
+        evidence: { session: c.record },
+        what: `${c.record.kind} record of opID ${c.record.opId ?? c.opId}`,
+      });
+    }
+  }
+  for (const item of frag.items) {
+    const key = item.obs.session;
+    if (!key) continue;
+    const vcSide = VCENTER_SLOTS.has(item.slot);
+    let found: Session[] = [];
+    if (vcSide) {
+      const s = item.vcenter ? index.byKey(`vc:${item.vcenter}`, key, "vcenter") : undefined;
+      found = s ? [s] : index.byKeyAnyScope(key, "vcenter");
+    } else if (item.scope) {
+      const s = index.byKey(item.scope, key, "host");
+      if (s) found = [s];
+    }
+    if (found.length !== 1) continue;
+    const [s] = found;
+    if (!s?.principal || s.principal.kind === "unknown") continue;
+    chainSession ??= s;
+    const record = s.records[0];
+    chain.push({
+      principal: s.principal,
+      evidence: record ? { session: record } : {},
+      what: `${vcSide ? "vCenter" : "hostd"} session ${s.key ?? ""}`,
+    });
+  }
+  const chainEnd = uniqueById(
+    chain.filter((c) => namesEndUser(c.principal)).map((c) => c.principal),
+  );
+
+  const firmIds = uniqueById(firm.map((c) => c.principal));
+  let attribution: Attribution;
+  const conflict = (cands: Principal[], why: string, claims: readonly Claim[]): Attribution => ({
+    level: "ambiguous",
+    candidates: cands,
+    reason: why,
+    evidence: evidenceIds(claims),
+  });
+  const orderedUnanimous = orderedGroups.filter((g) => g.principals.length === 1 && g.complete);
+  const orderedSplit = orderedGroups.filter((g) => !(g.principals.length === 1 && g.complete));
+
+  if (firmIds.length > 1) {
+    attribution = conflict(
+      firmIds,
+      `records of this operation name ${firmIds.length} different accounts`,
+      firm,
+    );
+  } else if (firmIds.length === 1 && firmIds[0]) {
+    const p = firmIds[0];
+    const other = chainEnd.filter((c) => c.id !== p.id);
+    if (other.length) {
+      attribution = conflict(
+        [p, ...other],
+        `${firm[0]?.what ?? "a record"} names ${p.display} but the opID/session chain names ${other.map((o) => o.display).join(", ")}`,
+        [...firm, ...chain],
+      );
+    } else {
+      const via = firm.filter((c) => c.principal.id === p.id);
+      attribution = {
+        level: "exact",
+        principal: via.find((c) => c.principal.viaVcenter)?.principal ?? p,
+        reason: `${via.map((c) => c.what).join(", ")} name${via.length > 1 ? "" : "s"} ${p.display}`,
+        evidence: evidenceIds(via),
+      };
+    }
+  } else if (chainEnd.length > 1) {
+    attribution = conflict(chainEnd, "the opID/session chain names several accounts", chain);
+  } else if (chainEnd.length === 1 && chainEnd[0]) {
+    const p = chainEnd[0];
+    const clash = orderedGroups
+      .flatMap((g) => g.principals)
+      .filter((x) => namesEndUser(x) && x.id !== p.id);
+    if (clash.length) {
+      attribution = conflict(
+        uniqueById([p, ...clash]),
+        "the chain and a time-paired record disagree",
+        chain,
+      );
+    } else {
+      const via = chain.filter((c) => c.principal.id === p.id);
+      attribution = {
+        level: "correlated",
+        principal: p,
+        reason: `${via.map((c) => c.what).join(", ")} name${via.length > 1 ? "" : "s"} ${p.display}${vpxuserClaims.length ? " (hostd saw only vpxuser)" : ""}`,
+        evidence: evidenceIds([...via, ...vpxuserClaims]),
+      };
+    }
+  } else if (orderedSplit.length) {
+    const cands = uniqueById(orderedSplit.flatMap((g) => g.principals));
+    attribution = {
+      level: "ambiguous",
+      ...(cands.length ? { candidates: cands } : {}),
+      reason: `several ${orderedSplit[0]?.claims[0]?.what.replace(/ \S+$/, "") ?? "records"} fit this operation in time and they do not name one account`,
+      evidence: evidenceIds(orderedSplit.flatMap((g) => g.claims)),
+    };
+  } else if (orderedUnanimous.length) {
+    const ids = uniqueById(orderedUnanimous.flatMap((g) => g.principals));
+    const [p] = ids;
+    if (ids.length === 1 && p && namesEndUser(p)) {
+      attribution = {
+        level: "correlated",
+        principal: p,
+        reason: `paired in time order with one of several ${orderedUnanimous[0]?.claims[0]?.what.replace(/ \S+$/, "") ?? "records"} that fit; every candidate names ${p.display}`,
+        evidence: evidenceIds(orderedUnanimous.flatMap((g) => g.claims)),
+      };
+    } else if (ids.length === 1 && p) {
+      attribution = {
+        level: "exact",
+        principal: p,
+        reason: `every candidate record names ${p.display} (vCenter passed no end user)`,
+        evidence: evidenceIds(orderedUnanimous.flatMap((g) => g.claims)),
+      };
+    } else {
+      attribution = conflict(
+        ids,
+        "time-paired records name several accounts",
+        orderedUnanimous.flatMap((g) => g.claims),
+      );
+    }
+  } else if (vpxuserClaims.length) {
+    const p = vpxuserClaims[0]?.principal ?? normaliseAccount("vpxuser:<no user>");
+    attribution = {
+      level: "exact",
+      principal: p,
+      reason: `${vpxuserClaims.map((c) => c.what).join(", ")} name${vpxuserClaims.length > 1 ? "" : "s"} ${p.display}: the call came through vCenter, which passed no end user`,
+      evidence: evidenceIds(vpxuserClaims),
+    };
+  } else {
+    attribution = inferFromOpenSessions(frag, index, w, sessionId);
+  }
+
+  // Origin: via, address, client.
+  const origin = originOf(
+    frag,
+    attribution,
+    [...firm, ...vpxuserClaims, ...chain],
+    chainSession,
+    index,
+    w,
+  );
+  if (origin.session && !sessionsUsed.includes(origin.session)) sessionsUsed.push(origin.session);
+  return { attribution, origin: origin.origin, sessions: sessionsUsed, notes };
+}
+
+function inferFromOpenSessions(
+  frag: Frag,
+  index: SessionIndex,
+  w: JoinWindows,
+  sessionId: (r: SessionRecord) => string,
+): Attribution {
+  const t = frag.start ?? frag.event ?? frag.done;
+  const hostSide = [...frag.slots].some((s) => HOST_SIDE.has(s));
+  if (!hostSide || t === undefined || !frag.scope) {
+    return {
+      level: "unknown",
+      reason: "no record of this operation names an account",
+      evidence: [],
+    };
+  }
+  const open = index
+    .openAt(frag.scope, t, w.sessionHorizon)
+    .filter((s) => s.principal && s.principal.kind !== "unknown");
+  const principals = uniqueById(
+    open.map((s) => s.principal).filter((p): p is Principal => p !== undefined),
+  );
+  const hostName = frag.host ?? "this host";
+  if (principals.length === 1 && principals[0]) {
+    const p = principals[0];
+    const described = open
+      .slice(0, 3)
+      .map(
+        (s) =>
+          `${p.display}${s.sourceIp ? `@${s.sourceIp}` : ""}${s.userAgent ? ` (${s.userAgent})` : ""}`,
+      )
+      .join(", ");
+    return {
+      level: "inferred",
+      principal: p,
+      reason: `only ${p.display} had a session open on ${hostName} then (${described}${open.length > 3 ? ", …" : ""}); no record of the operation names an account`,
+      evidence: open.flatMap((s) => (s.records[0] ? [sessionId(s.records[0])] : [])),
+    };
+  }
+  if (principals.length > 1) {
+    return {
+      level: "unknown",
+      reason: `no record of the operation names an account; ${principals.length} accounts had sessions open on ${hostName} then (${principals.map((p) => p.display).join(", ")}): not inferred`,
+      evidence: [],
+    };
+  }
+  return {
+    level: "unknown",
+    reason:
+      "no record of this operation names an account, and no session was open on the host then",
+    evidence: [],
+  };
+}
+
+function originOf(
+  frag: Frag,
+  attribution: Attribution,
+  claims: readonly Claim[],
+  chainSession: Session | undefined,
+  index: SessionIndex,
+  w: JoinWindows,
+): { origin: Origin; session: SessionRecord | undefined } {
+  const shapes = [...frag.opIds].map(opIdShape);
+  let via: Origin["via"] = "unknown";
+  const viaVcenter =
+    frag.slots.has("vpxd.lro") ||
+    claims.some((c) => c.principal.viaVcenter || c.principal.kind === "vpxuser") ||
+    attribution.principal?.viaVcenter === true ||
+    shapes.some((s) => s.via === "vcenter");
+  const hostClaim = claims.some(
+    (c) =>
+      c.evidence.obs &&
+      HOST_SIDE.has(SLOT.get(c.evidence.obs.kind) ?? "burst") &&
+      c.principal.kind === "host-local",
+  );
+  if (viaVcenter) via = "vcenter";
+  else if (hostClaim || shapes.some((s) => s.via === "host")) via = "host";
+  let session = chainSession;
+  let basis: "exact" | "correlated" | "inferred" | undefined = session ? "correlated" : undefined;
+  if (!session && attribution.level === "inferred" && frag.scope) {
+    const t = frag.start ?? frag.event ?? frag.done;
+    if (t !== undefined) {
+      const open = index
+        .openAt(frag.scope, t, w.sessionHorizon)
+        .filter((s) => s.principal?.id === attribution.principal?.id);
+      if (open.length === 1) {
+        session = open[0];
+        basis = "inferred";
+      }
+    }
+  }
+  if (via === "unknown" && session && basis === "correlated") {
+    via =
+      session.scope.startsWith("vc:") || session.principal?.kind === "vpxuser" ? "vcenter" : "host";
+  }
+  const client = clientFromUserAgent(session?.userAgent) ?? shapes.find((s) => s.client)?.client;
+  const origin: Origin = {
+    via,
+    ...(session?.sourceIp ? { sourceIp: session.sourceIp } : {}),
+    ...(session?.userAgent ? { userAgent: session.userAgent } : {}),
+    ...(client ? { client } : {}),
+    ...(basis && session ? { basis } : {}),
+  };
+  return { origin, session: session?.records[0] };
+}
+
+function outcomeOf(observations: readonly Observation[]): Outcome {
+  if (
+    observations.some(
+      (o) => o.kind === "hostd.fault" || o.kind === "vc.auth-failure" || o.outcome === "failure",
+    )
+  ) {
+    return "failure";
+  }
+  if (
+    observations.some(
+      (o) => o.outcome === "success" || o.kind === "hostd.event" || o.kind === "vc.event",
+    )
+  ) {
+    return "success";
+  }
+  return "unknown";
+}
+
+function guestOf(observations: readonly Observation[]): Observation["guest"] | undefined {
+  const fields = ["path", "program", "arguments", "workingDirectory", "username"] as const;
+  const out: Partial<Record<(typeof fields)[number], string>> = {};
+  for (const field of fields) {
+    for (const o of observations) {
+      const value = o.guest?.[field];
+      if (value !== undefined) {
+        out[field] = value;
+        break;
+      }
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+function vmOf(frag: Frag, observations: readonly Observation[]): Operation["vm"] {
+  let name: string | undefined;
+  let vmx: string | undefined;
+  let moref: string | undefined;
+  let dir: string | undefined;
+  for (const o of observations) {
+    name ??= o.vm?.name;
+    vmx ??= o.vm?.vmx;
+    if (o.kind === "vc.event" || o.kind === "vc.auth-failure" || o.kind === "vc.burst")
+      moref ??= o.vm?.moref;
+    dir ??= o.vm?.dir;
+  }
+  if (!moref) for (const o of observations) moref ??= o.vm?.moref;
+  name ??= frag.vm.names[0];
+  if (!dir && vmx) dir = vmx.slice(0, vmx.lastIndexOf("/")) || undefined;
+  if (!dir) {
+    for (const item of frag.items) {
+      if (item.vmInput) {
+        const path = item.obs.prov.source.member ?? item.obs.prov.source.path;
+        const m = /^(.*\/vmfs\/volumes\/[^/]+\/[^/]+)\/vmware(?:-\d+)?\.log(?:\.gz)?$/.exec(path);
+        if (m?.[1]) {
+          dir = m[1].replace(/^.*?(\/vmfs\/)/, "$1");
+          break;
+        }
+      }
+    }
+  }
+  return {
+    ...(name ? { name } : {}),
+    ...(vmx ? { vmx } : {}),
+    ...(moref ? { moref } : {}),
+    ...(dir ? { dir } : {}),
+  };
+}
+
+/** The host as the sources write it, preferring a fully qualified name. */
+function hostDisplay(frag: Frag, observations: readonly Observation[]): string | undefined {
+  if (!frag.host) return undefined;
+  const names: string[] = [];
+  for (const o of observations) {
+    const slot = SLOT.get(o.kind);
+    const raw =
+      slot && VCENTER_SLOTS.has(slot)
+        ? o.vcenter
+          ? o.host
+          : undefined
+        : (o.host ?? o.prov.source.hostHint);
+    if (raw && hostKey(raw) === frag.host) names.push(raw.trim());
+  }
+  return names.find((n) => n.includes(".") && !/^\d/.test(n)) ?? names[0] ?? frag.host;
+}
+
+function vcenterDisplay(observations: readonly Observation[]): string | undefined {
+  for (const o of observations) if (o.vcenter) return o.vcenter;
+  for (const o of observations) {
+    const slot = SLOT.get(o.kind);
+    if (slot && VCENTER_SLOTS.has(slot)) return o.host ?? o.prov.source.hostHint;
+  }
+  return undefined;
+}
+
+const KIND_RANK: ReadonlyMap<ObservationKind, number> = new Map(
+  (
+    [
+      "vpxd.lro",
+      "hostd.request",
+      "hostd.state",
+      "vmx.request",
+      "audit.api-call",
+      "hostd.args",
+      "hostd.fault",
+      "vmx.response",
+      "hostd.event",
+      "hostd.file-path",
+      "vpxd.lro-end",
+      "vc.event",
+      "vc.auth-failure",
+      "vc.burst",
+    ] as const
+  ).map((k, i) => [k, i]),
+);
+
+function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operation {
+  const items = [...frag.items].sort(
+    (a, b) =>
+      (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
+      (KIND_RANK.get(a.obs.kind) ?? 99) - (KIND_RANK.get(b.obs.kind) ?? 99) ||
+      a.order.localeCompare(b.order),
+  );
+  const observations = items.map((i) => i.obs);
+  const first = items[0];
+  const id = createHash("sha256")
+    .update(first?.order ?? "")
+    .digest("hex")
+    .slice(0, 16);
+  const times = items.map((i) => i.t).filter((t): t is Ms => t !== undefined);
+  const time = times.length ? new Date(Math.min(...times)).toISOString() : undefined;
+  const end = times.length ? new Date(Math.max(...times)).toISOString() : undefined;
+  const api = frag.api ?? "unknown";
+  const info = methodByApi(api);
+  const notes = [...new Set(frag.notes)];
+  if (time === undefined) notes.push("no time: the source does not give one (redacted or missing)");
+
+  if (frag.slots.has("burst")) {
+    const counts = observations.map((o) => o.count).filter((c): c is number => c !== undefined);
+    const phases = [...new Set(observations.map((o) => o.detail).filter((d): d is string => !!d))];
+    const users = uniqueById(
+      observations
+        .flatMap((o) => (o.user?.trim() ? [normaliseAccount(o.user)] : []))
+        .filter((p) => p.kind !== "unknown"),
+    );
+    const [p] = users;
+    const attribution: Attribution =
+      users.length === 1 && p
+        ? {
+            level: "exact",
+            principal: p,
+            reason: `the burst record names ${p.display}`,
+            evidence: observations.map((_, i) => `obs:${i}`),
+          }
+        : users.length > 1
+          ? {
+              level: "ambiguous",
+              candidates: users,
+              reason: "burst records name several accounts",
+              evidence: [],
+            }
+          : { level: "unknown", reason: "the burst record names no account", evidence: [] };
+    const vcenter = vcenterDisplay(observations);
+    const host = hostDisplay(frag, observations);
+    return {
+      id,
+      time,
+      ...(end && end !== time ? { end } : {}),
+      ...(host ? { host } : {}),
+      ...(vcenter ? { vcenter } : {}),
+      vm: vmOf(frag, observations),
+      api: "unknown",
+      category: "unknown",
+      outcome: "unknown",
+      attribution,
+      origin: { via: "vcenter" },
+      observations,
+      hidden: {
+        ...(counts.length ? { count: Math.max(...counts) } : {}),
+        ...(phases.length ? { phase: phases.join(",") } : {}),
+      },
+      notes: [
+        `operations hidden by vCenter's event burst filter${counts.length ? `: ${Math.max(...counts)}` : ""}`,
+        ...notes,
+      ],
+    };
+  }
+
+  const built = attributeFrag(frag, observations, index, w);
+  const opId = [...frag.opIds][0] ?? [...frag.vcOpIds][0];
+  const opIdRaw = observations.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
+  const session = observations.find((o) => o.session)?.session;
+  const guest = guestOf(observations);
+  const host = hostDisplay(frag, observations);
+  const vcenter = vcenterDisplay(observations);
+  return {
+    id,
+    time,
+    ...(end && end !== time ? { end } : {}),
+    ...(host ? { host } : {}),
+    ...(vcenter ? { vcenter } : {}),
+    vm: vmOf(frag, observations),
+    api,
+    category: info?.category ?? "unknown",
+    outcome: outcomeOf(observations),
+    attribution: built.attribution,
+    origin: built.origin,
+    ...(opIdRaw ? { opId: opIdRaw } : {}),
+    ...(session ? { session } : {}),
+    ...(guest ? { guest } : {}),
+    observations,
+    ...(built.sessions.length ? { sessions: built.sessions } : {}),
+    ...(notes.length || built.notes.length ? { notes: [...notes, ...built.notes] } : {}),
+  };
+}
+
+/** Burst records of one vCenter, VM and account close in time are one burst. */
+function groupBursts(frags: Frag[]): Frag[] {
+  const out: Frag[] = [];
+  const bursts = frags.filter((f) => f.slots.has("burst")).sort(fragOrder);
+  const open: Frag[] = [];
+  for (const f of bursts) {
+    const t = fragTime(f);
+    const user = f.items[0]?.obs.user?.trim().toLowerCase() ?? "";
+    const target = open.find((g) => {
+      const gu = g.items[0]?.obs.user?.trim().toLowerCase() ?? "";
+      const last = g.items.at(-1)?.t ?? fragTime(g);
+      return (
+        gu === user &&
+        vcentersOk(g, f) &&
+        compareVm(g.vm, f.vm) !== "different" &&
+        Number.isFinite(t) &&
+        t - last <= 30 * 60_000 &&
+        !(g.items.at(-1)?.obs.detail === "ended")
+      );
+    });
+    if (target) merge(target, f);
+    else {
+      open.push(f);
+      out.push(f);
+    }
+  }
+  return [...frags.filter((f) => !f.slots.has("burst")), ...out];
+}
+
+const operationOrder = (a: Operation, b: Operation): number => {
+  const ta = a.time ?? "\uffff";
+  const tb = b.time ?? "\uffff";
+  return ta < tb ? -1 : ta > tb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+};
+
+/** A correlator that accepts records in any order and joins them on `finish()`. */
+export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
+  const windows: JoinWindows = { ...DEFAULT_WINDOWS, ...options.windows };
+  let items: Item[] = [];
+  let sessions = new SessionIndex();
+  let read = 0;
+  return {
+    add(record) {
+      if (record.type === "session") {
+        sessions.add(record);
+        return;
+      }
+      read++;
+      const item = toItem(record);
+      if (item) items.push(item);
+    },
+    finish() {
+      const joiner = new Joiner(windows, sessions);
+      const frags = groupBursts(joiner.run(items));
+      const operations = frags
+        .map((f) => buildOperation(f, sessions, windows))
+        .sort(operationOrder);
+      const result: CorrelationResult = {
+        operations,
+        unattached: joiner.unattached,
+        sessions: { records: sessions.records, sessions: sessions.size },
+        observations: { read, duplicates: joiner.duplicates },
+      };
+      items = [];
+      sessions = new SessionIndex();
+      read = 0;
+      return result;
+    },
+  };
+}
+
+/** Correlate a whole set of records at once. */
+export function correlate(
+  records: Iterable<CanonicalRecord>,
+  options: CorrelatorOptions = {},
+): CorrelationResult {
+  const correlator = createCorrelator(options);
+  for (const record of records) correlator.add(record);
+  return correlator.finish();
+}
+
+/** Levels in order of confidence, highest first. */
+export const LEVELS: readonly AttributionLevel[] = [
+  "exact",
+  "correlated",
+  "inferred",
+  "ambiguous",
+  "unknown",
+];

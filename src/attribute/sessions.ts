@@ -1,0 +1,275 @@
+/**
+ * A compact index of sessions (hostd and vCenter logins, accepted passwords, `[Auth]` lines,
+ * audit connects) so that attribution can ask: who owns session S on host H, which account do
+ * the records of opID O name, and which sessions were open on host H at time T.
+ *
+ * Memory grows with the number of distinct sessions, not with the number of session lines: a
+ * session keeps its times, interned strings and at most three records as evidence (the first
+ * login-like record, the accepted-password record, the logout).
+ */
+import type { Principal } from "../model/operation.js";
+import type { SessionRecord } from "../model/record.js";
+import { hostKey, normaliseAccount, opIdPrefixes } from "./identity.js";
+
+type Ms = number;
+
+export interface Session {
+  /** Host key, vCenter key, or `input:<file>` when the source names no host. */
+  readonly scope: string;
+  /** hostd `sid` (first 8 hex of the session key) or vCenter session key, lower case. */
+  readonly key: string | undefined;
+  principal: Principal | undefined;
+  sourceIp: string | undefined;
+  userAgent: string | undefined;
+  login: Ms | undefined;
+  logout: Ms | undefined;
+  first: Ms;
+  last: Ms;
+  /** Evidence: login, password-accepted, logout records (at most one of each). */
+  readonly records: SessionRecord[];
+}
+
+export interface OpIdClaim {
+  readonly opId: string;
+  readonly scope: string;
+  readonly principal: Principal;
+  readonly record: SessionRecord;
+}
+
+/** hostd's `sid` is the first 8 hex digits of the session key (`52f0e556-5be4-…` → `52f0e556`). */
+export function sessionKey(
+  raw: string | undefined,
+  scopeKind: "host" | "vcenter",
+): string | undefined {
+  if (!raw) return undefined;
+  const text = raw.trim().toLowerCase();
+  if (text === "") return undefined;
+  if (scopeKind === "host") {
+    const m = /^([0-9a-f]{8})(?:-|$)/.exec(text);
+    return m ? m[1] : text;
+  }
+  // vpxd writes `<key>(<key2>)`: the first is the session.
+  const paren = text.indexOf("(");
+  return paren > 0 ? text.slice(0, paren) : text;
+}
+
+/** Where a session record belongs: its host, its vCenter, or its input file. */
+export function sessionScope(record: SessionRecord): { scope: string; kind: "host" | "vcenter" } {
+  const vcProcess = /^(vpxd|vcenter|vpxd-svcs|sso)/i.test(record.process ?? "");
+  if (record.vcenter || vcProcess) {
+    const name = record.vcenter ?? record.host ?? record.prov.source.hostHint;
+    return {
+      scope: name ? `vc:${hostKey(name)}` : inputScope(record.prov.source),
+      kind: "vcenter",
+    };
+  }
+  const host = record.host ?? record.prov.source.hostHint;
+  return { scope: host ? hostKey(host) : inputScope(record.prov.source), kind: "host" };
+}
+
+/** The scope of records from a source that names no host: the input itself. */
+export const inputScope = (source: SessionRecord["prov"]["source"]): string =>
+  `input:${source.path}${source.member ? `!${source.member}` : ""}`;
+
+const timeOf = (iso: string | undefined): Ms | undefined => {
+  if (iso === undefined) return undefined;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? undefined : t;
+};
+
+/** The index. Add records in any order; query after `seal()`. */
+export class SessionIndex {
+  readonly #byKey = new Map<string, Session>();
+  readonly #anonymous: Session[] = [];
+  /** Anonymous sessions without a logout yet, per scope (a logout closes the latest match). */
+  readonly #openAnonymous = new Map<string, Session[]>();
+  readonly #byOpId = new Map<string, OpIdClaim[]>();
+  readonly #strings = new Map<string, string>();
+  #byScope: Map<string, Session[]> | undefined;
+  records = 0;
+
+  /** Interned copy: many sessions repeat one user agent or address. */
+  #intern(text: string | undefined): string | undefined {
+    if (text === undefined) return undefined;
+    const known = this.#strings.get(text);
+    if (known !== undefined) return known;
+    this.#strings.set(text, text);
+    return text;
+  }
+
+  add(record: SessionRecord): void {
+    this.records++;
+    this.#byScope = undefined;
+    const { scope, kind } = sessionScope(record);
+    const t = timeOf(record.time);
+    const principal = record.user ? normaliseAccount(record.user) : undefined;
+    if (record.opId && principal && principal.id !== "") {
+      const opId = record.opId.toLowerCase();
+      const claims = this.#byOpId.get(opId) ?? [];
+      if (claims.length < 8) claims.push({ opId, scope, principal, record });
+      this.#byOpId.set(opId, claims);
+    }
+    if (record.kind === "login-failed") return;
+    if (t === undefined) return;
+    const key = sessionKey(record.session, kind);
+    let session: Session | undefined;
+    if (key !== undefined) {
+      const mapKey = `${scope}\u0000${key}`;
+      session = this.#byKey.get(mapKey);
+      if (!session) {
+        session = newSession(scope, key, t);
+        this.#byKey.set(mapKey, session);
+      }
+    } else if (record.kind === "logout" || record.kind === "disconnect") {
+      session = this.#findOpenAnonymous(scope, principal, record.sourceIp, t);
+    }
+    if (!session) {
+      if (
+        record.kind !== "login" &&
+        record.kind !== "password-accepted" &&
+        record.kind !== "connect"
+      ) {
+        return; // an `[Auth]` line without a session adds nothing beyond its opID claim
+      }
+      session = newSession(scope, undefined, t);
+      this.#anonymous.push(session);
+      const open = this.#openAnonymous.get(scope) ?? [];
+      open.push(session);
+      this.#openAnonymous.set(scope, open);
+    }
+    this.#update(session, record, principal, t);
+  }
+
+  #findOpenAnonymous(
+    scope: string,
+    principal: Principal | undefined,
+    ip: string | undefined,
+    t: Ms,
+  ): Session | undefined {
+    const open = this.#openAnonymous.get(scope);
+    if (!open) return undefined;
+    let best = -1;
+    for (let i = 0; i < open.length; i++) {
+      const s = open[i];
+      if (!s || s.first > t) continue;
+      if (principal && s.principal && s.principal.id !== principal.id) continue;
+      if (ip && s.sourceIp && s.sourceIp !== ip) continue;
+      if (best < 0 || s.first > (open[best]?.first ?? 0)) best = i;
+    }
+    if (best < 0) return undefined;
+    const [session] = open.splice(best, 1);
+    return session;
+  }
+
+  #update(session: Session, record: SessionRecord, principal: Principal | undefined, t: Ms): void {
+    session.first = Math.min(session.first, t);
+    session.last = Math.max(session.last, t);
+    if (
+      principal &&
+      principal.id !== "" &&
+      (!session.principal || session.principal.kind === "unknown")
+    ) {
+      session.principal = principal;
+    }
+    session.sourceIp ??= this.#intern(record.sourceIp);
+    session.userAgent ??= this.#intern(record.userAgent);
+    switch (record.kind) {
+      case "login":
+      case "password-accepted":
+      case "connect":
+        session.login = session.login === undefined ? t : Math.min(session.login, t);
+        if (!session.records.some((r) => r.kind === record.kind)) session.records.push(record);
+        break;
+      case "logout":
+      case "disconnect":
+        session.logout = session.logout === undefined ? t : Math.max(session.logout, t);
+        if (!session.records.some((r) => r.kind === record.kind)) session.records.push(record);
+        break;
+      case "auth":
+      case "login-failed":
+        if (session.records.length === 0) session.records.push(record);
+        break;
+    }
+  }
+
+  /** Number of distinct sessions indexed. */
+  get size(): number {
+    return this.#byKey.size + this.#anonymous.length;
+  }
+
+  /** The session `key` (hostd sid or vCenter session key) in `scope`. */
+  byKey(scope: string, rawKey: string, kind: "host" | "vcenter"): Session | undefined {
+    const key = sessionKey(rawKey, kind);
+    return key === undefined ? undefined : this.#byKey.get(`${scope}\u0000${key}`);
+  }
+
+  /** Sessions with this key in any scope (a vpxd session key names one vCenter session). */
+  byKeyAnyScope(rawKey: string, kind: "host" | "vcenter"): Session[] {
+    const key = sessionKey(rawKey, kind);
+    if (key === undefined) return [];
+    const out: Session[] = [];
+    for (const s of this.#byKey.values()) if (s.key === key) out.push(s);
+    return out;
+  }
+
+  /**
+   * Records whose opID is this opID or one of its hop prefixes (a vpxd `[Auth]` line of the
+   * client's opID claims the host-side opID `<client opID>-xx-yyyy`).
+   */
+  claimsFor(opId: string): OpIdClaim[] {
+    const out: OpIdClaim[] = [];
+    for (const prefix of opIdPrefixes(opId)) {
+      const claims = this.#byOpId.get(prefix);
+      if (claims) out.push(...claims);
+    }
+    return out;
+  }
+
+  /**
+   * Sessions that may have been open in `scope` at `t`: started at or before `t`, and either
+   * logged out at or after `t`, or (no logout seen) last seen within `horizon` before `t`.
+   */
+  openAt(scope: string, t: Ms, horizon: Ms): Session[] {
+    this.#byScope ??= this.#buildScopes();
+    const list = this.#byScope.get(scope);
+    if (!list) return [];
+    const out: Session[] = [];
+    for (const s of list) {
+      const start = s.login ?? s.first;
+      if (start > t) break; // sorted by start
+      if (s.logout !== undefined ? s.logout >= t : s.last + horizon >= t) out.push(s);
+    }
+    return out;
+  }
+
+  #buildScopes(): Map<string, Session[]> {
+    const map = new Map<string, Session[]>();
+    for (const s of [...this.#byKey.values(), ...this.#anonymous]) {
+      const list = map.get(s.scope) ?? [];
+      list.push(s);
+      map.set(s.scope, list);
+    }
+    for (const list of map.values())
+      list.sort((a, b) => (a.login ?? a.first) - (b.login ?? b.first));
+    return map;
+  }
+
+  /** Scopes that hold at least one session. */
+  scopes(): string[] {
+    this.#byScope ??= this.#buildScopes();
+    return [...this.#byScope.keys()];
+  }
+}
+
+const newSession = (scope: string, key: string | undefined, t: Ms): Session => ({
+  scope,
+  key,
+  principal: undefined,
+  sourceIp: undefined,
+  userAgent: undefined,
+  login: undefined,
+  logout: undefined,
+  first: t,
+  last: t,
+  records: [],
+});
