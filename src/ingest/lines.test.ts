@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createLineSplitter, decodeLine, headLines, utf8Boundary } from "./lines.js";
+
+interface Got {
+  lineNo: number;
+  text: string;
+  cut: boolean;
+}
+
+function split(
+  input: Buffer,
+  markers: readonly string[] | "all",
+  chunkSizes: readonly number[],
+  opts: { maxLineBytes?: number; chunkBytes?: number; engine?: "wasm" | "js" } = {},
+) {
+  const got: Got[] = [];
+  const tooLong: (number | undefined)[] = [];
+  const splitter = createLineSplitter(
+    { markers, ...opts },
+    {
+      line: (buf, s, e, lineNo, cut) => got.push({ lineNo, text: buf.toString("utf8", s, e), cut }),
+      tooLong: (n) => tooLong.push(n),
+    },
+  );
+  let off = 0;
+  let k = 0;
+  while (off < input.length) {
+    const n = chunkSizes[k++ % chunkSizes.length] ?? input.length;
+    splitter.push(input.subarray(off, off + n));
+    off += n;
+  }
+  splitter.end();
+  return { got, tooLong, lines: splitter.lines(), passed: splitter.passed() };
+}
+
+/** Reference: the obvious split. */
+function reference(text: string, markers: readonly string[] | "all", max: number) {
+  const parts = text.split("\n");
+  if (parts.at(-1) === "") parts.pop();
+  const got: Got[] = [];
+  const tooLong: number[] = [];
+  parts.forEach((raw, i) => {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    const bytes = Buffer.byteLength(raw);
+    const long = bytes > max;
+    if (long) tooLong.push(i + 1);
+    const kept = long
+      ? Buffer.from(raw)
+          .subarray(0, utf8Boundary(Buffer.from(raw), 0, max))
+          .toString()
+      : line;
+    if (markers === "all" || markers.some((m) => kept.includes(m))) {
+      got.push({ lineNo: i + 1, text: kept, cut: long });
+    }
+  });
+  return { got, tooLong, lines: parts.length };
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("createLineSplitter", () => {
+  for (const engine of ["wasm", "js"] as const) {
+    describe(engine, () => {
+      it("passes marker lines with exact line numbers, strips CR, keeps the last partial line", () => {
+        const input = Buffer.from("a Guest x\r\nnothing\r\n\r\nGuest again\nlast Guest");
+        const r = split(input, ["Guest"], [input.length], { engine });
+        assert.deepEqual(r.got, [
+          { lineNo: 1, text: "a Guest x", cut: false },
+          { lineNo: 4, text: "Guest again", cut: false },
+          { lineNo: 5, text: "last Guest", cut: false },
+        ]);
+        assert.equal(r.lines, 5);
+        assert.equal(r.passed, 3);
+      });
+
+      it("counts an empty input as no line and a lone newline as one", () => {
+        assert.equal(split(Buffer.alloc(0), ["x"], [1], { engine }).lines, 0);
+        assert.equal(split(Buffer.from("\n"), ["x"], [1], { engine }).lines, 1);
+        assert.equal(split(Buffer.from("x"), ["x"], [1], { engine }).lines, 1);
+      });
+
+      it("gives the same lines whatever the chunking", () => {
+        const rand = rng(7);
+        const words = ["Guest", "op", "-->", "é", "\r\n", "\n", "\n", " ", "logged in", "zz"];
+        for (let round = 0; round < 20; round++) {
+          let text = "";
+          while (text.length < 5000 + round * 500) text += words[Math.floor(rand() * words.length)];
+          const input = Buffer.from(text);
+          const sizes = [1 + Math.floor(rand() * 7), 1 + Math.floor(rand() * 3000), 64];
+          const markers = ["Guest", "-->", "logged in"];
+          const r = split(input, markers, sizes, { engine, chunkBytes: 512, maxLineBytes: 256 });
+          const ref = reference(text, markers, 256);
+          assert.deepEqual(r.got, ref.got, `round ${round}`);
+          assert.deepEqual(r.tooLong, ref.tooLong, `round ${round}`);
+          assert.equal(r.lines, ref.lines);
+        }
+      });
+
+      it("cuts over-long lines, reports each once and goes on", () => {
+        const long = `Guest ${"x".repeat(5000)}`;
+        const text = `short Guest\n${long}\nok Guest\n${"y".repeat(3000)}\nend Guest`;
+        for (const sizes of [[text.length], [100], [1, 999]]) {
+          const r = split(Buffer.from(text), ["Guest"], sizes, {
+            engine,
+            chunkBytes: 1024,
+            maxLineBytes: 1000,
+          });
+          assert.deepEqual(r.got, reference(text, ["Guest"], 1000).got);
+          assert.deepEqual(r.tooLong, [2, 4]);
+          assert.equal(r.lines, 5);
+        }
+      });
+
+      it("never splits a UTF-8 character when cutting", () => {
+        const text = `${"é".repeat(600)}\nnext`; // 1200 bytes, cut at 1001 → 1000
+        const r = split(Buffer.from(text), "all", [text.length], { engine, maxLineBytes: 1001 });
+        assert.equal(r.got[0]?.text, "é".repeat(500));
+        assert.equal(r.got[0]?.cut, true);
+        assert.deepEqual(r.got[1], { lineNo: 2, text: "next", cut: false });
+      });
+
+      it("reads a 10 MB line in bounded memory and keeps counting after it", () => {
+        const splitter = createLineSplitter(
+          { markers: ["Guest"], engine },
+          {
+            line: (buf, s, e, lineNo, cut) => {
+              got.push({ lineNo, text: buf.toString("utf8", s, Math.min(e, s + 20)), cut });
+            },
+            tooLong: (n) => tooLong.push(n),
+          },
+        );
+        const got: Got[] = [];
+        const tooLong: (number | undefined)[] = [];
+        splitter.push(Buffer.from("first Guest\nGuest "));
+        const block = Buffer.alloc(1024 * 1024, 0x61);
+        for (let i = 0; i < 10; i++) splitter.push(block);
+        splitter.push(Buffer.from(" tail\nafter Guest\n"));
+        splitter.end();
+        assert.deepEqual(got, [
+          { lineNo: 1, text: "first Guest", cut: false },
+          { lineNo: 2, text: "Guest aaaaaaaaaaaaaa", cut: true },
+          { lineNo: 3, text: "after Guest", cut: false },
+        ]);
+        assert.deepEqual(tooLong, [2]);
+        assert.equal(splitter.lines(), 3);
+      });
+
+      it("passes every line with markers: all", () => {
+        const r = split(Buffer.from("a\n\nb\r\nc"), "all", [2], { engine });
+        assert.deepEqual(
+          r.got.map((g) => [g.lineNo, g.text]),
+          [
+            [1, "a"],
+            [2, ""],
+            [3, "b"],
+            [4, "c"],
+          ],
+        );
+      });
+    });
+  }
+});
+
+describe("decodeLine", () => {
+  it("flags invalid UTF-8 and replaces it with U+FFFD", () => {
+    const buf = Buffer.from([0x61, 0xff, 0x62, 0xc3]);
+    assert.deepEqual(decodeLine(buf, 0, buf.length), { text: "a\ufffdb\ufffd", valid: false });
+  });
+  it("does not flag a U+FFFD that was in the input", () => {
+    const buf = Buffer.from("a\ufffdb");
+    assert.deepEqual(decodeLine(buf, 0, buf.length), { text: "a\ufffdb", valid: true });
+  });
+});
+
+describe("headLines", () => {
+  it("drops the partial last line unless the input is complete", () => {
+    const head = Buffer.from("one\r\ntwo\nthr");
+    assert.deepEqual(headLines(head, 10, false), ["one", "two"]);
+    assert.deepEqual(headLines(head, 10, true), ["one", "two", "thr"]);
+    assert.deepEqual(headLines(head, 1, true), ["one"]);
+  });
+});
