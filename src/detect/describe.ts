@@ -4,8 +4,7 @@
  */
 import { DateTime } from "luxon";
 import type { Operation } from "../model/operation.js";
-import { isAttributed } from "./engine.js";
-import { vmDisplay } from "./group.js";
+import { isAttributed, isVpxuserThroughVcenter, vmDisplay } from "./group.js";
 
 /** The principal as a reason names it. */
 export function who(op: Operation): string {
@@ -14,8 +13,13 @@ export function who(op: Operation): string {
   if (attribution.level === "ambiguous" && attribution.candidates?.length) {
     return `an ambiguous principal (${attribution.candidates.map((c) => c.display).join(" or ")})`;
   }
+  if (isVpxuserThroughVcenter(op)) return "vpxuser through vCenter (end user unknown)";
   return "an unattributed principal";
 }
+
+/** The method as a reason names it. */
+export const method = (op: Operation): string =>
+  op.api === "unknown" ? "a guest operation vCenter did not name" : op.api;
 
 /** `VM dc01 on host esx01.corp.example` (host omitted when unknown). */
 export const where = (op: Operation): string =>

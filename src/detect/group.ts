@@ -41,12 +41,28 @@ const LEVEL_RANK: ReadonlyMap<AttributionLevel, number> = new Map([
   ["unknown", 4],
 ]);
 
-/** True when the operation names a principal (exact, correlated or inferred). */
-export const isAttributed = (op: Operation): boolean =>
-  op.attribution.principal !== undefined &&
-  (op.attribution.level === "exact" ||
-    op.attribution.level === "correlated" ||
-    op.attribution.level === "inferred");
+/**
+ * True when the operation names an accountable principal: attributed `exact`, `correlated` or
+ * `inferred`, and not vCenter's own `vpxuser` acting through vCenter for an end user no record
+ * names (that says "vCenter did it", not who). Rules that judge an account only see these.
+ */
+export function isAttributed(op: Operation): boolean {
+  const { attribution } = op;
+  const p = attribution.principal;
+  if (!p || p.kind === "unknown" || p.id === "") return false;
+  if (
+    attribution.level !== "exact" &&
+    attribution.level !== "correlated" &&
+    attribution.level !== "inferred"
+  ) {
+    return false;
+  }
+  return !(p.kind === "vpxuser" && op.origin.via === "vcenter");
+}
+
+/** vCenter's `vpxuser` acting through vCenter for an unnamed end user. */
+export const isVpxuserThroughVcenter = (op: Operation): boolean =>
+  op.attribution.principal?.kind === "vpxuser" && op.origin.via === "vcenter";
 
 const byId = (p: Principal): string => p.id;
 
@@ -208,8 +224,10 @@ function buildAlert(
   const reasons = ordered.map((m) => {
     if (m.operations.length < 2) return m.reason;
     const others = [...new Set(m.operations.slice(1).map((id) => apiOf.get(id) ?? "unknown"))];
+    const named = others.filter((api) => api !== "unknown");
     const n = m.operations.length - 1;
-    return `${m.reason} (and ${n} more operation${n > 1 ? "s" : ""}: ${others.join(", ")})`;
+    const list = named.length > 0 ? `: ${named.join(", ")}` : "";
+    return `${m.reason} (and ${n} more operation${n > 1 ? "s" : ""}${list})`;
   });
 
   const rules: string[] = [];
@@ -269,6 +287,13 @@ function alertPrincipal(ops: readonly Operation[]): AlertPrincipal {
   if (named) {
     return { id: named.id, display: named.display, level: weakest, kind: named.kind };
   }
+  if (ops.some(isVpxuserThroughVcenter)) {
+    return {
+      display: "vpxuser through vCenter (end user unknown)",
+      level: weakest,
+      kind: "vpxuser",
+    };
+  }
   const candidates = ops.find((op) => op.attribution.candidates?.length)?.attribution.candidates;
   if (weakest === "ambiguous" && candidates) {
     return {
@@ -304,7 +329,11 @@ function alertOperation(op: Operation, signals: readonly Signal[]): AlertOperati
     kind: o.kind,
   }));
   const { attribution } = op;
-  const principal = isAttributed(op) ? attribution.principal?.display : undefined;
+  const named =
+    attribution.level === "exact" ||
+    attribution.level === "correlated" ||
+    attribution.level === "inferred";
+  const principal = named ? attribution.principal?.display : undefined;
   return {
     id: op.id,
     ...(op.time !== undefined ? { time: op.time } : {}),

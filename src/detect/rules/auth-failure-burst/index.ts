@@ -6,7 +6,7 @@
  */
 import type { Operation } from "../../../model/operation.js";
 import { defineRule } from "../../types.js";
-import { isAttributed } from "../../engine.js";
+import { isAttributed } from "../../group.js";
 import { localClock, localTime, who } from "../../describe.js";
 import { vmDisplay, vmKey } from "../../group.js";
 

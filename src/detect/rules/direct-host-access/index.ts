@@ -6,10 +6,11 @@
  */
 import { maxSeverity, type Severity } from "../../../model/alert.js";
 import type { Operation } from "../../../model/operation.js";
+import type { ObservationKind } from "../../../model/record.js";
 import type { CoverageSpan } from "../../types.js";
 import { defineRule } from "../../types.js";
-import { isAttributed } from "../../engine.js";
-import { where, who } from "../../describe.js";
+import { isAttributed } from "../../group.js";
+import { method, where, who } from "../../describe.js";
 
 interface Fact {
   readonly text: string;
@@ -23,6 +24,14 @@ const DIRECT_OPID: readonly { readonly prefix: string; readonly client: string }
   { prefix: "esxui-", client: "the ESXi Host Client" },
   { prefix: "vim-cmd-", client: "the ESXi shell (vim-cmd)" },
 ];
+
+const VCENTER_KINDS: ReadonlySet<ObservationKind> = new Set<ObservationKind>([
+  "vpxd.lro",
+  "vpxd.lro-end",
+  "vc.event",
+  "vc.auth-failure",
+  "vc.burst",
+]);
 
 const sameName = (a: string | undefined, b: string | undefined): boolean =>
   a === undefined || b === undefined || a.toLowerCase() === b.toLowerCase();
@@ -89,10 +98,14 @@ export const directHostAccess = defineRule({
             principal: false,
           });
         }
-        const hasVpxd = op.observations.some(
-          (o) => o.kind === "vpxd.lro" || o.kind === "vpxd.lro-end",
-        );
-        const span = hasVpxd ? undefined : vpxdSpanCovering(op, ctx.coverage);
+        // Only host-side sightings can lack their vpxd record: a vCenter event or LRO means
+        // vCenter saw the call.
+        const seenByVcenter = op.observations.some((o) => VCENTER_KINDS.has(o.kind));
+        const seenOnHost = op.observations.some((o) => !VCENTER_KINDS.has(o.kind));
+        const span =
+          viaVcenter || seenByVcenter || !seenOnHost
+            ? undefined
+            : vpxdSpanCovering(op, ctx.coverage);
         if (span) {
           facts.push({
             text: `vpxd.log${span.vcenter !== undefined ? ` of ${span.vcenter}` : ""} covers ${span.start} to ${span.end} but holds no record of this operation`,
@@ -107,7 +120,7 @@ export const directHostAccess = defineRule({
           key: "direct",
           severity,
           dependsOnPrincipal: facts.every((f) => f.principal),
-          reason: `${who(op)} ran ${op.api} on ${where(op)} straight to the host, not through vCenter: ${facts.map((f) => f.text).join("; ")}`,
+          reason: `${who(op)} ran ${method(op)} on ${where(op)} straight to the host, not through vCenter: ${facts.map((f) => f.text).join("; ")}`,
         });
       },
     };

@@ -5,8 +5,8 @@
  */
 import { methodByApi } from "../../../model/catalog.js";
 import { defineRule } from "../../types.js";
-import { isAttributed } from "../../engine.js";
-import { where, who } from "../../describe.js";
+import { isAttributed } from "../../group.js";
+import { method, where, who } from "../../describe.js";
 
 export const disallowedMethod = defineRule({
   meta: {
@@ -33,16 +33,16 @@ export const disallowedMethod = defineRule({
             key: "critical-pull",
             severity: "high",
             attack: ["T1005"],
-            reason: `files pulled out of ${where(op)}, a VM of the ${e.tier ?? "critical"} tier, by ${who(op)} with ${op.api}${path}: ${because}`,
+            reason: `files pulled out of ${where(op)}, a VM of the ${e.tier ?? "critical"} tier, by ${who(op)} with ${method(op)}${path}: ${because}`,
           });
           return;
         }
         if (isAttributed(op) && e.account && !e.checks.method.ok) {
           ctx.report({
             operation: op,
-            key: `method:${op.api}`,
+            key: `method:${method(op)}`,
             dependsOnPrincipal: true,
-            reason: `${who(op)} (role ${e.account.account.role}) ran ${op.api} on ${where(op)}, a method outside its allowed set: ${e.checks.method.reason}`,
+            reason: `${who(op)} (role ${e.account.account.role}) ran ${method(op)} on ${where(op)}, a method outside its allowed set: ${e.checks.method.reason}`,
           });
         }
       },

@@ -4,7 +4,7 @@
  * outside every approved window covering it, in the site's time zone, holidays excluded.
  */
 import { defineRule } from "../../types.js";
-import { localTime, where, who } from "../../describe.js";
+import { localTime, method, where, who } from "../../describe.js";
 
 export const outsideHours = defineRule({
   meta: {
@@ -26,7 +26,7 @@ export const outsideHours = defineRule({
         ctx.report({
           operation: op,
           key: "outside-hours",
-          reason: `${who(op)} ran ${op.api} on ${where(op)} at ${localTime(op.time, e.site.site.zone)}: ${e.checks.hours.reason}`,
+          reason: `${who(op)} ran ${method(op)} on ${where(op)} at ${localTime(op.time, e.site.site.zone)}: ${e.checks.hours.reason}`,
         });
       },
     };

@@ -3,8 +3,8 @@
  * touched by a principal guestops could not attribute is a finding of its own.
  */
 import { defineRule } from "../../types.js";
-import { isAttributed } from "../../engine.js";
-import { where, who } from "../../describe.js";
+import { isAttributed } from "../../group.js";
+import { method, where, who } from "../../describe.js";
 
 export const sensitiveVm = defineRule({
   meta: {
@@ -29,14 +29,14 @@ export const sensitiveVm = defineRule({
             operation: op,
             key: "not-allowed",
             dependsOnPrincipal: true,
-            reason: `${who(op)} ran ${op.api} on ${where(op)}, a VM of the ${tier} tier this account is not allowed on: ${e.checks.vm.reason}`,
+            reason: `${who(op)} ran ${method(op)} on ${where(op)}, a VM of the ${tier} tier this account is not allowed on: ${e.checks.vm.reason}`,
           });
           return;
         }
         ctx.report({
           operation: op,
           key: "unattributed",
-          reason: `${op.api} ran on ${where(op)}, a VM of the ${tier} tier, by ${who(op)} (attribution ${op.attribution.level}: ${op.attribution.reason})`,
+          reason: `${method(op)} ran on ${where(op)}, a VM of the ${tier} tier, by ${who(op)} (attribution ${op.attribution.level}: ${op.attribution.reason})`,
         });
       },
     };

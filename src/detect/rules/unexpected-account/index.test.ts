@@ -78,3 +78,21 @@ describe("unexpected-account", () => {
     ]);
   });
 });
+
+describe("unexpected-account and vCenter's own account", () => {
+  it("does not judge vpxuser acting through vCenter for an unnamed end user", () => {
+    const r = run(
+      [
+        op({
+          time: TUE,
+          principal: "vpxuser:<no user>",
+          level: "exact",
+          via: "vcenter",
+          vm: "app01",
+        }),
+      ],
+      only,
+    );
+    assert.equal(r.alerts.length, 0);
+  });
+});

@@ -4,7 +4,7 @@
  * outside the account's `sources`.
  */
 import { defineRule } from "../../types.js";
-import { where, who } from "../../describe.js";
+import { method, where, who } from "../../describe.js";
 
 export const unexpectedAccount = defineRule({
   meta: {
@@ -25,7 +25,7 @@ export const unexpectedAccount = defineRule({
           ctx.report({
             operation: op,
             key: "unexpected-account",
-            reason: `${who(op)} ran ${op.api} on ${where(op)}, but the policy does not expect this account to use guest operations: ${checks.account.reason}`,
+            reason: `${who(op)} ran ${method(op)} on ${where(op)}, but the policy does not expect this account to use guest operations: ${checks.account.reason}`,
           });
           return;
         }
@@ -33,7 +33,7 @@ export const unexpectedAccount = defineRule({
           ctx.report({
             operation: op,
             key: "unexpected-source",
-            reason: `${who(op)} ran ${op.api} on ${where(op)} from ${op.origin.sourceIp ?? "an unknown address"}, outside the account's allowed sources: ${checks.source.reason}`,
+            reason: `${who(op)} ran ${method(op)} on ${where(op)} from ${op.origin.sourceIp ?? "an unknown address"}, outside the account's allowed sources: ${checks.source.reason}`,
           });
         }
       },
