@@ -175,8 +175,12 @@ export async function* splitJsonElements(
     } else if (piece) parts.push(piece);
   };
 
+  // Set once a top-level record (outside an array) began and ended on one line: NDJSON.
+  let ndjson = false;
+
   /** Finish the current record; returns it unless it was oversized. */
   const finish = (): JsonElement | undefined => {
+    if (!inArray && kind === "container" && line === startLine) ndjson = true;
     const text = oversized ? undefined : parts.join("");
     const element =
       text === undefined ? undefined : { text, line: startLine, lineCount: line - startLine + 1 };
@@ -214,6 +218,15 @@ export async function* splitJsonElements(
       const c = s.charCodeAt(i);
 
       if (kind !== "none") {
+        if (c === LF && ndjson && !inArray) {
+          // NDJSON: a record never spans lines, so a record still open at a line end is cut there
+          // (JSON.parse will reject it) instead of swallowing the records after it.
+          keep(s.slice(from, i));
+          const el = finish();
+          if (el) yield el;
+          from = -1;
+          continue;
+        }
         if (inString) {
           if (escaped) escaped = false;
           else if (c === BACKSLASH) escaped = true;

@@ -11,7 +11,7 @@
  * object or a flat dotted key):
  * - message: `SyslogMessage`, `_raw`, `event.original`, `message`, `msg`
  * - program: `ProcessName`, `program`, `appname`, `app_name`, `process.name`, `log.syslog.appname`,
- *   `syslog.appname`
+ *   `syslog.appname`, else the program an SC4S `sourcetype` names (`vmware:vclog:vpxd`)
  * - host: `HostName`, `Computer`, `hostname`, `host.name`, `host.hostname`, `host` (a string),
  *   `syslog.hostname`
  * - time: `EventTime`, `TimeGenerated`, `@timestamp`, `_time`, `timestamp` (ISO 8601, Sentinel's
@@ -170,7 +170,7 @@ export function envelopeOf(
 ): Envelope {
   const own = parseEnvelope(message, ctx.options);
   const time = timeOf(f, ctx, line);
-  const program = firstString(f, PROGRAM);
+  const program = firstString(f, PROGRAM) ?? programOfSourcetype(firstString(f, ["sourcetype"]));
   const host = firstString(f, HOST);
   const pid = firstString(f, PID);
   const pri = priOf(f);
@@ -186,6 +186,13 @@ export function envelopeOf(
   if (!own) return fromFields;
   // The message still has its syslog header: what it says beats what the SIEM re-parsed.
   return { ...fromFields, ...own };
+}
+
+/** Splunk SC4S sourcetypes name the program: `vmware:esxlog:hostd`, `vmware:vclog:vpxd`. */
+function programOfSourcetype(sourcetype: string | undefined): string | undefined {
+  return sourcetype === undefined
+    ? undefined
+    : /^vmware:(?:esx|vc)log:(?<p>[\w.-]+)$/.exec(sourcetype)?.groups?.["p"];
 }
 
 /** The first time field present, parsed; a present but unreadable one is reported. */

@@ -251,6 +251,7 @@ async function readEvents(bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Pro
 }
 
 const STRONG = /"(?:eventTypeId|EventTypeId|fullFormattedMessage|FullFormattedMessage)"\s*:/;
+const TYPENAME = /"(?:_typeName|_vimtype)"\s*:\s*"(?:vim\.event\.)?(?:EventEx|\w+Event)"/;
 const GOVC = /"createdTime"\s*:/;
 const WEAK = /"(?:chainId|ChainId|CreatedTime|UserName|userName)"\s*:/;
 
@@ -265,7 +266,10 @@ export const vcEventsJsonReader = defineReader({
       .replace(/^\uFEFF/, "")
       .trimStart();
     if (!text.startsWith("{") && !text.startsWith("[")) return 0;
-    if (STRONG.test(text)) return 0.9;
+    if (STRONG.test(text) || TYPENAME.test(text)) return 0.9;
+    if (/"(?:chainId|ChainId)"\s*:/.test(text) && /"(?:createdTime|CreatedTime)"\s*:/.test(text)) {
+      return 0.85;
+    }
     if (GOVC.test(text) && /"category"\s*:/.test(text)) return 0.85;
     if (WEAK.test(text)) return 0.5;
     return 0;

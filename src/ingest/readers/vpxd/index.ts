@@ -75,6 +75,23 @@ const firstToken = (text: string): string | undefined => {
   return t && !t.startsWith("[") ? t : undefined;
 };
 
+/**
+ * Where the message starts: after the `[Originator@... ]` / `[ops@... ]` block (values may hold
+ * `]`, so the block ends at a `]` followed by white space), or after the 5.x bracket header.
+ */
+function messageStart(text: string): number {
+  let from = text.search(/\[(?:Originator|ops)@\d+/);
+  if (from < 0) {
+    const bracket = /^\S+\s+\[(?=[0-9A-Fa-f]+ )/.exec(text);
+    if (!bracket) return 0;
+    from = bracket[0].length - 1;
+  }
+  const close = /\](?=\s|$)/g;
+  close.lastIndex = from;
+  const m = close.exec(text);
+  return m ? m.index + 1 : 0;
+}
+
 function opIdOf(prefix: string, envelope: Envelope | undefined): string | undefined {
   const g = OPID.exec(prefix)?.groups ?? OPID.exec(envelope?.structuredData ?? "")?.groups;
   return g?.["q"] ?? g?.["u"];
@@ -199,14 +216,16 @@ function openVpxd(ctx: ReaderContext): LineParser {
   };
 
   const session = (u: Unwrapped, lineNo: number, raw: string): boolean => {
-    const out = LOGOUT.exec(u.text);
-    const login = out ? undefined : LOGIN.exec(u.text);
-    const failed = out || login ? undefined : CANNOT_LOGIN.exec(u.text);
-    const auth = out || login || failed ? undefined : AUTH.exec(u.text);
+    const start = messageStart(u.text);
+    const msg = u.text.slice(start);
+    const out = LOGOUT.exec(msg);
+    const login = out ? undefined : LOGIN.exec(msg);
+    const failed = out || login ? undefined : CANNOT_LOGIN.exec(msg);
+    const auth = out || login || failed ? undefined : AUTH.exec(msg);
     const m = out ?? login ?? failed ?? auth;
     if (!m) return false;
     const g = m.groups ?? {};
-    const opId = opIdOf(u.text.slice(0, m.index), u.envelope);
+    const opId = opIdOf(u.text.slice(0, start), u.envelope);
     const time = timeOf(u, lineNo, raw);
     const ip = g["ip"];
     const ua = g["ua"];
