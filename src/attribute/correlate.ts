@@ -60,6 +60,8 @@ export interface JoinWindows {
   readonly vcenterSkew: Ms;
   /** A vpxd LRO and the host-side call of its opID family lie this close. */
   readonly lroToHost: Ms;
+  /** vCenter creates a guest-operation event at most this long after the call returned. */
+  readonly eventDelivery: Ms;
   /** Records of one opID farther apart than this are different calls. */
   readonly sameOpId: Ms;
   /** A session without a logout may still be open this long after it was last seen. */
@@ -78,6 +80,7 @@ export const DEFAULT_WINDOWS: JoinWindows = {
   audit: 2_000,
   vcenterSkew: 10_000,
   lroToHost: 60_000,
+  eventDelivery: 5_000,
   sameOpId: 3_600_000,
   sessionHorizon: 48 * 3_600_000,
   duplicate: 1_000,
@@ -183,6 +186,16 @@ interface Item {
   readonly order: string;
 }
 
+/**
+ * The candidates of a join that had several: `items` are the records that could have filled the
+ * slot; `balanced` says the crowded group had as many calls as records, so that every call got
+ * one of them (if they all name one account, that account is this call's).
+ */
+interface Alternatives {
+  readonly items: readonly Item[];
+  readonly balanced: boolean;
+}
+
 interface Frag {
   items: Item[];
   slots: Set<Slot>;
@@ -202,7 +215,7 @@ interface Frag {
   event: Ms | undefined;
   vcTime: Ms | undefined;
   /** Slots filled by a join that had several candidates, with every candidate of that join. */
-  alternatives: Map<Slot, Item[]>;
+  alternatives: Map<Slot, Alternatives>;
   notes: string[];
 }
 
@@ -246,13 +259,12 @@ function toItem(obs: Observation): Item | undefined {
   if (!slot) return undefined;
   const src = obs.prov.source;
   const vcenterSide = VCENTER_SLOTS.has(slot);
-  const vcenterName = obs.vcenter ?? (vcenterSide ? (obs.host ?? src.hostHint) : undefined);
-  const vcenter = vcenterName ? hostKey(vcenterName) : undefined;
+  const vcenter = obs.vcenter ? hostKey(obs.vcenter) : undefined;
   let host: string | undefined;
   if (vcenterSide) {
-    // the ESXi host only when the record names one apart from its vCenter
+    // vCenter readers put the ESXi host the record names in `host`, the vCenter in `vcenter`
     const h = obs.host ? hostKey(obs.host) : undefined;
-    host = h && obs.vcenter && h !== vcenter ? h : undefined;
+    host = h && h !== vcenter ? h : undefined;
   } else {
     const name = obs.host ?? src.hostHint;
     host = name ? hostKey(name) || undefined : undefined;
@@ -263,11 +275,14 @@ function toItem(obs: Observation): Item | undefined {
       ? undefined
       : inputScope(src));
   const isVmx = slot === "vmx.request" || slot === "vmx.response";
-  let vm = vmFacts(obs.vm, vcenterSide ? vcenter : host);
-  if (isVmx && !vm.dir) {
-    const dir = vmDirFromLogPath(src.member ?? src.path);
-    if (dir) vm = { ...vm, dir };
-  }
+  let vm: VmFacts;
+  if (isVmx) {
+    // vmware.log's name is the displayName at power-on or the folder: a hint, not a decision
+    const { name, ...rest } = obs.vm ?? {};
+    vm = vmFacts(rest, host);
+    const dir = vm.dir ?? vmDirFromLogPath(src.member ?? src.path);
+    vm = { ...vm, ...(dir ? { dir } : {}), ...(name ? { hints: [name] } : {}) };
+  } else vm = vmFacts(obs.vm, vcenterSide ? vcenter : host);
   return {
     obs,
     slot,
@@ -387,6 +402,7 @@ interface Pair {
   readonly l: Frag;
   readonly r: Frag;
   readonly alternatives: readonly Frag[] | undefined;
+  readonly balanced: boolean;
 }
 
 const GRADE_RANK: ReadonlyMap<VmMatch, number> = new Map([
@@ -454,7 +470,7 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
     const [only] = ls;
     const [onlyR] = rs;
     if (ls.length === 1 && rs.size === 1 && only && onlyR) {
-      pairs.push({ l: only, r: onlyR, alternatives: undefined });
+      pairs.push({ l: only, r: onlyR, alternatives: undefined, balanced: true });
       continue;
     }
     // earliest deadline first: the optimal greedy for matching intervals to points
@@ -462,12 +478,13 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
       (a, b) => (spec.range(a)?.[1] ?? 0) - (spec.range(b)?.[1] ?? 0) || fragOrder(a, b),
     );
     const taken = new Set<Frag>();
+    const balanced = ls.length === rs.size;
     for (const l of sorted) {
       const list = candidates.get(l) ?? [];
       const r = list.find((x) => !taken.has(x));
       if (!r) continue;
       taken.add(r);
-      pairs.push({ l, r, alternatives: list });
+      pairs.push({ l, r, alternatives: list, balanced });
     }
   }
   return pairs;
@@ -520,6 +537,8 @@ class Joiner {
     frags = this.#attach(frags);
     frags = this.#joinLroToHost(frags);
     frags = this.#joinVcenterEvents(frags);
+    frags = this.#joinLroByTime(frags);
+    frags = this.#joinVcenterEventsToLro(frags);
     propagateVmInputs(frags);
     return frags;
   }
@@ -646,11 +665,9 @@ class Joiner {
           Math.abs(fragTime(a) - fragTime(f)) <= Math.abs(fragTime(b) - fragTime(f)) ? a : b,
         );
         if (fits.length > 1) {
+          // one opID is one client call chain: whichever call this is, its account is the same
           for (const slot of f.slots)
-            nearest.alternatives.set(
-              slot,
-              fits.flatMap((c) => c.items),
-            );
+            nearest.alternatives.set(slot, { items: f.items, balanced: true });
           nearest.notes.push(
             `opID ${f.items[0]?.opId ?? ""} fits ${fits.length} calls; joined to the nearest in time`,
           );
@@ -842,7 +859,7 @@ class Joiner {
         call.notes.push(
           `vpxd opID family fits ${fits.length} host-side calls; paired in time order`,
         );
-        call.alternatives.set("vpxd.lro", lro.items);
+        call.alternatives.set("vpxd.lro", { items: lro.items, balanced: true });
       }
       merge(call, lro);
       consumed.add(lro);
@@ -850,12 +867,13 @@ class Joiner {
     return frags.filter((f) => !consumed.has(f));
   }
 
-  /** vCenter events (the principal's name) ↔ the call they report: host, VM, method, time. */
+  /** vCenter events (the principal's name) ↔ the host-side call they report: host, VM, method, time. */
   #joinVcenterEvents(frags: Frag[]): Frag[] {
     const w = this.#w;
-    const isEventOnly = (f: Frag): boolean => [...f.slots].every((s) => s === "vc.event");
-    const rights = frags.filter((f) => f.slots.has("vc.event") && isEventOnly(f));
-    const lefts = frags.filter((f) => !f.slots.has("vc.event") && !f.slots.has("burst"));
+    const rights = frags.filter(isVcEventOnly);
+    const lefts = frags.filter(
+      (f) => !f.slots.has("vc.event") && [...f.slots].some((s) => HOST_SIDE.has(s)),
+    );
     const pairs = windowJoin(lefts, rights, {
       slot: "vc.event",
       range: (l) => {
@@ -873,13 +891,73 @@ class Joiner {
     return this.#applyPairs(frags, pairs, "vc.event");
   }
 
+  /**
+   * vpxd LROs whose opID reached no host-side record (ESXi 8 hostd event lines carry none) ↔
+   * host-side calls, by method and time. A call that already has a vCenter event is placed on
+   * vCenter's own clock: the LRO ends before the event is created.
+   */
+  #joinLroByTime(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const isLroOnly = (f: Frag): boolean =>
+      f.slots.has("vpxd.lro") && ![...f.slots].some((s) => HOST_SIDE.has(s) || s === "vc.event");
+    const rights = frags.filter(isLroOnly);
+    const lefts = frags.filter(
+      (f) => !f.slots.has("vpxd.lro") && [...f.slots].some((s) => HOST_SIDE.has(s)),
+    );
+    const pairs = windowJoin(lefts, rights, {
+      slot: "vpxd.lro",
+      range: (l) => {
+        if (l.vcTime !== undefined) {
+          const upload = l.api === "InitiateFileTransferToGuest" ? w.uploadDuration : 0;
+          return [l.vcTime - w.eventDelivery - upload, l.vcTime + w.duplicate];
+        }
+        const start = l.start ?? l.event ?? l.done;
+        if (start === undefined) return undefined;
+        const end = Math.max(l.done ?? start, l.event ?? start);
+        return [start - w.vcenterSkew, end + w.vcenterSkew];
+      },
+      time: (r) => r.done ?? r.start,
+      grade: (l, r) =>
+        vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
+    });
+    return this.#applyPairs(frags, pairs, "vpxd.lro");
+  }
+
+  /** vCenter events left over ↔ vpxd LROs without a host-side record (vCenter-only data). */
+  #joinVcenterEventsToLro(frags: Frag[]): Frag[] {
+    const w = this.#w;
+    const rights = frags.filter(isVcEventOnly);
+    const lefts = frags.filter(
+      (f) =>
+        f.slots.has("vpxd.lro") &&
+        !f.slots.has("vc.event") &&
+        ![...f.slots].some((s) => HOST_SIDE.has(s)),
+    );
+    const pairs = windowJoin(lefts, rights, {
+      slot: "vc.event",
+      range: (l) => {
+        const start = l.start ?? l.done;
+        if (start === undefined) return undefined;
+        const upload = l.api === "InitiateFileTransferToGuest" ? w.uploadDuration : 0;
+        return [start - w.duplicate, (l.done ?? start) + w.eventDelivery + upload];
+      },
+      time: (r) => r.vcTime,
+      grade: (l, r) =>
+        vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
+    });
+    return this.#applyPairs(frags, pairs, "vc.event");
+  }
+
   #applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
     const consumed = new Set<Frag>();
-    for (const { l, r, alternatives } of pairs) {
+    for (const { l, r, alternatives, balanced } of pairs) {
       if (alternatives && alternatives.length > 1) {
-        l.alternatives.set(
-          slot,
-          alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
+        l.alternatives.set(slot, {
+          items: alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
+          balanced,
+        });
+        l.notes.push(
+          `${slot} record paired in time order: ${alternatives.length} fitted${balanced ? "" : " (more calls than records nearby)"}`,
         );
       }
       merge(l, r);
@@ -925,6 +1003,9 @@ function propagateVmInputs(frags: readonly Frag[]): void {
       f.vm = { ...f.vm, names: [name] };
   }
 }
+
+const isVcEventOnly = (f: Frag): boolean =>
+  f.slots.has("vc.event") && [...f.slots].every((s) => s === "vc.event");
 
 /** The time a loose piece is placed against: the hostd event, else completion, else start. */
 const refTime = (f: Frag): Ms => f.event ?? f.done ?? f.start ?? Number.POSITIVE_INFINITY;
@@ -1053,8 +1134,8 @@ function attributeFrag(
     if (principal.kind === "unknown") continue;
     const claim: Claim = { principal, evidence: { obs: item.obs }, what: describeObs(item.obs) };
     const alts = frag.alternatives.get(item.slot);
-    if (alts && alts.length > 1 && alts.includes(item)) {
-      const principals = alts.map((a) =>
+    if (alts && alts.items.length > 1 && alts.items.includes(item)) {
+      const principals = alts.items.map((a) =>
         a.obs.user?.trim() ? normaliseAccount(a.obs.user) : undefined,
       );
       orderedGroups.push({
@@ -1062,7 +1143,7 @@ function attributeFrag(
         principals: uniqueById(
           principals.filter((p): p is Principal => p !== undefined && p.kind !== "unknown"),
         ),
-        complete: principals.every((p) => p !== undefined && p.kind !== "unknown"),
+        complete: alts.balanced && principals.every((p) => p !== undefined && p.kind !== "unknown"),
       });
       continue;
     }
@@ -1368,6 +1449,10 @@ function vmOf(frag: Frag, observations: readonly Observation[]): Operation["vm"]
   let moref: string | undefined;
   let dir: string | undefined;
   for (const o of observations) {
+    if (o.kind !== "vmx.request" && o.kind !== "vmx.response") name ??= o.vm?.name;
+  }
+  name ??= frag.vm.names[0];
+  for (const o of observations) {
     name ??= o.vm?.name;
     vmx ??= o.vm?.vmx;
     if (o.kind === "vc.event" || o.kind === "vc.auth-failure" || o.kind === "vc.burst")
@@ -1375,7 +1460,6 @@ function vmOf(frag: Frag, observations: readonly Observation[]): Operation["vm"]
     dir ??= o.vm?.dir;
   }
   if (!moref) for (const o of observations) moref ??= o.vm?.moref;
-  name ??= frag.vm.names[0];
   if (!dir && vmx) dir = vmx.slice(0, vmx.lastIndexOf("/")) || undefined;
   if (!dir) {
     for (const item of frag.items) {
@@ -1403,12 +1487,7 @@ function hostDisplay(frag: Frag, observations: readonly Observation[]): string |
   const names: string[] = [];
   for (const o of observations) {
     const slot = SLOT.get(o.kind);
-    const raw =
-      slot && VCENTER_SLOTS.has(slot)
-        ? o.vcenter
-          ? o.host
-          : undefined
-        : (o.host ?? o.prov.source.hostHint);
+    const raw = slot && VCENTER_SLOTS.has(slot) ? o.host : (o.host ?? o.prov.source.hostHint);
     if (raw && hostKey(raw) === frag.host) names.push(raw.trim());
   }
   return names.find((n) => n.includes(".") && !/^\d/.test(n)) ?? names[0] ?? frag.host;
@@ -1416,10 +1495,6 @@ function hostDisplay(frag: Frag, observations: readonly Observation[]): string |
 
 function vcenterDisplay(observations: readonly Observation[]): string | undefined {
   for (const o of observations) if (o.vcenter) return o.vcenter;
-  for (const o of observations) {
-    const slot = SLOT.get(o.kind);
-    if (slot && VCENTER_SLOTS.has(slot)) return o.host ?? o.prov.source.hostHint;
-  }
   return undefined;
 }
 

@@ -208,6 +208,11 @@ export interface VmFacts {
   readonly moref?: string;
   /** Host key of the vCenter (or ESXi host) the moref belongs to; absent when not known. */
   readonly morefScope?: string;
+  /**
+   * Names that suggest the VM without deciding it: vmware.log's `displayName` (as it was at
+   * power-on, stale after a rename) or its folder name.
+   */
+  readonly hints?: readonly string[];
 }
 
 /** Normalised facts of a VmRef; `scope` is the vCenter (or host) the moref belongs to. */
@@ -258,9 +263,11 @@ export function compareVm(a: VmFacts, b: VmFacts): VmMatch {
   if (a.dir && b.dir) return "same";
   const folderName = (f: VmFacts): string | undefined =>
     f.dir ?? (f.vmx ? vmNameFromPath(f.vmx) : undefined);
-  const fa = folderName(a);
-  const fb = folderName(b);
-  if ((fa && b.names.includes(fa)) || (fb && a.names.includes(fb))) return "likely";
+  const weakA = [...(a.hints ?? []), ...(folderName(a) ? [folderName(a) ?? ""] : [])];
+  const weakB = [...(b.hints ?? []), ...(folderName(b) ? [folderName(b) ?? ""] : [])];
+  if (weakA.some((n) => b.names.includes(n)) || weakB.some((n) => a.names.includes(n))) {
+    return "likely";
+  }
   return "unknown";
 }
 
@@ -272,8 +279,13 @@ export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
   const fromA = a.moref !== undefined;
   const moref = fromA ? a.moref : b.moref;
   const morefScope = fromA ? a.morefScope : b.morefScope;
+  const hints = [
+    ...(a.hints ?? []),
+    ...(b.hints ?? []).filter((n) => !(a.hints ?? []).includes(n)),
+  ];
   return {
     names,
+    ...(hints.length ? { hints } : {}),
     ...(vmx ? { vmx } : {}),
     ...(dir ? { dir } : {}),
     ...(moref ? { moref } : {}),
