@@ -7,3 +7,4 @@ export type * from "./model/operation.js";
 export type * from "./ingest/types.js";
 export { GuestOpsError, isGuestOpsError, type ErrorCode } from "./shared/errors.js";
 export { run } from "./cli/run.js";
+export * from "./policy/index.js";

@@ -7,12 +7,12 @@
  * ISO 8601 text with a zone (`2026-11-28T01:14:00Z`) or epoch milliseconds; local times are only
  * ever derived from them through the site's IANA zone.
  */
+import type { Severity } from "../model/alert.js";
 import type { Category } from "../model/catalog.js";
 import type { AttributionLevel, Principal } from "../model/operation.js";
 
-/** Alert severities, lowest first. */
-export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
-export type Severity = (typeof SEVERITIES)[number];
+/** Alert severities, lowest first (one definition, in the alert contract). */
+export { SEVERITIES, type Severity } from "../model/alert.js";
 
 /** Rule ids the policy can tune (`rules:` section). Adding a rule adds its id here. */
 export const RULE_IDS = [
