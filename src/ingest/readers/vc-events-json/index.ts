@@ -33,8 +33,9 @@ export function scalarOf(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   if (typeof value === "boolean") return String(value);
-  const f = fieldsOf(value);
-  if (f?.has("_value")) return scalarOf(f.get("_value"));
+  if (typeof value === "object" && value !== null && Object.hasOwn(value, "_value")) {
+    return scalarOf((value as { _value: unknown })._value);
+  }
   return undefined;
 }
 
@@ -124,29 +125,32 @@ export function eventOf(f: Map<string, unknown>): VcEvent | undefined {
   const user = str(f.get("username"));
   const callCount = scalarOf(f.get("callcount"));
   const loginTime = str(f.get("logintime"));
+  const vmName = vm ? str(vm.get("name")) : undefined;
+  const hostName = host ? str(host.get("name")) : undefined;
+  const args = argumentsOf(f.get("arguments"));
+  const ipAddress = str(f.get("ipaddress"));
+  const userAgent = str(f.get("useragent"));
+  const sessionId = str(f.get("sessionid"));
   const ev: VcEvent = {
     ...(key !== undefined ? { key } : {}),
     ...(chainId !== undefined ? { chainId } : {}),
     ...(type !== undefined ? { type } : {}),
     ...(user !== undefined ? { user } : {}),
     ...(desc !== undefined ? { desc } : {}),
-    ...(vm && str(vm.get("name")) ? { vmName: str(vm.get("name")) ?? "" } : {}),
+    ...(vmName ? { vmName } : {}),
     ...(vmMoref ? { vmMoref } : {}),
-    ...(host && str(host.get("name")) ? { host: str(host.get("name")) ?? "" } : {}),
-    ...argsOrNothing(argumentsOf(f.get("arguments"))),
-    ...(str(f.get("ipaddress")) ? { ipAddress: str(f.get("ipaddress")) ?? "" } : {}),
-    ...(str(f.get("useragent")) ? { userAgent: str(f.get("useragent")) ?? "" } : {}),
+    ...(hostName ? { host: hostName } : {}),
+    ...(args ? { args } : {}),
+    ...(ipAddress ? { ipAddress } : {}),
+    ...(userAgent ? { userAgent } : {}),
     ...(callCount !== undefined && /^\d+$/.test(callCount) ? { callCount: Number(callCount) } : {}),
     ...(loginTime !== undefined ? { loginTime } : {}),
-    ...(str(f.get("sessionid")) ? { sessionId: str(f.get("sessionid")) ?? "" } : {}),
+    ...(sessionId ? { sessionId } : {}),
   };
   const eventish =
     desc !== undefined || type !== undefined || f.has("createdtime") || f.has("chainid");
   return eventish ? ev : undefined;
 }
-
-const argsOrNothing = (args: Map<string, string> | undefined): { args?: Map<string, string> } =>
-  args ? { args } : {};
 
 /** Arrays some exports wrap the events in. */
 const WRAPPERS = ["returnval", "value", "events", "items"];
