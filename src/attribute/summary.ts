@@ -1,0 +1,248 @@
+/**
+ * Attribution coverage: the share of operations at each level, coverage = (exact + correlated) /
+ * operations, per host and overall, and why the rest is not attributed, in words that say what
+ * to collect. Burst records (`hidden`) are counted apart: they are not calls guestops saw.
+ */
+import type { AttributionLevel, Operation } from "../model/operation.js";
+import type { ObservationKind } from "../model/record.js";
+import type { CorrelationResult } from "./correlate.js";
+import { hostKey } from "./identity.js";
+
+export const LEVEL_ORDER: readonly AttributionLevel[] = [
+  "exact",
+  "correlated",
+  "inferred",
+  "ambiguous",
+  "unknown",
+];
+
+export type LevelCounts = Readonly<Record<AttributionLevel, number>>;
+
+/** A group of operations not attributed for one reason, with what would fix it. */
+export interface Gap {
+  readonly operations: number;
+  /** Why (`hostd only, no vCenter events`). */
+  readonly reason: string;
+  /** What to collect or change (`forward vCenter events or collect vpxd.log`). */
+  readonly advice: string;
+}
+
+export interface HostCoverage {
+  /** Host name as the logs write it; `(no host name: <file>)` when no source names it. */
+  readonly host: string;
+  readonly operations: number;
+  readonly levels: LevelCounts;
+  /** (exact + correlated) / operations; null without operations. */
+  readonly coverage: number | null;
+  /** Sources that saw this host's operations (`hostd`, `vmware.log`, `vCenter events`, ...). */
+  readonly sources: readonly string[];
+  readonly gaps: readonly Gap[];
+}
+
+export interface AttributionSummary {
+  /** Operations seen (burst records excluded). */
+  readonly operations: number;
+  readonly levels: LevelCounts;
+  /** Share of operations at each level (0..1); all 0 without operations. */
+  readonly shares: LevelCounts;
+  /** (exact + correlated) / operations; null without operations. */
+  readonly coverage: number | null;
+  /** Operations attributed only to vpxuser (vCenter passed no end user). */
+  readonly vpxuserOnly: number;
+  /** Operations without any time (redacted or missing timestamps). */
+  readonly withoutTime: number;
+  /** vCenter burst records and the operations they say they hide (when they say). */
+  readonly hidden: { readonly records: number; readonly operations: number };
+  /** Evidence tied to no single operation, by reason. */
+  readonly unattached: readonly { readonly reason: string; readonly count: number }[];
+  readonly perHost: readonly HostCoverage[];
+  /** One line per host and reason: `esx03: 40 of 40 operations hostd only, …: forward …`. */
+  readonly explanations: readonly string[];
+}
+
+const zero = (): Record<AttributionLevel, number> => ({
+  exact: 0,
+  correlated: 0,
+  inferred: 0,
+  ambiguous: 0,
+  unknown: 0,
+});
+
+const SOURCE_OF: ReadonlyMap<ObservationKind, string> = new Map<ObservationKind, string>([
+  ["hostd.event", "hostd"],
+  ["hostd.state", "hostd"],
+  ["hostd.file-path", "hostd"],
+  ["hostd.request", "hostd"],
+  ["hostd.args", "hostd"],
+  ["hostd.fault", "hostd"],
+  ["vmx.request", "vmware.log"],
+  ["vmx.response", "vmware.log"],
+  ["vpxd.lro", "vpxd.log"],
+  ["vpxd.lro-end", "vpxd.log"],
+  ["vc.event", "vCenter events"],
+  ["vc.auth-failure", "vCenter events"],
+  ["vc.burst", "vCenter events"],
+  ["audit.api-call", "ESXi audit"],
+]);
+
+const sourcesOf = (op: Operation): Set<string> =>
+  new Set(op.observations.map((o) => SOURCE_OF.get(o.kind) ?? o.kind));
+
+const attributed = (op: Operation): boolean =>
+  op.attribution.level === "exact" || op.attribution.level === "correlated";
+
+const basename = (path: string): string =>
+  path.slice(path.replace(/\\/g, "/").lastIndexOf("/") + 1);
+
+/** The label operations are grouped under: the host, else the file that holds them. */
+function hostLabel(op: Operation): string {
+  if (op.host) return op.host;
+  const obs = op.observations.find((o) => SOURCE_OF.get(o.kind) === "hostd") ?? op.observations[0];
+  const src = obs?.prov.source;
+  if (!src) return "(no host name)";
+  return `(no host name: ${basename(src.member ?? src.path)})`;
+}
+
+const VCENTER_EVENTS_ADVICE =
+  "forward vCenter events (syslog event streaming) or export them (govc events -json, Get-VIEvent), and collect vpxd.log";
+const AUDIT_ADVICE =
+  "on ESXi 8.0.3+ forward audit records (Syslog.global.auditRecord.remoteEnable), which name the account of every API call";
+
+/** Why one operation is not attributed (exact/correlated), with what would fix it. */
+export function gapOf(op: Operation): { reason: string; advice: string } | undefined {
+  const level = op.attribution.level;
+  const sources = sourcesOf(op);
+  const has = (s: string): boolean => sources.has(s);
+  const vcenter = op.vcenter ? ` from ${op.vcenter}` : "";
+  if (attributed(op)) {
+    if (op.attribution.principal?.kind === "vpxuser") {
+      return {
+        reason: "attributed only to vpxuser: vCenter passed no end user",
+        advice: `collect vCenter events and vpxd.log${vcenter} for these times; they name the vCenter user`,
+      };
+    }
+    return undefined;
+  }
+  if (level === "ambiguous") {
+    return {
+      reason: "ambiguous: several records or accounts fit (polling or concurrent calls)",
+      advice:
+        "keep vCenter and host clocks in NTP sync; add vmware.log (opIDs) or ESXi audit records to pin each call",
+    };
+  }
+  if (has("vCenter events") && op.observations.every((o) => !(o.kind === "vc.event" && o.user))) {
+    return {
+      reason: "the vCenter event names no user (a call made straight to the host?)",
+      advice: `keep hostd session lines (Config.HostAgent.log.level info or above); ${AUDIT_ADVICE}`,
+    };
+  }
+  if (has("vpxd.log") && !has("vCenter events")) {
+    return {
+      reason: "vpxd.log has the call but not who made it",
+      advice: `collect vCenter events${vcenter}, or the vpxd.log lines of its session's login (same session key)`,
+    };
+  }
+  if (op.origin.via === "vcenter" && !has("vCenter events") && !has("vpxd.log")) {
+    return {
+      reason: "came through vCenter, but no vCenter events or vpxd.log cover it",
+      advice: VCENTER_EVENTS_ADVICE,
+    };
+  }
+  if (has("vmware.log") && !has("hostd") && !has("vCenter events") && !has("vpxd.log")) {
+    return {
+      reason: "vmware.log only",
+      advice:
+        "collect the host's hostd.log (vm-support bundle) and vCenter events or vpxd.log for the same period",
+    };
+  }
+  if (!has("vCenter events") && !has("vpxd.log") && !has("ESXi audit")) {
+    return {
+      reason: `host logs only (${[...sources].sort().join(", ")}), no vCenter events${level === "inferred" ? "; the account is inferred from open sessions" : ""}`,
+      advice: `${VCENTER_EVENTS_ADVICE}; ${AUDIT_ADVICE}`,
+    };
+  }
+  return {
+    reason: "no record names the account",
+    advice: `${VCENTER_EVENTS_ADVICE}; ${AUDIT_ADVICE}`,
+  };
+}
+
+const shareOf = (n: number, total: number): number => (total === 0 ? 0 : n / total);
+
+/** Coverage of a set of operations (burst records are counted apart). */
+export function summarise(input: CorrelationResult | readonly Operation[]): AttributionSummary {
+  const all: readonly Operation[] = Array.isArray(input)
+    ? (input as readonly Operation[])
+    : (input as CorrelationResult).operations;
+  const unattachedList = Array.isArray(input) ? [] : (input as CorrelationResult).unattached;
+  const ops = all.filter((o) => !o.hidden);
+  const bursts = all.filter((o) => o.hidden);
+  const levels = zero();
+  for (const op of ops) levels[op.attribution.level]++;
+  const shares = zero();
+  for (const l of LEVEL_ORDER) shares[l] = shareOf(levels[l], ops.length);
+
+  const hosts = new Map<string, { label: string; ops: Operation[] }>();
+  for (const op of ops) {
+    const label = hostLabel(op);
+    const key = op.host ? hostKey(op.host) : label;
+    const entry = hosts.get(key) ?? { label, ops: [] };
+    if (op.host && entry.label !== op.host && op.host.includes(".")) entry.label = op.host;
+    entry.ops.push(op);
+    hosts.set(key, entry);
+  }
+  const perHost: HostCoverage[] = [];
+  const explanations: string[] = [];
+  for (const { label, ops: list } of [...hosts.values()].sort((a, b) =>
+    a.label.localeCompare(b.label),
+  )) {
+    const counts = zero();
+    const sources = new Set<string>();
+    const gaps = new Map<string, { reason: string; advice: string; operations: number }>();
+    for (const op of list) {
+      counts[op.attribution.level]++;
+      for (const s of sourcesOf(op)) sources.add(s);
+      const gap = gapOf(op);
+      if (!gap) continue;
+      const g = gaps.get(gap.reason) ?? { ...gap, operations: 0 };
+      g.operations++;
+      gaps.set(gap.reason, g);
+    }
+    const gapList = [...gaps.values()].sort((a, b) => b.operations - a.operations);
+    perHost.push({
+      host: label,
+      operations: list.length,
+      levels: counts,
+      coverage: list.length ? (counts.exact + counts.correlated) / list.length : null,
+      sources: [...sources].sort(),
+      gaps: gapList,
+    });
+    for (const g of gapList) {
+      explanations.push(
+        `${label}: ${g.operations} of ${list.length} operation${list.length === 1 ? "" : "s"}: ${g.reason}: ${g.advice}`,
+      );
+    }
+  }
+
+  const unattached = new Map<string, number>();
+  for (const u of unattachedList) {
+    const key = `${u.observation.kind}: ${u.reason}`;
+    unattached.set(key, (unattached.get(key) ?? 0) + 1);
+  }
+  return {
+    operations: ops.length,
+    levels,
+    shares,
+    coverage: ops.length ? (levels.exact + levels.correlated) / ops.length : null,
+    vpxuserOnly: ops.filter((o) => attributed(o) && o.attribution.principal?.kind === "vpxuser")
+      .length,
+    withoutTime: ops.filter((o) => o.time === undefined).length,
+    hidden: {
+      records: bursts.length,
+      operations: bursts.reduce((n, b) => n + (b.hidden?.count ?? 0), 0),
+    },
+    unattached: [...unattached].map(([reason, count]) => ({ reason, count })),
+    perHost,
+    explanations,
+  };
+}
