@@ -5,7 +5,7 @@ import { summarise } from "../attribute/summary.js";
 import { artefactsHostd, obs, source, vic3029 } from "../attribute/fixtures/records.js";
 import {
   CSV_COLUMNS,
-  eventsDocument,
+  type eventsDocument,
   formatOperations,
   operationJson,
   OPERATION_SCHEMA,
