@@ -117,23 +117,46 @@ export function accountPolicy(
   principal: Principal | undefined,
 ): AccountMatch | undefined {
   if (!principal) return undefined;
-  const matches = (a: AccountPolicy): boolean =>
-    principalMatches(policy.domainAliases, principal, a.pattern);
-  const exact = policy.accounts.find((a) => !a.isGlob && matches(a));
-  if (exact) {
-    return {
-      account: exact,
-      reason: `${q(principal.display)} is policy account ${q(exact.pattern)} (${exact.role})`,
-    };
+  const index = memo(accountCache, policy, principal.id, () => {
+    const matches = (a: AccountPolicy): boolean =>
+      principalMatches(policy.domainAliases, principal, a.pattern);
+    const found =
+      policy.accounts.find((a) => !a.isGlob && matches(a)) ??
+      policy.accounts.find((a) => a.isGlob && matches(a));
+    return found ? found.index : -1;
+  });
+  const account = policy.accounts[index];
+  if (!account) return undefined;
+  const verb = account.isGlob ? "matches" : "is";
+  return {
+    account,
+    reason: `${q(principal.display)} ${verb} policy account ${q(account.pattern)} (${account.role})`,
+  };
+}
+
+// Matching results per policy and principal id (the match depends on the id alone): the policy is
+// immutable, so this is pure memoisation. Bounded: cleared when it grows past MEMO_LIMIT.
+const MEMO_LIMIT = 50_000;
+const accountCache = new WeakMap<object, Map<string, number>>();
+const windowAccountCache = new WeakMap<object, Map<string, boolean>>();
+
+function memo<T>(
+  cache: WeakMap<object, Map<string, T>>,
+  owner: object,
+  key: string,
+  compute: () => T,
+): T {
+  let map = cache.get(owner);
+  if (!map) {
+    map = new Map();
+    cache.set(owner, map);
   }
-  const glob = policy.accounts.find((a) => a.isGlob && matches(a));
-  if (glob) {
-    return {
-      account: glob,
-      reason: `${q(principal.display)} matches policy account ${q(glob.pattern)} (${glob.role})`,
-    };
-  }
-  return undefined;
+  const hit = map.get(key);
+  if (hit !== undefined) return hit;
+  const value = compute();
+  if (map.size >= MEMO_LIMIT) map.clear();
+  map.set(key, value);
+  return value;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -464,7 +487,10 @@ const windowAccountCovers = (
 ): boolean => {
   if (!principal) return false;
   if (window.accounts === undefined) return accountPolicy(policy, principal) !== undefined;
-  return window.accounts.some((p) => principalMatches(policy.domainAliases, principal, p));
+  const patterns = window.accounts;
+  return memo(windowAccountCache, window, principal.id, () =>
+    patterns.some((p) => principalMatches(policy.domainAliases, principal, p)),
+  );
 };
 
 /**

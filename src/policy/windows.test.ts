@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { IANAZone } from "luxon";
 import { parseDuration } from "./schema.js";
 import type { Schedule } from "./types.js";
 import {
   describeSchedule,
   holidayOn,
+  localTime,
+  offsetAt,
   parseDays,
   parseHhMm,
   parsePolicyInstant,
@@ -17,6 +20,37 @@ const NY = "America/New_York";
 const PARIS = "Europe/Paris";
 const ms = (iso: string): number => Date.parse(iso);
 const iso = (t: number): string => new Date(t).toISOString();
+
+describe("offsetAt (cached)", () => {
+  it("agrees with the zone database minute by minute around DST changes", () => {
+    const cases: [string, string][] = [
+      [NY, "2026-03-08T00:00:00Z"],
+      [NY, "2026-11-01T00:00:00Z"],
+      [PARIS, "2026-10-24T18:00:00Z"],
+      ["Australia/Lord_Howe", "2026-04-04T06:00:00Z"], // 30-minute DST shift
+      ["America/St_Johns", "2026-03-08T00:00:00Z"], // transition at a half hour UTC
+    ];
+    for (const [zone, from] of cases) {
+      const z = IANAZone.create(zone);
+      const start = ms(from);
+      for (let t = start; t < start + 24 * 3_600_000; t += 60_000) {
+        assert.equal(offsetAt(zone, t), z.offset(t), `${zone} at ${iso(t)}`);
+      }
+    }
+  });
+
+  it("gives the local date, weekday and time", () => {
+    assert.deepEqual(localTime(NY, ms("2026-11-01T06:30:00Z")), {
+      year: 2026,
+      month: 11,
+      day: 1,
+      weekday: "sun",
+      hour: 1,
+      minute: 30,
+      second: 0,
+    });
+  });
+});
 
 describe("resolveLocal", () => {
   it("resolves an ordinary local time with the zone's offset", () => {

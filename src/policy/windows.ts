@@ -44,8 +44,32 @@ const ianaZone = (zone: string): IANAZone => {
   return z;
 };
 
+const BUCKET = 6 * 60 * MINUTE;
+const MAX_CACHED_BUCKETS = 200_000;
+// Offsets per zone and 6-hour bucket. A bucket is cached only when the offset is the same at its
+// first and last millisecond (no transition inside; no zone changes twice within 6 hours), so
+// cached answers are exact.
+const offsetCache = new Map<string, Map<number, number>>();
+
 /** UTC offset of `zone` at instant `ms`, in minutes. */
-export const offsetAt = (zone: string, ms: number): number => ianaZone(zone).offset(ms);
+export function offsetAt(zone: string, ms: number): number {
+  const bucket = Math.floor(ms / BUCKET);
+  let byBucket = offsetCache.get(zone);
+  if (!byBucket) {
+    byBucket = new Map();
+    offsetCache.set(zone, byBucket);
+  }
+  const cached = byBucket.get(bucket);
+  if (cached !== undefined) return cached;
+  const z = ianaZone(zone);
+  const first = z.offset(bucket * BUCKET);
+  if (first === z.offset(bucket * BUCKET + BUCKET - 1)) {
+    if (byBucket.size >= MAX_CACHED_BUCKETS) byBucket.clear();
+    byBucket.set(bucket, first);
+    return first;
+  }
+  return z.offset(ms);
+}
 
 /** A local calendar date. */
 export interface LocalDate {
@@ -101,15 +125,15 @@ export interface LocalTime extends LocalDate {
 }
 
 export function localTime(zone: string, ms: number): LocalTime {
-  const dt = DateTime.fromMillis(ms, { zone });
+  const d = new Date(ms + offsetAt(zone, ms) * MINUTE);
   return {
-    year: dt.year,
-    month: dt.month,
-    day: dt.day,
-    weekday: WEEKDAYS[dt.weekday - 1] ?? "mon",
-    hour: dt.hour,
-    minute: dt.minute,
-    second: dt.second,
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    weekday: WEEKDAYS[(d.getUTCDay() + 6) % 7] ?? "mon",
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
   };
 }
 
