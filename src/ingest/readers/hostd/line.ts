@@ -54,6 +54,27 @@ export interface HostdLine {
   readonly shortened?: boolean;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A fresh line object; optional fields are only set when known (no spreads: hot path). */
+function make(
+  kind: HostdLine["kind"],
+  block: Block,
+  msg: string,
+  p: Prefix,
+  host: string | undefined,
+  thread: string | undefined,
+  wrapped: boolean,
+): Mutable<HostdLine> {
+  const out: Mutable<HostdLine> = { kind, block, msg, wrapped };
+  if (p.time !== undefined) out.time = p.time;
+  if (p.timeAssumed) out.timeAssumed = true;
+  if (p.timeBad) out.timeBad = true;
+  if (host !== undefined) out.host = host;
+  if (thread !== undefined) out.thread = thread;
+  return out;
+}
+
 /** Result of reading a line: a hostd line, a line of another program, or not understood. */
 export type LineResult =
   | { readonly type: "hostd"; readonly line: HostdLine }
@@ -270,48 +291,25 @@ function parseAfterTime(
   thread: string | undefined,
   wrapped: boolean,
   allowBare: boolean,
-): HostdLine | undefined {
-  const base = {
-    ...(p.time !== undefined ? { time: p.time } : {}),
-    ...(p.timeAssumed ? { timeAssumed: true } : {}),
-    ...(p.timeBad ? { timeBad: true } : {}),
-    ...(host !== undefined ? { host } : {}),
-    wrapped,
-  };
+): Mutable<HostdLine> | undefined {
   i = skipSpaces(s, i);
   if (s.startsWith("-->", i)) {
-    return {
-      ...base,
-      ...(thread !== undefined ? { thread } : {}),
-      kind: "continuation",
-      block: {},
-      msg: s.slice(i + 3),
-    };
+    return make("continuation", {}, s.slice(i + 3), p, host, thread, wrapped);
   }
   if (s.charCodeAt(i) === 91) {
     if (isSdStart(s, i)) {
       const b = parseOriginator(s, i);
-      return {
-        ...base,
-        ...(thread !== undefined ? { thread } : {}),
-        kind: "head",
-        block: b.block,
-        msg: b.msg,
-        ...(b.truncated ? { truncated: true } : {}),
-        ...(b.inferred ? { inferred: true } : {}),
-      };
+      const out = make("head", b.block, b.msg, p, host, thread, wrapped);
+      if (b.truncated) out.truncated = true;
+      if (b.inferred) out.inferred = true;
+      return out;
     }
     const old = parseOldBracket(s, i + 1);
     if (old === undefined) return undefined;
-    return {
-      ...base,
-      thread: old.thread,
-      kind: "head",
-      block: old.block,
-      msg: old.msg,
-      ...(old.truncated ? { truncated: true } : {}),
-      legacy: true,
-    };
+    const out = make("head", old.block, old.msg, p, host, old.thread, wrapped);
+    if (old.truncated) out.truncated = true;
+    out.legacy = true;
+    return out;
   }
   // LEVEL NAME[TID] or LEVEL hostd PID
   const levelEnd = tokenEnd(s, i);
@@ -320,18 +318,13 @@ function parseAfterTime(
   if (!LEVEL_WORDS.has(level) && sev === undefined) {
     if (!allowBare) return undefined;
     // A wrapped message without level or block (`Hostd[pid]: some text`).
-    return {
-      ...base,
-      ...(thread !== undefined ? { thread } : {}),
-      kind: "head",
-      block: {},
-      msg: s.slice(i),
-    };
+    return make("head", {}, s.slice(i), p, host, thread, wrapped);
   }
   let j = skipSpaces(s, levelEnd);
   const nameEnd = tokenEnd(s, j);
   const nameTok = s.slice(j, nameEnd);
   let tid = nameWithThread(nameTok);
+  const bracketed = tid !== undefined;
   j = nameEnd;
   if (tid === undefined) {
     if (nameTok !== "hostd" && nameTok !== "Hostd") return undefined;
@@ -342,12 +335,11 @@ function parseAfterTime(
     tid = pid;
     j = pidEnd;
   }
-  let rest = parseAfterTime(s, j, p, host, tid, wrapped, true);
+  const rest = parseAfterTime(s, j, p, host, tid, wrapped, true);
   if (rest === undefined) return undefined;
-  if (tid !== undefined && nameWithThread(nameTok) === undefined)
-    rest = { ...rest, inferred: true };
+  if (!bracketed) rest.inferred = true; // 9.x `INFO hostd PID`
   // An ESXi 8 `[+]` severity makes the line a continuation even without `-->`.
-  if (sev?.continued && rest.kind === "head") return { ...rest, kind: "continuation" };
+  if (sev?.continued && rest.kind === "head") rest.kind = "continuation";
   return rest;
 }
 
@@ -374,16 +366,10 @@ function parseLocal(
   options: ReadOptions,
   host: string | undefined,
   wrapped: boolean,
-): HostdLine | undefined {
+): Mutable<HostdLine> | undefined {
   const i = skipSpaces(s, 0);
   if (s.startsWith("-->", i)) {
-    return {
-      ...(host !== undefined ? { host } : {}),
-      kind: "continuation",
-      block: {},
-      msg: s.slice(i + 3),
-      wrapped,
-    };
+    return make("continuation", {}, s.slice(i + 3), {}, host, undefined, wrapped);
   }
   // pre-5.0: "[2011-04-01 15:14:34.203 F5A5AB90 info 'vm:…' opID=…] msg"
   if (s.charCodeAt(i) === 91 && isDigit(s.charCodeAt(i + 1))) {
@@ -391,18 +377,19 @@ function parseLocal(
     if (t === undefined || !isSpace(s.charCodeAt(t.end))) return undefined;
     const old = parseOldBracket(s, skipSpaces(s, t.end));
     if (old === undefined) return undefined;
-    return {
-      ...(t.time !== undefined ? { time: t.time } : { timeBad: true }),
-      ...(t.assumed ? { timeAssumed: true } : {}),
-      ...(host !== undefined ? { host } : {}),
-      thread: old.thread,
-      kind: "head",
-      block: old.block,
-      msg: old.msg,
-      ...(old.truncated ? { truncated: true } : {}),
-      wrapped,
-      legacy: true,
-    };
+    const p: Prefix = {};
+    if (t.time !== undefined) p.time = t.time;
+    else p.timeBad = true;
+    if (t.assumed) p.timeAssumed = true;
+    const out = make("head", old.block, old.msg, p, host, old.thread, wrapped);
+    if (old.truncated) out.truncated = true;
+    out.legacy = true;
+    return out;
+  }
+  const c = s.charCodeAt(i);
+  // Only a digit (a time) or a redaction can start a local line: skip the rest fast.
+  if (!isDigit(c) && c !== 35 /* # */ && c !== 42 /* * */ && c !== 88 /* X */ && c !== 63) {
+    return undefined;
   }
   const lt = leadingTime(s, options);
   if (lt === undefined) return undefined;
@@ -410,6 +397,11 @@ function parseLocal(
 }
 
 const isHostdProgram = (p: string | undefined): boolean => p === "Hostd" || p === "hostd";
+
+function isEmpty(b: Block): boolean {
+  for (const k in b) if (Object.hasOwn(b, k)) return false;
+  return true;
+}
 
 /**
  * Reads one physical line. `envelope`, when a router already unwrapped the line, gives host, time
@@ -429,32 +421,29 @@ export function readHostdLine(text: string, options: ReadOptions, envelope?: Env
   if (env.time !== undefined) prefix.time = env.time;
   if (env.timeAssumed) prefix.timeAssumed = true;
   // A receiver that wrapped a whole local line: the inner time is the original one.
-  let line =
+  const line =
     parseLocal(body, options, env.host, true) ??
     parseAfterTime(body, 0, prefix, env.host, env.pid, true, true);
   if (line === undefined) return { type: "unparsed" };
   if (line.time === undefined && !line.timeBad && prefix.time !== undefined) {
-    line = { ...line, time: prefix.time, ...(prefix.timeAssumed ? { timeAssumed: true } : {}) };
+    line.time = prefix.time;
+    if (prefix.timeAssumed) line.timeAssumed = true;
   }
-  if (line.thread === undefined && env.pid !== undefined) line = { ...line, thread: env.pid };
-  if (env.continued && line.kind === "head") line = { ...line, kind: "continuation", msg: body };
+  if (line.thread === undefined && env.pid !== undefined) line.thread = env.pid;
+  if (env.continued && line.kind === "head") {
+    line.kind = "continuation";
+    line.msg = body;
+  }
   // RFC 5424: the block is the header's structured data.
-  if (
-    env.structuredData !== undefined &&
-    line.kind === "head" &&
-    Object.keys(line.block).length === 0
-  ) {
+  if (env.structuredData !== undefined && line.kind === "head" && isEmpty(line.block)) {
     const els = parseStructuredData(env.structuredData);
     const el = els.find((e) => e.id.startsWith("Originator@") || e.id.startsWith("ops@")) ?? els[0];
     if (el !== undefined) {
-      line = {
-        ...line,
-        block: blockFrom(el.params),
-        inferred: true,
-        ...(el.truncated ? { truncated: true } : {}),
-      };
+      line.block = blockFrom(el.params);
+      line.inferred = true;
+      if (el.truncated) line.truncated = true;
     }
   }
-  if (env.structuredData?.includes('msgModified="true"')) line = { ...line, shortened: true };
+  if (env.structuredData?.includes('msgModified="true"')) line.shortened = true;
   return { type: "hostd", line };
 }

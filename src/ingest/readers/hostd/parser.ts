@@ -66,6 +66,26 @@ interface Pending {
   lastLineNo: number;
   reported?: boolean;
   overflow?: boolean;
+  /** Bracket depth of the dump so far (outside quotes), to close it at its natural end. */
+  depth?: number;
+  inQuote?: boolean;
+}
+
+/** Updates a dump's bracket depth and quote state with one more line of it. */
+function scanDepth(p: Pending, t: string): void {
+  let depth = p.depth ?? 0;
+  let q = p.inQuote ?? false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (q) {
+      if (c === 92) i++;
+      else if (c === 34) q = false;
+    } else if (c === 34) q = true;
+    else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  p.depth = depth;
+  p.inQuote = q;
 }
 
 interface ArgsAcc {
@@ -109,8 +129,14 @@ const CALL_WINDOW_MS = 30_000;
 const MAX_DUMP_LINES = 400;
 const MAX_OPEN = 20_000;
 
-/** Text about guest operations: an orphan continuation block with it is lost evidence. */
-const RELEVANT = /guest/i;
+/**
+ * A guest-operations type in a dump (`vim.vm.guest.NamePasswordAuthentication`): an orphan
+ * continuation block with it is lost evidence. (`guest` alone is too common: property dumps of
+ * `vim.vm.GuestInfo`.)
+ */
+const RELEVANT = /vim\.vm\.guest\./;
+/** A continuation line this much later than its open record's head belongs to another record. */
+const CONTINUATION_WINDOW_MS = 5000;
 
 const excerpt = (s: string): string => (s.length > 200 ? s.slice(0, 200) : s);
 
@@ -696,6 +722,10 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         }
         if (phys !== undefined) p.lines.push(phys);
         p.texts.push(t);
+        scanDepth(p, t);
+        // A dump ends when its brackets close (or at once for a scalar): close it now, so that
+        // the lines of a later dump whose head the prefilter dropped are not folded into it.
+        if ((p.depth ?? 0) <= 0 && !p.inQuote) finish(p);
         return;
       case "other":
         if (phys !== undefined) ctx.skip(phys.lineNo);
@@ -729,6 +759,14 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       if (p === undefined && line.thread === undefined) {
         const k = lastKeyByHost.get(line.host ?? "");
         if (k !== undefined) p = pending.get(k);
+      }
+      const t0 = p?.head === undefined ? undefined : timeMs(p.head);
+      const t1 = timeMs(line);
+      if (p !== undefined && t0 !== undefined && t1 !== undefined) {
+        if (Math.abs(t1 - t0) > CONTINUATION_WINDOW_MS) {
+          finish(p);
+          p = undefined;
+        }
       }
     }
     if (p === undefined) {
