@@ -47,15 +47,18 @@ export interface EventContext {
   readonly prov: Provenance;
 }
 
+// No lazy group before `\s*$` anywhere below: on a long run of spaces that is quadratic. Trailing
+// white space and the final `.` are trimmed in code instead.
 const GUEST_OP =
-  /^Guest operation (?<op>.+?) performed on (?:Virtual machine|virtual machine|VM) (?<vm>.+?)\.?\s*$/s;
+  /^Guest operation (?<op>.+?) performed on (?:Virtual machine|virtual machine|VM) (?<vm>.+)$/s;
 const AUTH_FAILURE = /^Guest operations? authentication fail/i;
-const VM_IN_TEXT = /\b(?:Virtual machine|virtual machine|VM) (?<vm>.+?)\.?\s*$/s;
+const VM_IN_TEXT = /\b(?:Virtual machine|virtual machine|VM) (?<vm>.+)$/s;
 
-const LOGIN = /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged in as (?<ua>.*?)\s*$/s;
-const LOGOUT =
-  /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged out \(login time: (?<login>.*?), number of API invocations: (?<n>\d+), user agent: (?<ua>.*)\)\s*$/s;
-const CANNOT_LOGIN = /\bCannot login (?<user>.+)@(?<ip>[^@\s]+?)\s*$/s;
+/** A VM name as the text ends it: trailing white space and one final `.` removed. */
+const vmNameOf = (text: string | undefined): string | undefined => {
+  const name = text?.trimEnd().replace(/\.$/, "");
+  return name ? name : undefined;
+};
 
 export interface SessionText {
   readonly kind: "login" | "logout" | "login-failed";
@@ -68,44 +71,80 @@ export interface SessionText {
   readonly index: number;
 }
 
+const LOGGED_IN = " logged in as ";
+const LOGGED_OUT = " logged out (login time: ";
+const INVOCATIONS = ", number of API invocations: ";
+const AGENT = ", user agent: ";
+const CANNOT = "Cannot login ";
+
+/** `User X@ip` ending at `end`: the nearest `User ` before it, split at the last `@`. */
+function userAt(
+  text: string,
+  end: number,
+): { user: string; ip: string; index: number } | undefined {
+  const index = text.lastIndexOf("User ", end);
+  if (index < 0 || (index > 0 && /\w/.test(text[index - 1] ?? ""))) return undefined;
+  return splitUserIp(text.slice(index + 5, end), index);
+}
+
+function splitUserIp(
+  who: string,
+  index: number,
+): { user: string; ip: string; index: number } | undefined {
+  const at = who.lastIndexOf("@");
+  const ip = who.slice(at + 1);
+  if (at <= 0 || ip === "" || /\s/.test(ip)) return undefined;
+  return { user: who.slice(0, at), ip, index };
+}
+
 /**
  * `User X@ip logged in as UA`, `User X@ip logged out (login time: T, number of API invocations:
  * N, user agent: UA)`, `Cannot login X@ip`, anywhere in `text`. The user is everything before the
- * last `@` (UPNs such as `administrator@vsphere.local@10.0.0.5` keep theirs).
+ * last `@` (UPNs such as `administrator@vsphere.local@10.0.0.5` keep theirs). Found by plain
+ * substring search, so a hostile line costs one pass.
  */
 export function matchSessionText(text: string): SessionText | undefined {
-  const out = LOGOUT.exec(text);
-  if (out?.groups) {
-    const g = out.groups;
-    return {
-      kind: "logout",
-      user: g["user"] ?? "",
-      ip: g["ip"] ?? "",
-      ...(g["ua"] ? { userAgent: g["ua"] } : {}),
-      apiInvocations: Number(g["n"]),
-      ...(g["login"] ? { loginTime: g["login"] } : {}),
-      index: out.index,
-    };
+  const out = text.indexOf(LOGGED_OUT);
+  if (out >= 0) {
+    const who = userAt(text, out);
+    const calls = text.indexOf(INVOCATIONS, out);
+    const agent = calls < 0 ? -1 : text.indexOf(AGENT, calls);
+    const close = text.lastIndexOf(")");
+    if (who && calls >= 0 && agent >= 0 && close > agent) {
+      const n = text.slice(calls + INVOCATIONS.length, agent);
+      const ua = text.slice(agent + AGENT.length, close);
+      const loginTime = text.slice(out + LOGGED_OUT.length, calls);
+      if (/^\d+$/.test(n)) {
+        return {
+          kind: "logout",
+          user: who.user,
+          ip: who.ip,
+          ...(ua ? { userAgent: ua } : {}),
+          apiInvocations: Number(n),
+          ...(loginTime ? { loginTime } : {}),
+          index: who.index,
+        };
+      }
+    }
   }
-  const login = LOGIN.exec(text);
-  if (login?.groups) {
-    const g = login.groups;
-    return {
-      kind: "login",
-      user: g["user"] ?? "",
-      ip: g["ip"] ?? "",
-      ...(g["ua"] ? { userAgent: g["ua"] } : {}),
-      index: login.index,
-    };
+  const login = text.indexOf(LOGGED_IN);
+  if (login >= 0) {
+    const who = userAt(text, login);
+    const ua = text.slice(login + LOGGED_IN.length).trim();
+    if (who) {
+      return {
+        kind: "login",
+        user: who.user,
+        ip: who.ip,
+        ...(ua ? { userAgent: ua } : {}),
+        index: who.index,
+      };
+    }
   }
-  const failed = CANNOT_LOGIN.exec(text);
-  if (failed?.groups) {
-    return {
-      kind: "login-failed",
-      user: failed.groups["user"] ?? "",
-      ip: failed.groups["ip"] ?? "",
-      index: failed.index,
-    };
+  const cannot = text.indexOf(CANNOT);
+  if (cannot >= 0 && (cannot === 0 || !/\w/.test(text[cannot - 1] ?? ""))) {
+    const who = splitUserIp(text.slice(cannot + CANNOT.length).trimEnd(), cannot);
+    if (who) return { kind: "login-failed", user: who.user, ip: who.ip, index: cannot };
   }
   return undefined;
 }
@@ -254,7 +293,9 @@ export function interpretEvent(
   if (isAuth || guest || ev.type === GUEST_TYPE) {
     const label = operationArg(ev.args) ?? guest?.["op"] ?? (isAuth ? labelIn(desc) : undefined);
     const vmName =
-      ev.vmName ?? guest?.["vm"] ?? (isAuth ? VM_IN_TEXT.exec(desc)?.groups?.["vm"] : undefined);
+      ev.vmName ??
+      vmNameOf(guest?.["vm"]) ??
+      (isAuth ? vmNameOf(VM_IN_TEXT.exec(desc)?.groups?.["vm"]) : undefined);
     const api = label === undefined ? undefined : lookupMethod(label)?.api;
     if (label !== undefined && !api) {
       ctx.issue(

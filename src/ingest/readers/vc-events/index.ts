@@ -23,8 +23,36 @@ export {
 } from "./events.js";
 
 const HEAD = /Event \[(?<key>\d+)\] \[(?<part>\d+)-(?<parts>\d+)\]\s?/;
-const COLUMNS =
-  /^\[(?<created>[^\]]*)\] \[(?<type>[^\]]*)\] \[(?<sev>[^\]]*)\] \[(?<user>[^\]]*)\] \[(?<target>[^\]]*)\] \[(?<chain>\d*)\] \[(?<desc>.*?)\]?\s*$/s;
+const COLUMN_HEAD =
+  /^\[(?<created>[^\]]*)\] \[(?<type>[^\]]*)\] \[(?<sev>[^\]]*)\] \[(?<user>[^\]]*)\] \[(?<target>[^\]]*)\] \[(?<chain>\d*)\] \[/;
+
+interface Columns {
+  readonly created: string;
+  readonly type: string;
+  readonly user: string;
+  readonly chain: string;
+  /** The description without the closing `]` (absent when the line was cut). */
+  readonly desc: string;
+}
+
+/**
+ * The columns after `[i-n] `. The description is cut by hand (a lazy regex group before `\s*$` is
+ * quadratic); only the last part of an event ends with the closing `]` and may be trimmed.
+ */
+function columnsOf(rest: string, last: boolean): Columns | undefined {
+  const m = COLUMN_HEAD.exec(rest);
+  const g = m?.groups;
+  if (!m || !g) return undefined;
+  const body = rest.slice(m[0].length);
+  const tail = last ? body.trimEnd() : body;
+  return {
+    created: g["created"] ?? "",
+    type: g["type"] ?? "",
+    user: g["user"] ?? "",
+    chain: g["chain"] ?? "",
+    desc: last && tail.endsWith("]") ? tail.slice(0, -1) : tail,
+  };
+}
 
 /** Multi-part events waiting for their other parts. */
 const MAX_PENDING = 1000;
@@ -51,13 +79,12 @@ function openVcEvents(ctx: ReaderContext): LineParser {
   /** Interpret a whole event: `rest1` is part 1's text after `[i-n] `, `more` the continuation. */
   const handle = (
     key: string,
-    rest1: string,
+    g: Columns | undefined,
     more: string,
     envelope: Envelope | undefined,
     prov: Provenance,
     partial: boolean,
   ): void => {
-    const g = COLUMNS.exec(rest1)?.groups;
     if (!g) {
       ctx.issue(
         "unparsed_line",
@@ -67,7 +94,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       );
       return;
     }
-    const created = g["created"] ?? "";
+    const created = g.created;
     let time = parseIsoTime(created, ctx.options.assumeTz);
     if (!time) {
       if (envelope?.time) time = { time: envelope.time, assumed: envelope.timeAssumed ?? false };
@@ -79,14 +106,12 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       );
     }
     const vcenter = envelope?.host ?? ctx.source.hostHint;
-    const chain = g["chain"];
-    const user = g["user"];
     const ev: VcEvent = {
       key,
-      ...(chain ? { chainId: chain } : {}),
-      ...(g["type"] ? { type: g["type"] } : {}),
-      ...(user ? { user } : {}),
-      desc: (g["desc"] ?? "") + more,
+      ...(g.chain ? { chainId: g.chain } : {}),
+      ...(g.type ? { type: g.type } : {}),
+      ...(g.user ? { user: g.user } : {}),
+      desc: g.desc + more,
     };
     const understood = interpretEvent(
       ev,
@@ -108,14 +133,14 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     const ordered = [...p.got.entries()].sort((a, b) => a[0] - b[0]);
     const byLine = [...p.got.values()].sort((a, b) => a.line - b.line);
     if (!first || ordered.length === 0) return;
-    const firstCols = COLUMNS.exec(first.rest)?.groups;
+    const firstCols = columnsOf(first.rest, p.parts === 1);
     let more = "";
     for (const [index, part] of ordered) {
       if (index === 1) continue;
       // A continuation may repeat the columns (then only its description counts) or be bare text;
       // only the last part ends with the closing `]`.
-      const cols = COLUMNS.exec(part.rest)?.groups;
-      if (cols && firstCols && cols["created"] === firstCols["created"]) more += cols["desc"] ?? "";
+      const cols = columnsOf(part.rest, index === p.parts);
+      if (cols && firstCols && cols.created === firstCols.created) more += cols.desc;
       else more += index === p.parts ? part.rest.replace(/\]\s*$/, "") : part.rest;
     }
     const prov: Provenance = {
@@ -124,7 +149,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       lineCount: byLine.length,
       raw: byLine.map((x) => x.raw).join("\n"),
     };
-    handle(p.key, first.rest, more, p.envelope, prov, partial);
+    handle(p.key, firstCols, more, p.envelope, prov, partial);
   };
 
   const orphan = (p: Pending): void => {
@@ -165,7 +190,14 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     const parts = Number(m.groups["parts"]);
     const rest = body.slice(m.index + m[0].length);
     if (parts <= 1 && part <= 1) {
-      handle(key, rest, "", env, { source: ctx.source, line: lineNo, lineCount: 1, raw }, false);
+      handle(
+        key,
+        columnsOf(rest, true),
+        "",
+        env,
+        { source: ctx.source, line: lineNo, lineCount: 1, raw },
+        false,
+      );
       return;
     }
     if (part < 1 || part > parts || parts > MAX_PARTS) {

@@ -132,6 +132,18 @@ describe("vc-events reader: routed lines and bounds", () => {
     assert.equal(o?.prov.raw, line);
   });
 
+  it("keeps white space at a part boundary and trims it only at the end of the event", () => {
+    const head = "[2024-01-01T00:00:00Z] [vim.event.EventEx] [info] [] [] [9] [";
+    const rec = readLines(
+      vcEventsReader,
+      `Event [9] [1-2] ${head}Guest operation Delete File performed on Virtual \n` +
+        `Event [9] [2-2] ${head}machine my vm .   ]   \n`,
+    );
+    const [o] = rec.observations();
+    assert.equal(o?.api, "DeleteFileInGuest");
+    assert.deepEqual(o?.vm, { name: "my vm " });
+  });
+
   it("does not believe an absurd part count", () => {
     const rec = readLines(
       vcEventsReader,

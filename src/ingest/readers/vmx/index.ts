@@ -28,7 +28,7 @@ const RX =
 const TX =
   /VigorTransport_ServerSendResponse:?\s*opID=(?<opid>\S+)\s+seq=(?<seq>\d+):\s*Completed (?<svc>\w+)(?:\.(?<op>[\w.]+))? request(?<withmsg> with messages)?(?: in (?<us>\d+) US)?/;
 const DICT_SECTION = /\bDICT --- (?<rest>.*)$/;
-const DICT_NAME = /\bDICT\s+displayName\s*=\s*(?<v>.*?)\s*$/;
+const DICT_NAME = /\bDICT\s+displayName\s*=(?<v>.*)$/;
 const HOSTNAME = /^Hostname\s*[=:]\s*(?<h>\S+)/;
 // `.../vmfs/volumes/<ds>/<dir>/vmware.log` (also rotated `vmware-3.log`), as a path or member.
 const VMFS_LOG = /(?:^|\/)vmfs\/volumes\/(?<ds>[^/]+)\/(?<dir>[^/]+)\/vmware(?:-\d+)?\.log$/;
@@ -134,7 +134,8 @@ function openVmx(ctx: ReaderContext): LineParser {
       }
       const name = DICT_NAME.exec(msg)?.groups?.["v"];
       if (name !== undefined) {
-        if (section === undefined || section === "CONFIGURATION") displayName = unquote(name);
+        if (section === undefined || section === "CONFIGURATION")
+          displayName = unquote(name.trim());
         ctx.skip(lineNo);
         return;
       }

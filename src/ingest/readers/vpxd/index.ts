@@ -15,6 +15,7 @@ import type { Observation, SessionRecord } from "../../../model/record.js";
 import { parseIsoTime } from "../../iso-time.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { matchSessionText } from "../vc-events/index.js";
 
 /**
  * Local line: timestamp, then a level word and the program (`info vpxd[7F..]`, `INFO vpxd 20973`),
@@ -25,11 +26,8 @@ const LOCAL =
 const LRO =
   /\[VpxLRO\] -- (?<phase>BEGIN|FINISH) (?<lro>\S+)(?: -- (?<moid>\S+) -- (?<method>\S+)(?: -- (?<session>[^\s(]+)(?:\((?<session2>[^\s)]*)\))?)?)?/;
 const OPID = /\bopI[Dd]=(?:"(?<q>[^"]*)"|(?<u>[^\s\]"]+))/;
-const LOGIN = /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged in as (?<ua>.*)$/;
-const LOGOUT =
-  /\bUser (?<user>.+)@(?<ip>[^@\s]+) logged out \(login time: (?<login>.*?), number of API invocations: (?<n>\d+), user agent: (?<ua>.*)\)\s*$/;
-const CANNOT_LOGIN = /\bCannot login (?<user>.+)@(?<ip>[^@\s]+?)\s*$/;
-const AUTH = /\[Auth\]:?\s+User\s+(?<user>\S(?:.*\S)?)\s*$/;
+// `[Auth]: User X` ([I]): applied once, at the first `[Auth]`, with no lazy group before `$`.
+const AUTH = /^\[Auth\]:?\s+User\s+(?<user>\S.*)$/;
 
 /** Open guest LROs remembered to recognise their FINISH line. */
 const MAX_OPEN = 10_000;
@@ -218,33 +216,26 @@ function openVpxd(ctx: ReaderContext): LineParser {
   const session = (u: Unwrapped, lineNo: number, raw: string): boolean => {
     const start = messageStart(u.text);
     const msg = u.text.slice(start);
-    const out = LOGOUT.exec(msg);
-    const login = out ? undefined : LOGIN.exec(msg);
-    const failed = out || login ? undefined : CANNOT_LOGIN.exec(msg);
-    const auth = out || login || failed ? undefined : AUTH.exec(msg);
-    const m = out ?? login ?? failed ?? auth;
-    if (!m) return false;
-    const g = m.groups ?? {};
+    const said = matchSessionText(msg);
+    const authAt = said ? -1 : msg.indexOf("[Auth]");
+    const auth = authAt < 0 ? undefined : AUTH.exec(msg.slice(authAt))?.groups?.["user"]?.trimEnd();
+    if (!said && !auth) return false;
     const opId = opIdOf(u.text.slice(0, start), u.envelope);
     const time = timeOf(u, lineNo, raw);
-    const ip = g["ip"];
-    const ua = g["ua"];
-    const n = g["n"];
-    const login_ = g["login"];
+    const vcenter = u.envelope?.host ?? ctx.source.hostHint;
+    const user = said?.user ?? auth;
     const record: SessionRecord = {
       type: "session",
-      kind: out ? "logout" : login ? "login" : failed ? "login-failed" : "auth",
+      kind: said?.kind ?? "auth",
       time: time?.time,
       ...(time?.assumed ? { timeAssumed: true } : {}),
-      ...(u.envelope?.host || ctx.source.hostHint
-        ? { vcenter: u.envelope?.host ?? ctx.source.hostHint }
-        : {}),
-      ...(g["user"] ? { user: g["user"] } : {}),
-      ...(ip ? { sourceIp: ip } : {}),
-      ...(ua ? { userAgent: ua } : {}),
+      ...(vcenter ? { vcenter } : {}),
+      ...(user ? { user } : {}),
+      ...(said?.ip ? { sourceIp: said.ip } : {}),
+      ...(said?.userAgent ? { userAgent: said.userAgent } : {}),
       ...(opId ? { opId } : {}),
-      ...(n !== undefined ? { apiInvocations: Number(n) } : {}),
-      ...(login_ ? { loginTime: login_ } : {}),
+      ...(said?.apiInvocations !== undefined ? { apiInvocations: said.apiInvocations } : {}),
+      ...(said?.loginTime ? { loginTime: said.loginTime } : {}),
       process: u.process ?? "vpxd",
       evidence: "inferred",
       prov: { source: ctx.source, line: lineNo, lineCount: 1, raw },
