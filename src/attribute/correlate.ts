@@ -1076,6 +1076,18 @@ const describeObs = (o: Observation): string => {
   }
 };
 
+const PLURAL: ReadonlyMap<ObservationKind, string> = new Map<ObservationKind, string>([
+  ["vc.event", "vCenter events"],
+  ["vc.auth-failure", "vCenter auth-failure events"],
+  ["hostd.state", "hostd state transitions"],
+  ["hostd.request", "hostd requests"],
+  ["audit.api-call", "ESXi audit records"],
+  ["vpxd.lro", "vpxd LROs"],
+]);
+
+const pluralOf = (claim: Claim | undefined): string =>
+  (claim?.evidence.obs && PLURAL.get(claim.evidence.obs.kind)) ?? "records";
+
 const uniqueById = (list: readonly Principal[]): Principal[] => {
   const seen = new Map<string, Principal>();
   for (const p of list) if (!seen.has(p.id)) seen.set(p.id, p);
@@ -1253,7 +1265,7 @@ function attributeFrag(
     attribution = {
       level: "ambiguous",
       ...(cands.length ? { candidates: cands } : {}),
-      reason: `several ${orderedSplit[0]?.claims[0]?.what.replace(/ \S+$/, "") ?? "records"} fit this operation in time and they do not name one account`,
+      reason: `several ${pluralOf(orderedSplit[0]?.claims[0])} fit this operation in time and they do not name one account`,
       evidence: evidenceIds(orderedSplit.flatMap((g) => g.claims)),
     };
   } else if (orderedUnanimous.length) {
@@ -1263,7 +1275,7 @@ function attributeFrag(
       attribution = {
         level: "correlated",
         principal: p,
-        reason: `paired in time order with one of several ${orderedUnanimous[0]?.claims[0]?.what.replace(/ \S+$/, "") ?? "records"} that fit; every candidate names ${p.display}`,
+        reason: `paired in time order with one of several ${pluralOf(orderedUnanimous[0]?.claims[0])} that fit; every candidate names ${p.display}`,
         evidence: evidenceIds(orderedUnanimous.flatMap((g) => g.claims)),
       };
     } else if (ids.length === 1 && p) {
