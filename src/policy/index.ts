@@ -39,4 +39,13 @@ export {
   windowOccurrences,
   windowsCovering,
 } from "./evaluate.js";
-export { describeSchedule, formatLocalLong, formatUtc, instantMs } from "./windows.js";
+export {
+  describeSchedule,
+  formatLocalLong,
+  formatLocalShort,
+  formatUtc,
+  instantMs,
+  isValidZone,
+  localTime,
+  parsePolicyInstant,
+} from "./windows.js";

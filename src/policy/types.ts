@@ -280,7 +280,10 @@ export interface ExpectationChecks {
   readonly hours: Verdict;
   /** disallowed-method: the method is in the account's allowed set (or a covering window's). */
   readonly method: Verdict;
-  /** sensitive-vm: the VM is not critical, or the account is allowed on it. */
+  /**
+   * The VM is within the account's `vms:`/`tiers:` (without them: any VM outside the critical tier),
+   * or a covering window approves it. `sensitive-vm` reports it when `critical` is true.
+   */
   readonly vm: Verdict;
   /** The client address is among the account's allowed sources (ok when unknown or no list). */
   readonly source: Verdict;
