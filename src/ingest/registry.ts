@@ -6,7 +6,7 @@ import type { FormatName } from "../model/record.js";
 import type { Reader } from "./types.js";
 import { esxAuditReader } from "./readers/esx-audit/index.js";
 import { hostdReader } from "./readers/hostd/index.js";
-import { siemJsonReader } from "./readers/siem-json/index.js";
+import { createSiemJsonReaderFor } from "./readers/siem-json/index.js";
 import { createSyslogReader } from "./readers/syslog/index.js";
 import { vcEventsJsonReader } from "./readers/vc-events-json/index.js";
 import { vcEventsReader } from "./readers/vc-events/index.js";
@@ -22,7 +22,7 @@ export const readers: readonly Reader[] = [
   // The syslog router dispatches to the readers above through this lookup (called at read time).
   createSyslogReader((name) => readerByName(name)),
   vcEventsJsonReader,
-  siemJsonReader,
+  createSiemJsonReaderFor((name) => readerByName(name)),
 ];
 
 export const readerByName = (name: FormatName): Reader | undefined =>

@@ -5,7 +5,7 @@
  * optionally wrapped in `result`) and Elastic documents (`message` or `event.original`,
  * `host.name`, `@timestamp`, optionally wrapped in `_source`). Each record becomes an `Envelope`
  * built from those fields and its message goes to the syslog router, which hands it to the
- * reader of its program (hostd, vpxd, the vCenter event stream, ...).
+ * reader of its program (hostd, vpxd, the vCenter event stream, ...) through `openRouter`.
  *
  * The fields read, in order of preference (names matched case-insensitively; `a.b` is a nested
  * object or a flat dotted key):
@@ -30,6 +30,7 @@ import {
   type LineParser,
   type ReaderContext,
 } from "../../types.js";
+import { openRouter, type ReaderLookup } from "../syslog/index.js";
 import { fieldsOf, reportSplitProblem, scalarOf } from "../vc-events-json/index.js";
 
 const EXCERPT = 200;
@@ -212,21 +213,8 @@ function timeOf(
   return undefined;
 }
 
-/** How a router is opened: the syslog receiver-file reader's parser (`(body, lineNo, envelope)`). */
-export type OpenRouter = (ctx: ReaderContext) => LineParser | Promise<LineParser>;
-
-/**
- * The syslog router as registered under the `syslog` format. Loaded when a SIEM file is read, not
- * when this module is: the registry imports this module, so a static import would be a cycle.
- */
-const registeredRouter: OpenRouter = async (ctx) => {
-  const { readerByName } = await import("../../registry.js");
-  const router = readerByName("syslog");
-  if (router?.shape !== "lines") {
-    throw new Error("the syslog router (format `syslog`) is not registered");
-  }
-  return router.open(ctx);
-};
+/** How a router is opened: the syslog router's parser, fed `(body, lineNo, envelope)`. */
+export type OpenRouter = (ctx: ReaderContext) => LineParser;
 
 function recordOf(value: unknown): Map<string, unknown> | undefined {
   let f = fieldsOf(value);
@@ -240,9 +228,9 @@ function recordOf(value: unknown): Map<string, unknown> | undefined {
 }
 
 /** A SIEM JSON reader that hands messages to `openRouter`'s parser. */
-export function createSiemJsonReader(openRouter: OpenRouter = registeredRouter): DocumentReader {
+export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
   const read = async (bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Promise<void> => {
-    const router = await openRouter(ctx);
+    const router = openRouter(ctx);
     const onElement = (el: JsonElement): void => {
       let value: unknown;
       try {
@@ -318,4 +306,9 @@ export function createSiemJsonReader(openRouter: OpenRouter = registeredRouter):
   });
 }
 
-export const siemJsonReader = createSiemJsonReader();
+/**
+ * The SIEM JSON reader over the syslog router, which finds the program readers through `lookup`
+ * (the registry passes its `readerByName`; it is only called once a file is read).
+ */
+export const createSiemJsonReaderFor = (lookup: ReaderLookup): DocumentReader =>
+  createSiemJsonReader((ctx) => openRouter(ctx, lookup));
