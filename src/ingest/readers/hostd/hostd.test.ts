@@ -252,6 +252,40 @@ describe("hostd reader", () => {
     assert.ok(b?.prov.raw.split("\n").every((l) => l.includes(" esx-b ")));
   });
 
+  it("does not fold a later dump whose head the prefilter dropped into a finished one", () => {
+    const text = [
+      "<166>2024-06-04T21:58:00.960Z esx-a Hostd[11]: [Originator@6876 sub=Solo.Vmomi opID=a1] Arg spec:",
+      "<166>2024-06-04T21:58:00.961Z esx-a Hostd[11]: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+      '<166>2024-06-04T21:58:00.961Z esx-a Hostd[11]: -->    programPath = "/bin/sh",',
+      "<166>2024-06-04T21:58:00.962Z esx-a Hostd[11]: --> }",
+      // An unrelated multi-line message of the same thread: its head has no marker.
+      "<166>2024-06-04T21:58:00.970Z esx-a Hostd[11]: [Originator@6876 sub=PropertyProvider] RecordOp ASSIGN:",
+      "<166>2024-06-04T21:58:00.970Z esx-a Hostd[11]: --> (vim.vm.GuestInfo) {",
+      '<166>2024-06-04T21:58:00.970Z esx-a Hostd[11]: -->    guestState = "running",',
+      "<166>2024-06-04T21:58:00.970Z esx-a Hostd[11]: --> }",
+    ].join("\n");
+    const rec = readFiltered(text);
+    const [args] = obs(rec, "hostd.args");
+    assert.equal(args?.prov.lineCount, 4);
+    assert.deepEqual(
+      rec.issues,
+      [],
+      "a vim.vm.GuestInfo property dump is not lost guest-op evidence",
+    );
+    assertAccounted(rec, rec.passed);
+  });
+
+  it("does not fold a continuation line that comes long after its record's head", () => {
+    const text = [
+      "<166>2024-06-04T21:58:00.960Z esx-a Hostd[11]: [Originator@6876 sub=Solo.Vmomi] Arg spec:",
+      "<166>2024-06-04T21:58:30.000Z esx-a Hostd[11]: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+      "<166>2024-06-04T21:58:30.000Z esx-a Hostd[11]: --> }",
+    ].join("\n");
+    const rec = readLines(hostdReader, text, source(), OPTS);
+    assert.equal(obs(rec, "hostd.args").length, 0);
+    assert.deepEqual(rec.issueCodes(), ["orphan_part"]);
+  });
+
   it("reads routed lines (body + envelope) and keeps the full line as raw", () => {
     const { ctx, rec } = recorder(source(), OPTS);
     const p = hostdReader.open(ctx);
