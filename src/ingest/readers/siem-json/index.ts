@@ -18,7 +18,8 @@
  *   `11/13/2020, 2:06:58.000 PM`, epoch seconds or milliseconds)
  * - pid: `ProcessID`, `pid`, `process.pid`, `syslog.pid` (`null` ignored)
  * - PRI from `Facility` + `SeverityLevel` names, or `pri`
- * When the message itself still starts with a syslog header (Splunk's `_raw`), that header wins.
+ * When the message itself still starts with a syslog header (Splunk's `_raw`), that header wins; an
+ * SC4S `_raw` prefix `- - PROGRAM PID MSGID ` is taken apart too.
  */
 import { parseIsoTime, timeFromEpochMs, timeFromParts, type ParsedTime } from "../../iso-time.js";
 import { splitJsonElements, type JsonElement } from "../../json-elements.js";
@@ -170,10 +171,14 @@ export function envelopeOf(
   line?: number,
 ): Envelope {
   const own = parseEnvelope(message, ctx.options);
+  const sc4s = own ? undefined : SC4S_PREFIX.exec(message)?.groups;
   const time = timeOf(f, ctx, line);
-  const program = firstString(f, PROGRAM) ?? programOfSourcetype(firstString(f, ["sourcetype"]));
+  const program =
+    firstString(f, PROGRAM) ??
+    sc4s?.["prog"] ??
+    programOfSourcetype(firstString(f, ["sourcetype"]));
   const host = firstString(f, HOST);
-  const pid = firstString(f, PID);
+  const pid = firstString(f, PID) ?? (sc4s?.["pid"] !== "-" ? sc4s?.["pid"] : undefined);
   const pri = priOf(f);
   const fromFields: Envelope = {
     ...(pri !== undefined ? { pri } : {}),
@@ -182,12 +187,18 @@ export function envelopeOf(
     ...(host ? { host } : {}),
     ...(program ? { program } : {}),
     ...(pid ? { pid } : {}),
-    body: message,
+    body: sc4s?.["rest"] ?? message,
   };
   if (!own) return fromFields;
   // The message still has its syslog header: what it says beats what the SIEM re-parsed.
   return { ...fromFields, ...own };
 }
+
+/**
+ * Splunk SC4S stores vSphere lines as `- - PROGRAM PID MSGID <sd+message>` (template
+ * `t_5424_hdr_sdata_compact`, time and host kept as Splunk fields) [I: from its configuration].
+ */
+const SC4S_PREFIX = /^- - (?<prog>[^\s[\]:]+) (?<pid>\S+) (?<msgid>\S+) (?<rest>.*)$/s;
 
 /** Splunk SC4S sourcetypes name the program: `vmware:esxlog:hostd`, `vmware:vclog:vpxd`. */
 function programOfSourcetype(sourcetype: string | undefined): string | undefined {

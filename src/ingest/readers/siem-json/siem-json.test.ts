@@ -118,7 +118,7 @@ describe("siem-json reader: Splunk and Elastic exports", () => {
   it("lets a syslog header kept in `_raw` win over the SIEM's fields", async () => {
     const r = recordingRouter();
     await readDocumentFile(createSiemJsonReader(r.open), path("splunk-export.ndjson"));
-    const [first, second] = r.routed;
+    const [first, second, third] = r.routed;
     assert.equal(first?.envelope?.host, "vc01.example.invalid");
     assert.equal(first?.envelope?.program, "vpxd");
     assert.equal(first?.envelope?.pid, "58650");
@@ -127,6 +127,9 @@ describe("siem-json reader: Splunk and Elastic exports", () => {
     assert.equal(second?.envelope?.program, "vpxd", "program from the SC4S sourcetype");
     assert.equal(second?.envelope?.time, "2024-09-02T09:20:01.000Z", "epoch seconds");
     assert.equal(second?.envelope?.host, "vc01.example.invalid");
+    assert.equal(third?.envelope?.program, "Hostd", "SC4S prefix taken apart");
+    assert.equal(third?.envelope?.pid, "2099494");
+    assert.ok(third?.body.startsWith("[Originator@6876 sub=Vimsvc.ha-eventmgr] Event 246"));
   });
 
   it("unwraps Elastic's _source and reads nested ECS fields", async () => {

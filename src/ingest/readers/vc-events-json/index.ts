@@ -206,6 +206,8 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
     {
       time: time?.time,
       ...(time?.assumed ? { timeAssumed: true } : {}),
+      // An export names no vCenter; the input's host hint (`vc01-events.json`) is the best guess.
+      ...(ctx.source.hostHint ? { vcenter: ctx.source.hostHint } : {}),
       prov: { source: ctx.source, line: el.line, lineCount: el.lineCount, raw: el.text },
     },
     ctx,

@@ -11,9 +11,14 @@ const fixture = (name: string): string => readFileSync(path(name), "utf8");
 
 describe("vc-events-json reader: govc events -json", () => {
   it("reads indented records, strips govc's `(objectId)` suffix and takes the moref from it", async () => {
-    const rec = await readDocumentFile(vcEventsJsonReader, path("govc-events.json"));
+    const rec = await readDocumentFile(
+      vcEventsJsonReader,
+      path("govc-events.json"),
+      source("vc01-events.json", { hostHint: "vc01" }),
+    );
     const obs = rec.observations();
     assert.equal(obs.length, 2);
+    assert.equal(obs[0]?.vcenter, "vc01", "the input's host hint names the vCenter");
     assert.equal(obs[0]?.kind, "vc.event");
     assert.equal(obs[0]?.api, "StartProgramInGuest");
     assert.deepEqual(obs[0]?.vm, { name: "web01", moref: "vm-42" });
