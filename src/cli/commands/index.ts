@@ -1,5 +1,7 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { inspectCommand } from "./inspect.js";
 import { policyCommand } from "./policy.js";
+import { scanCommand } from "./scan.js";
 
-export const commands: readonly CommandDef[] = [policyCommand];
+export const commands: readonly CommandDef[] = [inspectCommand, policyCommand, scanCommand];

@@ -62,3 +62,24 @@ describe("sensitive-vm", () => {
     assert.equal(signalsOf(r, "sensitive-vm")[0]?.severity, "medium");
   });
 });
+
+describe("sensitive-vm and vCenter's own account", () => {
+  it("ng: vpxuser acting through vCenter on a critical VM counts as unattributed", () => {
+    const r = run(
+      [
+        op({
+          time: TUE,
+          principal: "vpxuser:<no user>",
+          level: "exact",
+          via: "vcenter",
+          vm: "dc01",
+        }),
+      ],
+      only,
+    );
+    const [s] = signalsOf(r, "sensitive-vm");
+    assert.ok(s);
+    assert.match(s.reason, /by vpxuser through vCenter \(end user unknown\)/);
+    assert.equal(r.alerts[0]?.principal.display, "vpxuser through vCenter (end user unknown)");
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * `guestops scan PATH... [--policy FILE] [--format table|ndjson|json|csv] [--out FILE]
+ * [--since T] [--until T] [--fail-on SEVERITY] [--input-format NAME] [--assume-tz ZONE]`:
+ * reads the logs, attributes the guest operations, runs the rules and prints the alerts
+ * (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
+ *
+ * Exit codes: 0 when the scan ran (alerts or not); 1 with `--fail-on S` when an alert reaches S;
+ * 2 for usage errors, unreadable inputs, an invalid policy, and a rule that crashed (the output is
+ * still written, but the scan is incomplete).
+ */
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Option } from "commander";
+import { DateTime } from "luxon";
+import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
+import { readers } from "../../ingest/registry.js";
+import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
+import { analyze, type Analysis } from "../../pipeline.js";
+import { defaultPolicy, loadPolicy } from "../../policy/load.js";
+import type { Policy } from "../../policy/types.js";
+import {
+  ALERT_FORMATS,
+  emptySeverityCounts,
+  formatAlerts,
+  isAlertFormat,
+  summaryText,
+  type ScanSummary,
+} from "../../report/alerts.js";
+import { escapeTerminal } from "../../report/escape.js";
+import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { VERSION } from "../../version.js";
+import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+
+export interface ScanOptions {
+  readonly policy?: string;
+  readonly format: string;
+  readonly out?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly failOn?: string;
+  readonly inputFormat?: string;
+  readonly assumeTz?: string;
+}
+
+export const scanCommand = defineCommand({
+  name: "scan",
+  register(program, io, done) {
+    program
+      .command("scan")
+      .description("Scan logs for guest operations that break the site's policy and print alerts")
+      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
+      .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
+      .addOption(
+        new Option("--format <format>", "output format").choices(ALERT_FORMATS).default("table"),
+      )
+      .option("--out <file>", "write the alerts to this file instead of standard output")
+      .option("--since <time>", "only operations at or after T (ISO 8601 with a zone, or a date)")
+      .option("--until <time>", "only operations before T (a date: up to the end of that day)")
+      .addOption(
+        new Option("--fail-on <severity>", "exit 1 when an alert reaches this severity").choices(
+          SEVERITIES,
+        ),
+      )
+      .addOption(
+        new Option("--input-format <name>", "read every input as this format").choices(
+          readers.map((r) => r.name),
+        ),
+      )
+      .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
+      .action(async (paths: string[], options: ScanOptions) => {
+        done(await scan(paths, options, io));
+      });
+  },
+});
+
+/** The whole command, callable from tests. */
+export async function scan(
+  paths: readonly string[],
+  options: ScanOptions,
+  io: Io,
+): Promise<ExitCode> {
+  if (!isAlertFormat(options.format)) {
+    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
+      hint: `use one of ${ALERT_FORMATS.join(", ")}`,
+    });
+  }
+  const format = options.format;
+  let failOn: Severity | undefined;
+  if (options.failOn !== undefined) {
+    if (!isSeverity(options.failOn)) {
+      throw new GuestOpsError("ERR_USAGE", `unknown --fail-on ${escapeTerminal(options.failOn)}`, {
+        hint: `use one of ${SEVERITIES.join(", ")}`,
+      });
+    }
+    failOn = options.failOn;
+  }
+  const policy: Policy =
+    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
+  const zone = policy.defaultSite.zone;
+  const since =
+    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
+  const until =
+    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
+  if (since !== undefined && until !== undefined && until <= since) {
+    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
+  }
+
+  const progress = io.isStderrTty
+    ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
+    : undefined;
+  const analysis = await analyze({
+    paths,
+    policy,
+    ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
+    ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+    stdin: io.stdin,
+    cwd: io.cwd,
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
+  progress?.finish(
+    `read ${analysis.read.totals.files} file(s), ${formatBytes(analysis.read.totals.bytesRead)} in ${(analysis.read.durationMs / 1000).toFixed(1)} s`,
+  );
+
+  const summary = scanSummary(analysis, {
+    policy: options.policy ?? "(built-in default: no accounts, tiers or windows)",
+    assumeTz: options.assumeTz ?? "UTC",
+    ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
+    ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
+  });
+  const { alerts } = analysis.detection;
+  const text = formatAlerts(format, alerts, summary);
+  if (options.out !== undefined) {
+    const out = resolve(io.cwd, options.out);
+    try {
+      writeFileSync(out, text.length > 0 ? `${text}\n` : "");
+    } catch (cause) {
+      if (!isSystemError(cause)) throw cause;
+      throw new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out)}`, {
+        cause,
+        hint: "check that the directory exists and is writable",
+      });
+    }
+  } else if (text.length > 0) {
+    io.stdout(text);
+  }
+  if (format !== "json") io.stderr(summaryText(summary));
+
+  if (analysis.detection.failures.length > 0) return EXIT.ERROR;
+  if (failOn !== undefined) {
+    const threshold = severityRank(failOn);
+    if (alerts.some((a) => severityRank(a.severity) >= threshold)) return EXIT.ALERTS;
+  }
+  return EXIT.OK;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const HAS_ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * `--since`/`--until`: ISO 8601 with a zone (`2026-03-14T02:00Z`, `2026-03-14T03:00+01:00`), or a
+ * date taken in the site's zone (the policy's default site): `--since` from its start, `--until`
+ * up to its end (the next day's start, exclusive). Returns epoch milliseconds.
+ */
+export function parseTimeBound(text: string, zone: string, bound: "since" | "until"): number {
+  const value = text.trim();
+  if (DATE_ONLY.test(value)) {
+    const day = DateTime.fromISO(value, { zone });
+    if (day.isValid) {
+      return (
+        bound === "since" ? day.startOf("day") : day.startOf("day").plus({ days: 1 })
+      ).toMillis();
+    }
+  } else if (HAS_ZONE.test(value)) {
+    const t = DateTime.fromISO(value, { setZone: true });
+    if (t.isValid) return t.toMillis();
+  }
+  throw new GuestOpsError(
+    "ERR_USAGE",
+    `--${bound} ${escapeTerminal(value)} is not a time guestops understands`,
+    {
+      hint: `give ISO 8601 with a zone (2026-03-14T02:00Z, 2026-03-14T03:00+01:00) or a date (2026-03-14, taken in ${zone})`,
+    },
+  );
+}
+
+/** The run's summary: inputs, formats, issues, operations, attribution, alerts, rules. */
+export function scanSummary(
+  analysis: Analysis,
+  context: { policy: string; assumeTz: string; since?: string; until?: string },
+): ScanSummary {
+  const { read, attribution, detection } = analysis;
+  const formats = new Map<string, number>();
+  for (const input of read.inputs) {
+    if (input.status === "archive") continue;
+    const name = input.status === "read" ? (input.source.format ?? "unknown") : input.status;
+    formats.set(name, (formats.get(name) ?? 0) + 1);
+  }
+  const bySeverity = emptySeverityCounts();
+  const byRule = new Map<string, number>();
+  for (const alert of detection.alerts) {
+    bySeverity[alert.severity] += 1;
+    for (const rule of alert.rules) byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+  }
+  return {
+    tool: { name: "guestops", version: VERSION },
+    policy: context.policy,
+    assumeTz: context.assumeTz,
+    ...(context.since !== undefined ? { since: context.since } : {}),
+    ...(context.until !== undefined ? { until: context.until } : {}),
+    inputs: read.inputs
+      .filter((i) => i.status !== "archive")
+      .map((i) => ({
+        path: i.source.path,
+        ...(i.source.member !== undefined ? { member: i.source.member } : {}),
+        sha256: i.source.sha256,
+        ...(i.source.format !== undefined ? { format: i.source.format } : {}),
+        records: i.records,
+      })),
+    formats: Object.fromEntries(formats),
+    issues: Object.fromEntries(Object.entries(read.totals.issues)),
+    records: read.totals.records,
+    operations: analysis.operations.length,
+    outsideTimeRange: analysis.outsideTimeRange,
+    attribution: {
+      levels: attribution.levels,
+      coverage: attribution.coverage ?? 0,
+      hints: attribution.explanations,
+    },
+    alerts: {
+      total: detection.alerts.length,
+      bySeverity,
+      byRule: Object.fromEntries(byRule),
+    },
+    rules: {
+      ran: [...detection.signalsByRule.keys()],
+      disabled: detection.disabled,
+      failures: detection.failures.map((f) => ({
+        rule: f.ruleId,
+        stage: f.stage,
+        count: f.count,
+        message: f.message,
+      })),
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * `analyze()`: read → attribute → detect, the whole of `guestops scan` minus the command line and
+ * the output. Records stream from the readers into the correlator (memory grows with the number
+ * of guest operations, never with the size of the input); the operations, cut to the requested
+ * time range, go through the rules.
+ */
+import { createCorrelator } from "./attribute/correlate.js";
+import { summarise, type AttributionSummary } from "./attribute/summary.js";
+import { detect } from "./detect/engine.js";
+import { BUILTIN_RULES } from "./detect/registry.js";
+import type { CoverageSpan, DetectResult, Rule } from "./detect/types.js";
+import { readInputs, type ReadProgress } from "./ingest/read.js";
+import type { ReadSummary } from "./ingest/summary.js";
+import type { Operation } from "./model/operation.js";
+import type { CanonicalRecord } from "./model/record.js";
+import type { Policy } from "./policy/types.js";
+
+export interface AnalyzeOptions {
+  readonly paths: readonly string[];
+  readonly policy: Policy;
+  /** IANA zone for timestamps without one (RFC 3164 receivers). Default `UTC`. */
+  readonly assumeTz?: string;
+  /** Read every input as this format instead of detecting it. */
+  readonly inputFormat?: string;
+  /** Keep operations at or after this instant (epoch ms). */
+  readonly since?: number;
+  /** Keep operations before this instant (epoch ms). */
+  readonly until?: number;
+  /** Rules to run. Default: the built-in rules. */
+  readonly rules?: readonly Rule[];
+  readonly stdin?: () => NodeJS.ReadableStream;
+  /** Base for relative paths. */
+  readonly cwd?: string;
+  readonly onProgress?: (progress: ReadProgress) => void;
+}
+
+export interface Analysis {
+  readonly read: ReadSummary;
+  /** Operations inside the time range, in time order. */
+  readonly operations: readonly Operation[];
+  /** Operations left out by `since`/`until` (operations without a time included, when a range is set). */
+  readonly outsideTimeRange: number;
+  readonly attribution: AttributionSummary;
+  /** Spans the vpxd.log inputs cover (for direct-host-access). */
+  readonly coverage: readonly CoverageSpan[];
+  readonly detection: DetectResult;
+}
+
+/** Reads the inputs, attributes the operations and runs the rules. */
+export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
+  const correlator = createCorrelator();
+  const vpxd = new VpxdCoverage();
+  const read = await readInputs(
+    options.paths,
+    {
+      ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
+      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+      ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    },
+    {
+      record: (record) => {
+        vpxd.add(record);
+        correlator.add(record);
+      },
+      ...(options.onProgress ? { progress: options.onProgress } : {}),
+    },
+  );
+  const correlated = correlator.finish();
+  const { kept, outside } = inTimeRange(correlated.operations, options.since, options.until);
+  const coverage = vpxd.spans();
+  const detection = detect(kept, {
+    rules: options.rules ?? BUILTIN_RULES,
+    policy: options.policy,
+    coverage,
+  });
+  return {
+    read,
+    operations: kept,
+    outsideTimeRange: outside,
+    attribution: summarise(kept),
+    coverage,
+    detection,
+  };
+}
+
+function inTimeRange(
+  operations: readonly Operation[],
+  since: number | undefined,
+  until: number | undefined,
+): { kept: Operation[]; outside: number } {
+  if (since === undefined && until === undefined) return { kept: [...operations], outside: 0 };
+  const kept: Operation[] = [];
+  for (const op of operations) {
+    const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
+    if (Number.isNaN(t)) continue; // cannot be placed in the range
+    if (since !== undefined && t < since) continue;
+    if (until !== undefined && t >= until) continue;
+    kept.push(op);
+  }
+  return { kept, outside: operations.length - kept.length };
+}
+
+/**
+ * The time span of the vpxd records read from each input (and vCenter, when the records name it):
+ * inside it, a guest operation made through vCenter should have left a vpxd LRO record.
+ */
+class VpxdCoverage {
+  readonly #spans = new Map<string, { start: string; end: string; vcenter?: string }>();
+
+  add(record: CanonicalRecord): void {
+    if (record.time === undefined) return;
+    const fromVpxd =
+      record.type === "observation"
+        ? record.kind === "vpxd.lro" || record.kind === "vpxd.lro-end"
+        : record.prov.source.format === "vpxd";
+    if (!fromVpxd) return;
+    const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;
+    const span = this.#spans.get(key);
+    if (!span) {
+      this.#spans.set(key, {
+        start: record.time,
+        end: record.time,
+        ...(record.vcenter !== undefined ? { vcenter: record.vcenter } : {}),
+      });
+      return;
+    }
+    if (record.time < span.start) span.start = record.time;
+    if (record.time > span.end) span.end = record.time;
+  }
+
+  spans(): CoverageSpan[] {
+    return [...this.#spans.values()].map((s) => ({ format: "vpxd", ...s }));
+  }
+}
