@@ -449,10 +449,14 @@ export function summaryText(summary: AttributionSummary, context: EventsContext)
   if (summary.vpxuserOnly) {
     out.push(`  ${summary.vpxuserOnly} attributed only to vpxuser (vCenter passed no end user)`);
   }
-  if (summary.withoutTime) out.push(`  ${summary.withoutTime} operations without a time`);
+  if (summary.withoutTime) {
+    out.push(
+      `  ${summary.withoutTime} operation${summary.withoutTime === 1 ? "" : "s"} without a time`,
+    );
+  }
   for (const h of summary.perHost) {
     out.push(
-      `  ${e(h.host)}: ${h.operations} operations, coverage ${pct(h.coverage)} [${h.sources.join(", ")}]`,
+      `  ${e(h.host)}: ${h.operations} operation${h.operations === 1 ? "" : "s"}, coverage ${pct(h.coverage)} [${h.sources.join(", ")}]`,
     );
   }
   if (summary.explanations.length) {
