@@ -1,0 +1,100 @@
+/**
+ * Plumbing between async byte iterables and push-style decoders (zlib, tar-stream).
+ *
+ * Byte sources in the input layer *lend* their chunks: a chunk is only valid until the next one is
+ * requested (the file reader reuses its buffers). Anything that keeps bytes past that point copies
+ * them; `feed` does so for the decoders it drives.
+ */
+
+/** The part of a Node or streamx writable stream that `feed` uses. */
+export interface WritableLike {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  destroy(error?: Error): unknown;
+  once(
+    event: "drain" | "close" | "error" | "finish",
+    listener: (...args: unknown[]) => void,
+  ): unknown;
+  removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * Writes every chunk of `source` (copied) into `sink`, honouring backpressure, then ends it. Once
+ * the sink has failed or been destroyed, the rest of the source is still read and dropped: the
+ * outer file is always read to its end (its hash covers every byte) and an archive always gets
+ * past a member it gave up on.
+ */
+export async function feed(source: AsyncIterable<Buffer>, sink: WritableLike): Promise<void> {
+  let open = true;
+  const stop = (): void => {
+    open = false;
+  };
+  sink.once("error", stop);
+  sink.once("close", stop);
+  try {
+    for await (const chunk of source) {
+      if (!open || sink.destroyed || chunk.length === 0) continue;
+      if (!sink.write(Buffer.from(chunk))) await drained(sink);
+    }
+    if (open && !sink.destroyed) sink.end();
+  } finally {
+    sink.removeListener("error", stop);
+    sink.removeListener("close", stop);
+  }
+}
+
+function drained(sink: WritableLike): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sink.removeListener("drain", done);
+      sink.removeListener("close", done);
+      sink.removeListener("error", done);
+      resolve();
+    };
+    sink.once("drain", done);
+    sink.once("close", done);
+    sink.once("error", done);
+  });
+}
+
+/** Reads an async iterable to its end, dropping the bytes. */
+export async function drain(source: AsyncIterable<Buffer>): Promise<void> {
+  for await (const chunk of source) void chunk;
+}
+
+/**
+ * Reads `source` until `bytes` are buffered or it ends. Returns the head (a copy) and an iterable
+ * that yields the whole input again, head included, then the rest.
+ */
+export async function peekHead(
+  source: AsyncIterable<Buffer>,
+  bytes: number,
+): Promise<{ head: Buffer; complete: boolean; all: AsyncIterable<Buffer> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const held: Buffer[] = [];
+  let size = 0;
+  let complete = false;
+  while (size < bytes) {
+    const next = await iterator.next();
+    if (next.done) {
+      complete = true;
+      break;
+    }
+    if (next.value.length === 0) continue;
+    held.push(Buffer.from(next.value));
+    size += next.value.length;
+  }
+  const head = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, size);
+  async function* all(): AsyncGenerator<Buffer> {
+    for (const chunk of held) yield chunk;
+    held.length = 0;
+    if (complete) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head, complete, all: all() };
+}

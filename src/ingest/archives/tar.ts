@@ -1,0 +1,80 @@
+/**
+ * Streaming tar reader (ustar, GNU and PAX names) over tar-stream: members come one after the
+ * other as byte streams, nothing is written to disk. A truncated archive ends the listing where
+ * the data stops; the member being read then simply ends early.
+ */
+import * as tarStream from "tar-stream";
+import { feed, type WritableLike } from "./feed.js";
+
+export interface ArchiveMember {
+  /** Path inside the archive, as stored (attacker-controlled: only ever used as a label). */
+  readonly name: string;
+  readonly size?: number;
+  /** Modification time (ISO 8601), when stored. */
+  readonly mtime?: string;
+  /** The member's bytes. Must be read to its end before the next member is requested. */
+  readonly body: AsyncIterable<Buffer>;
+}
+
+/**
+ * The regular-file members of a tar stream. Never throws for bad data: `onFailure` is called with
+ * the error message (and the member being read, if any) and the listing ends.
+ */
+export async function* tarMembers(
+  source: AsyncIterable<Buffer>,
+  onFailure: (message: string, member: string | undefined) => void,
+): AsyncGenerator<ArchiveMember> {
+  const extract = tarStream.extract();
+  let feedError: unknown;
+  const feeding = feed(source, extract as unknown as WritableLike).catch((error: unknown) => {
+    feedError = error;
+    extract.destroy();
+  });
+  let current: string | undefined;
+  let failed = false;
+  const fail = (error: unknown): void => {
+    if (failed || feedError !== undefined) return;
+    failed = true;
+    onFailure(error instanceof Error ? error.message : String(error), current);
+  };
+  try {
+    for await (const entry of extract) {
+      const { header } = entry;
+      const type = header.type ?? "file";
+      if (type !== "file" && type !== "contiguous-file") {
+        entry.resume();
+        continue;
+      }
+      current = header.name;
+      let ended = false;
+      const body = async function* (): AsyncGenerator<Buffer> {
+        try {
+          for await (const chunk of entry as AsyncIterable<Buffer>) yield chunk;
+        } catch (error) {
+          fail(error);
+        } finally {
+          ended = true;
+        }
+      };
+      yield {
+        name: header.name,
+        ...(header.size !== undefined ? { size: header.size } : {}),
+        ...(header.mtime && Number.isFinite(header.mtime.getTime())
+          ? { mtime: header.mtime.toISOString() }
+          : {}),
+        body: body(),
+      };
+      if (!ended) entry.resume(); // the consumer skipped the member
+      current = undefined;
+    }
+  } catch (error) {
+    fail(error);
+  } finally {
+    extract.destroy();
+    await feeding;
+  }
+  if (feedError !== undefined) throw asError(feedError);
+}
+
+const asError = (e: unknown): Error =>
+  e instanceof Error ? e : new Error("tar source failed", { cause: e });

@@ -1,0 +1,84 @@
+/**
+ * What kind of text an input holds, decided from its head: UTF-8 (with or without a BOM),
+ * UTF-16 (Windows PowerShell's `Out-File` / `ConvertTo-Json > file` default), or binary data that
+ * no reader should see.
+ */
+import { StringDecoder } from "node:string_decoder";
+
+export type TextEncoding = "utf8" | "utf16le" | "utf16be";
+
+export interface TextKind {
+  readonly encoding: TextEncoding;
+  /** Length of the byte order mark at the start (0 when none). */
+  readonly bom: number;
+}
+
+/** Head bytes looked at for the encoding and binary checks. */
+export const TEXT_SNIFF_BYTES = 64 * 1024;
+
+/**
+ * The encoding of an input from its first bytes. UTF-16 is recognised by its BOM, or without one
+ * by the zero high bytes of ASCII text (every other byte zero in the first 4 KiB).
+ */
+export function detectEncoding(head: Buffer): TextKind {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: "utf8", bom: 3 };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: "utf16le", bom: 2 };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: "utf16be", bom: 2 };
+  const n = Math.min(head.length, 4096) & ~1;
+  if (n >= 8) {
+    let evenZero = 0;
+    let oddZero = 0;
+    for (let i = 0; i < n; i += 2) {
+      if (head[i] === 0) evenZero++;
+      if (head[i + 1] === 0) oddZero++;
+    }
+    const pairs = n / 2;
+    if (oddZero > pairs * 0.9 && evenZero < pairs * 0.1) return { encoding: "utf16le", bom: 0 };
+    if (evenZero > pairs * 0.9 && oddZero < pairs * 0.1) return { encoding: "utf16be", bom: 0 };
+  }
+  return { encoding: "utf8", bom: 0 };
+}
+
+/**
+ * Whether UTF-8 text looks like binary data: a NUL byte, or more than 10% control bytes other than
+ * tab, line feed, carriage return, form feed and escape (ANSI colours do occur in logs).
+ */
+export function looksBinary(head: Buffer): boolean {
+  if (head.includes(0)) return true;
+  const n = Math.min(head.length, TEXT_SNIFF_BYTES);
+  if (n === 0) return false;
+  let control = 0;
+  for (let i = 0; i < n; i++) {
+    const b = head[i] ?? 0;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++;
+  }
+  return control > n * 0.1;
+}
+
+/**
+ * UTF-16 bytes as UTF-8, streaming (a character split between chunks is joined). The BOM becomes
+ * a UTF-8 BOM, so a document reader still sees that there was one. Unpaired surrogates become
+ * U+FFFD.
+ */
+export async function* transcodeUtf16(
+  source: AsyncIterable<Buffer>,
+  encoding: "utf16le" | "utf16be",
+): AsyncGenerator<Buffer> {
+  const decoder = new StringDecoder("utf16le");
+  let odd: number | undefined; // big-endian: a byte left over from the previous chunk
+  for await (const chunk of source) {
+    let bytes: Buffer = chunk;
+    if (encoding === "utf16be") {
+      const joined =
+        odd === undefined ? Buffer.from(chunk) : Buffer.concat([Buffer.of(odd), chunk]);
+      const even = joined.length & ~1;
+      odd = even < joined.length ? joined[even] : undefined;
+      bytes = joined.subarray(0, even).swap16();
+    }
+    const text = decoder.write(bytes);
+    if (text.length > 0) yield Buffer.from(text, "utf8");
+  }
+  const rest = decoder.end();
+  if (rest.length > 0 || odd !== undefined)
+    yield Buffer.from(`${rest}${odd === undefined ? "" : "\ufffd"}`, "utf8");
+}

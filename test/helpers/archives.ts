@@ -1,0 +1,99 @@
+/**
+ * Builders for test archives, in memory: gzip (one or many members), tar (tar-stream's packer) and
+ * zip (a small writer: stored or deflated members, sizes in the header or in a data descriptor).
+ */
+import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import * as tarStream from "tar-stream";
+
+export const gzip = (...members: (string | Buffer)[]): Buffer =>
+  Buffer.concat(members.map((m) => gzipSync(m)));
+
+export interface FileSpec {
+  readonly name: string;
+  readonly data: string | Buffer;
+  readonly mtime?: Date;
+}
+
+export async function tar(files: readonly FileSpec[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  const out: Buffer[] = [];
+  const collected = (async () => {
+    for await (const chunk of pack) out.push(chunk as Buffer);
+  })();
+  for (const f of files) {
+    const data = typeof f.data === "string" ? Buffer.from(f.data) : f.data;
+    pack.entry(
+      { name: f.name, size: data.length, mtime: f.mtime ?? new Date(Date.UTC(2024, 5, 4)) },
+      data,
+    );
+  }
+  pack.finalize();
+  await collected;
+  return Buffer.concat(out);
+}
+
+export interface ZipOptions {
+  readonly method?: "store" | "deflate";
+  /** Write sizes in a data descriptor after the data (as streaming writers do). */
+  readonly descriptor?: boolean;
+}
+
+export function zip(files: readonly FileSpec[], options: ZipOptions = {}): Buffer {
+  const method = options.method === "store" ? 0 : 8;
+  const flags = 0x0800 | (options.descriptor ? 0x08 : 0);
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  for (const f of files) {
+    const data = typeof f.data === "string" ? Buffer.from(f.data) : f.data;
+    const body = method === 8 ? deflateRawSync(data) : data;
+    const name = Buffer.from(f.name, "utf8");
+    const crc = crc32(data) >>> 0;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(0, 10); // time
+    local.writeUInt16LE((44 << 9) | (6 << 5) | 4, 12); // 2024-06-04
+    local.writeUInt32LE(options.descriptor ? 0 : crc, 14);
+    local.writeUInt32LE(options.descriptor ? 0 : body.length, 18);
+    local.writeUInt32LE(options.descriptor ? 0 : data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    parts.push(local, name, body);
+    let size = local.length + name.length + body.length;
+    if (options.descriptor) {
+      const d = Buffer.alloc(16);
+      d.writeUInt32LE(0x08074b50, 0);
+      d.writeUInt32LE(crc, 4);
+      d.writeUInt32LE(body.length, 8);
+      d.writeUInt32LE(data.length, 12);
+      parts.push(d);
+      size += d.length;
+    }
+    const c = Buffer.alloc(46);
+    c.writeUInt32LE(0x02014b50, 0);
+    c.writeUInt16LE(20, 4);
+    c.writeUInt16LE(20, 6);
+    c.writeUInt16LE(flags, 8);
+    c.writeUInt16LE(method, 10);
+    c.writeUInt16LE(0, 12);
+    c.writeUInt16LE((44 << 9) | (6 << 5) | 4, 14);
+    c.writeUInt32LE(crc, 16);
+    c.writeUInt32LE(body.length, 20);
+    c.writeUInt32LE(data.length, 24);
+    c.writeUInt16LE(name.length, 28);
+    c.writeUInt32LE(offset, 42);
+    central.push(c, name);
+    offset += size;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, cd, end]);
+}
