@@ -10,3 +10,39 @@ export { openRouter, type ReaderLookup } from "./ingest/readers/syslog/index.js"
 export { GuestOpsError, isGuestOpsError, type ErrorCode } from "./shared/errors.js";
 export { run } from "./cli/run.js";
 export * from "./policy/index.js";
+export {
+  isSeverity,
+  maxSeverity,
+  severityRank,
+  shiftSeverity,
+  type Alert,
+  type AlertOperation,
+  type AlertPrincipal,
+  type AlertProvenance,
+  type AlertSignal,
+} from "./model/alert.js";
+export {
+  BUILTIN_RULES,
+  builtinRules,
+  defineRule,
+  detect,
+  isAttributed,
+  type BuiltinRuleName,
+  type CoverageSpan,
+  type DetectDeps,
+  type DetectOptions,
+  type DetectResult,
+  type Rule,
+  type RuleContext,
+  type RuleFailure,
+  type RuleListener,
+  type RuleMeta,
+  type RuleReport,
+} from "./detect/index.js";
+export { analyze, type AnalyzeOptions, type Analysis } from "./pipeline.js";
+export {
+  ALERT_FORMATS,
+  formatAlerts,
+  type AlertFormat,
+  type ScanSummary,
+} from "./report/alerts.js";
