@@ -213,6 +213,29 @@ describe("parseIcs: other forms", () => {
     assert.equal(one(text, "UTC", "Europe/Berlin").zone, "Europe/Berlin");
   });
 
+  it("drops dates ical.js rolls over (30 February is not 2 March), keeps real ones", () => {
+    const rule = (r: string): IcsEvent =>
+      one(
+        calendar(
+          "BEGIN:VEVENT",
+          "UID:x",
+          "DTSTART:20260101T000000Z",
+          "DURATION:PT1H",
+          `RRULE:${r}`,
+          "END:VEVENT",
+        ),
+      );
+    const span = [ms("2026-01-01T00:00:00Z"), ms("2036-01-01T00:00:00Z")] as const;
+    const starts = (ev: IcsEvent): string[] =>
+      eventOccurrences(ev, ...span).map((o) => iso(o.start).slice(0, 10));
+    // (DTSTART not matching its own RRULE is undefined in RFC 5545; ical.js leaves it out.)
+    assert.deepEqual(starts(rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30")), []);
+    assert.deepEqual(starts(rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29")), [
+      "2028-02-29",
+      "2032-02-29",
+    ]);
+  });
+
   it("reports events without an end, bad RRULEs and broken files instead of throwing", () => {
     const noEnd = parseIcs(
       calendar("BEGIN:VEVENT", "UID:n", "DTSTART:20260704T100000Z", "END:VEVENT"),

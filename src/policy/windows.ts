@@ -497,6 +497,10 @@ export function eventOccurrences(ev: IcsEvent, from: number, to: number): Window
         isDate: false,
       });
     }
+    // ical.js rolls impossible dates over (BYMONTH=2;BYMONTHDAY=30 gives 2 March): drop those.
+    const byMonth = recur.parts.BYMONTH;
+    const monthDays = recur.parts.BYMONTHDAY;
+    const byMonthDay = monthDays?.every((d) => d > 0) ? monthDays : undefined;
     const it = recur.iterator(icalFloating(dtstart));
     // Local wall times run ahead of UTC by at most 14 h: stop once past `to` by more than that.
     const stopNaive = to + 15 * HOUR;
@@ -515,6 +519,8 @@ export function eventOccurrences(ev: IcsEvent, from: number, to: number): Window
       );
       if (naive > stopNaive) break;
       if (naive < from - 15 * HOUR - DAY) continue;
+      if (byMonth?.length && !byMonth.includes(wall.date.month)) continue;
+      if (byMonthDay?.length && !byMonthDay.includes(wall.date.day)) continue;
       emit(wallTime, resolveLocal(ev.zone, wall.date, wallTime.minutes, wallTime.seconds, "start"));
     }
   }
