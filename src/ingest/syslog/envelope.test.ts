@@ -1,12 +1,14 @@
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, it } from "node:test";
+import {
+  readRealSample,
+  REAL_SAMPLES_MISSING,
+  warnIfNoRealSamples,
+} from "../../../test/helpers/reader-harness.js";
 import type { ReadOptions } from "../types.js";
 import { facilityOf, parseEnvelope, severityOf } from "./envelope.js";
 
 const UTC: ReadOptions = { assumeTz: "UTC", referenceTime: "2024-06-10T12:00:00.000Z" };
-const SAMPLES = join(process.cwd(), "..", "shared", "samples", "real");
 
 const env = (line: string, options: ReadOptions = UTC) => parseEnvelope(line, options);
 
@@ -257,18 +259,14 @@ describe("parseEnvelope", () => {
   });
 
   describe("real samples", () => {
-    const present = existsSync(SAMPLES);
-    if (!present) {
-      it("SKIPPED: ../shared/samples/real is absent (CI always has it)", { skip: true }, () => {});
-      console.warn(`\n!!! real samples not found at ${SAMPLES}: sample checks skipped\n`);
-      return;
-    }
+    const present = warnIfNoRealSamples();
+    const opts = { skip: present ? false : REAL_SAMPLES_MISSING };
     const lines = (name: string): string[] =>
-      readFileSync(join(SAMPLES, name), "utf8")
+      readRealSample(name)
         .split("\n")
         .filter((l) => l.length > 0);
 
-    it("reads every header in the Elastic vSphere sample", () => {
+    it("reads every header in the Elastic vSphere sample", opts, () => {
       const all = lines("elastic-integrations-vsphere-test-format-common.log");
       assert.ok(all.length > 40);
       for (const l of all) {
@@ -286,7 +284,7 @@ describe("parseEnvelope", () => {
       assert.ok(shell?.body.startsWith("[shell.cmd@6876 "));
     });
 
-    it("reads every line of the ESXi 8 hostd sample as Hostd without a host", () => {
+    it("reads every line of the ESXi 8 hostd sample as Hostd without a host", opts, () => {
       const all = lines("artefacts-help-esxi8-hostd.log");
       for (const l of all) {
         const e = env(l);
@@ -297,7 +295,7 @@ describe("parseEnvelope", () => {
       }
     });
 
-    it("reads the OMS and tenzir receiver lines", () => {
+    it("reads the OMS and tenzir receiver lines", opts, () => {
       const oms = lines("microsoft-oms-agent-parser-vmware-logs-test-lines.log").map((l) => env(l));
       assert.deepEqual(
         oms.map((e) => [e?.host, e?.program, e?.pid]),
@@ -312,7 +310,7 @@ describe("parseEnvelope", () => {
       assert.equal(env(t ?? "")?.host, "esxi-01.example.invalid");
     });
 
-    it("tells local 6.x hostd lines apart from syslog (vic samples)", () => {
+    it("tells local 6.x hostd lines apart from syslog (vic samples)", opts, () => {
       for (const name of [
         "vmware-vic-issue-3029-hostd-esxi65-guestops.log",
         "vmware-vic-issue-6199-hostd-guest-operation-state.log",
@@ -322,7 +320,7 @@ describe("parseEnvelope", () => {
       }
     });
 
-    it("survives every lnav header variant", () => {
+    it("survives every lnav header variant", opts, () => {
       const all = lines("lnav-vmw-log-and-esx-syslog-format-samples.log");
       const got = all.map((l) => env(l));
       const hostd = got.filter((e) => e?.program === "Hostd");
@@ -332,7 +330,7 @@ describe("parseEnvelope", () => {
       assert.ok(cont);
     });
 
-    it("reads the ESXi 8 auth/shell sample (context only)", () => {
+    it("reads the ESXi 8 auth/shell sample (context only)", opts, () => {
       const got = lines("artefacts-help-esxi8-auth-shell.log").map((l) => env(l));
       assert.deepEqual([...new Set(got.map((e) => e?.program))], ["sshd", "SSH", "shell"]);
     });
