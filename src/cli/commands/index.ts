@@ -1,7 +1,13 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { eventsCommand } from "./events.js";
 import { inspectCommand } from "./inspect.js";
 import { policyCommand } from "./policy.js";
 import { scanCommand } from "./scan.js";
 
-export const commands: readonly CommandDef[] = [inspectCommand, policyCommand, scanCommand];
+export const commands: readonly CommandDef[] = [
+  eventsCommand,
+  inspectCommand,
+  policyCommand,
+  scanCommand,
+];

@@ -1,0 +1,311 @@
+/**
+ * `guestops events PATH... [--format table|ndjson|json|csv] [--out FILE] [--since T] [--until T]
+ * [--account A] [--vm V] [--host H] [--method M] [--input-format NAME] [--assume-tz ZONE]`:
+ * reads every input, joins the sightings into one attributed operation per guest-operation call
+ * (docs/attribution.md) and prints them (docs/output.md). The run's context (version, inputs with
+ * SHA-256, zone, counts) and the attribution summary go to stderr, or into the document with
+ * `--format json`. Exit 0; 2 for a usage error or an unreadable path.
+ */
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { DateTime } from "luxon";
+import { Option } from "commander";
+import { createCorrelator } from "../../attribute/correlate.js";
+import { accountMatches, hostKey } from "../../attribute/identity.js";
+import { summarise } from "../../attribute/summary.js";
+import { createProgressDisplay } from "../../ingest/progress.js";
+import { readInputs } from "../../ingest/read.js";
+import { readers } from "../../ingest/registry.js";
+import type { ReadSummary } from "../../ingest/summary.js";
+import { lookupMethod } from "../../model/catalog.js";
+import type { Operation } from "../../model/operation.js";
+import { escapeTerminal } from "../../report/escape.js";
+import {
+  formatOperations,
+  isOperationFormat,
+  OPERATION_FORMATS,
+  summaryText,
+  type EventsContext,
+} from "../../report/operations.js";
+import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { VERSION } from "../../version.js";
+import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+
+export interface EventsOptions {
+  readonly format?: string;
+  readonly out?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly account?: string;
+  readonly vm?: string;
+  readonly host?: string;
+  readonly method?: string;
+  readonly inputFormat?: string;
+  readonly assumeTz?: string;
+  readonly referenceTime?: string;
+}
+
+export const eventsCommand = defineCommand({
+  name: "events",
+  register(program, io, done) {
+    program
+      .command("events")
+      .description(
+        "List guest operations, one per API call, with who made them and how sure guestops is",
+      )
+      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
+      .addOption(
+        new Option("--format <format>", "output format")
+          .choices([...OPERATION_FORMATS])
+          .default("table"),
+      )
+      .option("--out <file>", "write the operations to this file instead of standard output")
+      .option(
+        "--since <time>",
+        "only operations at or after this time (ISO 8601 with zone, or a date)",
+      )
+      .option(
+        "--until <time>",
+        "only operations before this time (a date: up to the end of that day)",
+      )
+      .option(
+        "--account <account>",
+        "only operations of this account (DOMAIN\\user, user@domain, globs)",
+      )
+      .option("--vm <vm>", "only operations on this VM (name, .vmx path, folder or moref; globs)")
+      .option(
+        "--host <host>",
+        "only operations on this ESXi host (any spelling of its name; globs)",
+      )
+      .option(
+        "--method <method>",
+        "only this method (any spelling) or category (execute, query, ...)",
+      )
+      .addOption(
+        new Option("--input-format <name>", "read every input as this format").choices(
+          readers.map((r) => r.name),
+        ),
+      )
+      .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
+      .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
+      .action(async (paths: string[], options: EventsOptions) => {
+        done(await events(paths, options, io));
+      });
+  },
+});
+
+/** A filter on operations, with the text it was given (for the run's context). */
+interface Filters {
+  readonly given: Record<string, string>;
+  readonly test: (op: Operation) => boolean;
+}
+
+const globRegExp = (glob: string): RegExp =>
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "is",
+  );
+
+/**
+ * `--since`/`--until`: ISO 8601 with a zone, or a date (`2024-06-04`) taken in `zone`. For
+ * `--until`, a date means the end of that day.
+ */
+export function parseTimeBound(text: string, zone: string, bound: "since" | "until"): number {
+  const trimmed = text.trim();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed)) {
+    const day = DateTime.fromISO(trimmed, { zone });
+    if (!day.isValid) throw usage(`--${bound} ${trimmed} is not a valid date`);
+    return (bound === "until" ? day.plus({ days: 1 }) : day).toMillis();
+  }
+  if (!/(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(trimmed)) {
+    throw usage(
+      `--${bound} ${trimmed} has no zone`,
+      "Give a zone (2024-06-04T21:58:00Z, 2024-06-04T23:58:00+02:00) or a date (2024-06-04).",
+    );
+  }
+  const t = DateTime.fromISO(trimmed, { setZone: true });
+  if (!t.isValid) throw usage(`--${bound} ${trimmed} is not an ISO 8601 time`);
+  return t.toMillis();
+}
+
+const usage = (message: string, hint?: string): GuestOpsError =>
+  new GuestOpsError("ERR_USAGE", message, hint ? { hint } : {});
+
+const CATEGORIES = new Set(["execute", "query", "modify", "auth", "alias", "registry", "unknown"]);
+
+export function buildFilters(options: EventsOptions, zone: string): Filters {
+  const given: Record<string, string> = {};
+  const tests: ((op: Operation) => boolean)[] = [];
+  if (options.since !== undefined) {
+    const since = parseTimeBound(options.since, zone, "since");
+    given["since"] = new Date(since).toISOString();
+    // an operation without a time cannot be placed in a range: left out (and counted), as scan does
+    tests.push((op) => op.time !== undefined && Date.parse(op.time) >= since);
+  }
+  if (options.until !== undefined) {
+    const until = parseTimeBound(options.until, zone, "until");
+    given["until"] = new Date(until).toISOString();
+    tests.push((op) => op.time !== undefined && Date.parse(op.time) < until);
+  }
+  if (options.account !== undefined) {
+    const pattern = options.account;
+    given["account"] = pattern;
+    tests.push((op) => {
+      const a = op.attribution;
+      if (a.principal && accountMatches(a.principal, pattern)) return true;
+      return (a.candidates ?? []).some((c) => accountMatches(c, pattern));
+    });
+  }
+  if (options.vm !== undefined) {
+    const re = globRegExp(options.vm);
+    given["vm"] = options.vm;
+    tests.push((op) =>
+      [op.vm.name, op.vm.vmx, op.vm.dir, op.vm.dir?.split("/").pop(), op.vm.moref].some(
+        (v) => v !== undefined && re.test(v),
+      ),
+    );
+  }
+  if (options.host !== undefined) {
+    const wanted = options.host;
+    const re = globRegExp(wanted);
+    given["host"] = wanted;
+    tests.push(
+      (op) => op.host !== undefined && (hostKey(op.host) === hostKey(wanted) || re.test(op.host)),
+    );
+  }
+  if (options.method !== undefined) {
+    const m = options.method.trim();
+    given["method"] = m;
+    const api = lookupMethod(m)?.api;
+    const category = m.toLowerCase();
+    if (!api && !CATEGORIES.has(category)) {
+      throw usage(
+        `--method ${m} is neither a guest-operation method nor a category`,
+        "Use an API name (StartProgramInGuest), a log spelling (Start Program) or a category (execute, query, modify, auth, alias, registry).",
+      );
+    }
+    tests.push((op) => (api ? op.api === api : op.category === category));
+  }
+  return { given, test: (op) => tests.every((t) => t(op)) };
+}
+
+function contextOf(
+  read: ReadSummary,
+  options: { assumeTz: string; filters: Record<string, string> },
+  counts: EventsContext["counts"],
+): EventsContext {
+  const formats: Record<string, number> = {};
+  const inputs: EventsContext["inputs"][number][] = [];
+  for (const s of read.inputs) {
+    if (s.status === "archive") continue;
+    const format =
+      s.status === "read"
+        ? (s.source.format ?? "unknown")
+        : s.status === "unknown_format"
+          ? "unknown"
+          : s.status;
+    formats[format] = (formats[format] ?? 0) + 1;
+    inputs.push({
+      path: s.source.path,
+      ...(s.source.member !== undefined ? { member: s.source.member } : {}),
+      sha256: s.source.sha256,
+      format,
+      records: s.records,
+    });
+  }
+  const issues: Record<string, number> = {};
+  for (const [code, n] of Object.entries(read.totals.issues)) if (n) issues[code] = n;
+  return {
+    tool: { name: "guestops", version: VERSION },
+    assumeTz: options.assumeTz,
+    filters: options.filters,
+    inputs,
+    formats,
+    issues,
+    counts,
+  };
+}
+
+export async function events(
+  paths: readonly string[],
+  options: EventsOptions,
+  io: Io,
+): Promise<ExitCode> {
+  const format = options.format ?? "table";
+  if (!isOperationFormat(format)) throw usage(`unknown format ${format}`);
+  const assumeTz = options.assumeTz ?? "UTC";
+  if (!DateTime.now().setZone(assumeTz).isValid) {
+    throw usage(
+      `--assume-tz ${assumeTz} is not an IANA time zone`,
+      "For example UTC, Europe/Paris.",
+    );
+  }
+  const filters = buildFilters(options, assumeTz);
+  const correlator = createCorrelator();
+  let observations = 0;
+  let sessionRecords = 0;
+  const progress = io.isStderrTty
+    ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
+    : undefined;
+  const read = await readInputs(
+    paths,
+    {
+      assumeTz,
+      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+      stdin: io.stdin,
+      cwd: io.cwd,
+    },
+    {
+      record: (record) => {
+        if (record.type === "observation") observations++;
+        else sessionRecords++;
+        correlator.add(record);
+      },
+      ...(progress ? { progress: progress.update } : {}),
+    },
+  );
+  progress?.finish("");
+  const result = correlator.finish();
+  const selected = result.operations.filter(filters.test);
+  const summary = summarise({ ...result, operations: selected });
+  const context = contextOf(
+    read,
+    { assumeTz, filters: filters.given },
+    {
+      records: read.totals.records,
+      observations,
+      sessionRecords,
+      duplicateObservations: result.observations.duplicates,
+      operations: selected.length,
+      filteredOut: result.operations.length - selected.length,
+    },
+  );
+  const text = formatOperations(format, selected, summary, context);
+  if (options.out !== undefined) {
+    const target = resolve(io.cwd, options.out);
+    try {
+      await writeFile(target, text, "utf8");
+    } catch (error) {
+      if (isSystemError(error)) {
+        throw new GuestOpsError(
+          "ERR_OUTPUT",
+          `cannot write ${options.out}: ${error.code ?? error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  } else if (text !== "") {
+    io.stdout(text.replace(/\n$/, ""));
+  }
+  if (format !== "json" || options.out !== undefined) {
+    io.stderr(summaryText(summary, context).replace(/\n$/, ""));
+  }
+  return EXIT.OK;
+}
