@@ -2,7 +2,7 @@
  * Small helpers rules share to write reasons that name the facts: who, which VM, which host,
  * when in the site's local time. Reasons are plain text; formatters escape them on output.
  */
-import { DateTime } from "luxon";
+import { dayLabel, formatDate, localTime as zoneTime, offsetAt } from "../policy/windows.js";
 import type { Operation } from "../model/operation.js";
 import { isAttributed, isVpxuserThroughVcenter, vmDisplay } from "./group.js";
 
@@ -27,17 +27,26 @@ export const where = (op: Operation): string =>
 
 /**
  * Local time in the site's zone: `Sat 2026-03-14 03:02 Europe/Paris (UTC+01:00)`; `an unknown time`
- * when the operation has none.
+ * when the operation has none. Uses the policy's cached zone offsets (no Intl per call).
  */
 export function localTime(time: string | undefined, zone: string): string {
   if (time === undefined) return "an unknown time";
-  const dt = DateTime.fromISO(time, { zone: "utc" }).setZone(zone).setLocale("en-US");
-  if (!dt.isValid) return time;
-  return `${dt.toFormat("ccc yyyy-LL-dd HH:mm")} ${zone} (UTC${dt.toFormat("ZZ")})`;
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) return time;
+  const t = zoneTime(zone, ms);
+  const offset = offsetAt(zone, ms);
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  const utc = `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${dayLabel(t.weekday)} ${formatDate(t)} ${pad(t.hour)}:${pad(t.minute)} ${zone} (${utc})`;
 }
 
 /** `HH:mm` in the zone, for ranges. */
 export function localClock(time: string, zone: string): string {
-  const dt = DateTime.fromISO(time, { zone: "utc" }).setZone(zone);
-  return dt.isValid ? dt.toFormat("HH:mm") : time;
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) return time;
+  const t = zoneTime(zone, ms);
+  return `${pad(t.hour)}:${pad(t.minute)}`;
 }
+
+const pad = (n: number): string => String(n).padStart(2, "0");
