@@ -110,6 +110,13 @@ export interface CorrelationResult {
 export interface Correlator {
   /** Hand over one canonical record (observation or session), in any order. */
   readonly add: (record: CanonicalRecord) => void;
+  /**
+   * For live use: returns the operations that can no longer change because every record of
+   * theirs is older than `time` minus the longest join window (records are assumed to arrive at
+   * most that late), and forgets them and sessions too old to matter. Records without a time wait
+   * for `finish()`. Counts in the result cover what this call returns.
+   */
+  readonly flushBefore: (time: string | number) => CorrelationResult;
   /** Join everything added so far and return the operations. The correlator is then empty. */
   readonly finish: () => CorrelationResult;
 }
@@ -217,6 +224,8 @@ interface Frag {
   /** Slots filled by a join that had several candidates, with every candidate of that join. */
   alternatives: Map<Slot, Alternatives>;
   notes: string[];
+  /** Records that were copies of one already in the fragment (same record read twice). */
+  copies: number;
 }
 
 const START_SLOTS: ReadonlySet<Slot> = new Set([
@@ -322,6 +331,7 @@ function newFrag(item: Item): Frag {
     vcTime: undefined,
     alternatives: new Map(),
     notes: [],
+    copies: 0,
   };
   addTimes(frag, item);
   if (item.opId) (VCENTER_SLOTS.has(item.slot) ? frag.vcOpIds : frag.opIds).add(item.opId);
@@ -359,6 +369,7 @@ function merge(a: Frag, b: Frag): Frag {
   for (const o of b.vcOpIds) a.vcOpIds.add(o);
   for (const [slot, alts] of b.alternatives) a.alternatives.set(slot, alts);
   a.notes.push(...b.notes);
+  a.copies += b.copies;
   return a;
 }
 
@@ -571,6 +582,7 @@ class Joiner {
           existing.vcenter ??= item.vcenter;
           existing.vm = mergeVmFacts(existing.vm, item.vm);
           existing.api ??= item.api;
+          existing.copies++;
           this.duplicates++;
           continue;
         }
@@ -1666,12 +1678,23 @@ const operationOrder = (a: Operation, b: Operation): number => {
   return ta < tb ? -1 : ta > tb ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 };
 
+/** The longest a record may lag behind another of the same call (live flushing). */
+const longestWindow = (w: JoinWindows): Ms =>
+  Math.max(w.uploadDuration, w.sameOpId, w.lroToHost, w.filePathAfterEvent, w.vcenterSkew) +
+  w.vcenterSkew;
+
 /** A correlator that accepts records in any order and joins them on `finish()`. */
 export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
   const windows: JoinWindows = { ...DEFAULT_WINDOWS, ...options.windows };
   let items: Item[] = [];
   let sessions = new SessionIndex();
   let read = 0;
+
+  const build = (frags: Frag[]): Operation[] =>
+    groupBursts(frags)
+      .map((f) => buildOperation(f, sessions, windows))
+      .sort(operationOrder);
+
   return {
     add(record) {
       if (record.type === "session") {
@@ -1682,12 +1705,47 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const item = toItem(record);
       if (item) items.push(item);
     },
+    flushBefore(time) {
+      const now = typeof time === "number" ? time : Date.parse(time);
+      const cutoff = now - longestWindow(windows);
+      const joiner = new Joiner(windows, sessions);
+      const frags = joiner.run([...items]);
+      const latest = (f: Frag): Ms | undefined => {
+        let max: Ms | undefined;
+        for (const i of f.items) {
+          if (i.t === undefined) return undefined;
+          max = max === undefined ? i.t : Math.max(max, i.t);
+        }
+        return max;
+      };
+      const done = frags.filter((f) => {
+        const t = latest(f);
+        return t !== undefined && t < cutoff;
+      });
+      const doneItems = new Set<Item>(done.flatMap((f) => f.items));
+      const unattached = joiner.unattached.filter((u) => {
+        const t = parseTime(u.observation.time);
+        return t !== undefined && t < cutoff;
+      });
+      const goneObs = new Set<Observation>(unattached.map((u) => u.observation));
+      const before = items.length;
+      items = items.filter((i) => !doneItems.has(i) && !goneObs.has(i.obs));
+      const operations = build(done);
+      const result: CorrelationResult = {
+        operations,
+        unattached,
+        sessions: { records: sessions.records, sessions: sessions.size },
+        observations: {
+          read: before - items.length,
+          duplicates: done.reduce((n, f) => n + f.copies, 0),
+        },
+      };
+      sessions.pruneBefore(cutoff - windows.sessionHorizon);
+      return result;
+    },
     finish() {
       const joiner = new Joiner(windows, sessions);
-      const frags = groupBursts(joiner.run(items));
-      const operations = frags
-        .map((f) => buildOperation(f, sessions, windows))
-        .sort(operationOrder);
+      const operations = build(joiner.run(items));
       const result: CorrelationResult = {
         operations,
         unattached: joiner.unattached,

@@ -10,7 +10,7 @@ import type { LineReader, DocumentReader } from "../ingest/types.js";
 import type { CanonicalRecord } from "../model/record.js";
 import type { Operation } from "../model/operation.js";
 import { readDocument, readLines, source } from "../../test/helpers/reader-harness.js";
-import { correlate, type CorrelationResult } from "./correlate.js";
+import { correlate, createCorrelator, type CorrelationResult } from "./correlate.js";
 import { hostKey } from "./identity.js";
 import { summarise } from "./summary.js";
 import {
@@ -181,5 +181,36 @@ describe("attribution proof on a generated estate", () => {
       [shuffled[i], shuffled[j]] = [shuffled[j] as CanonicalRecord, shuffled[i] as CanonicalRecord];
     }
     assert.equal(fingerprint(correlate(shuffled)), reference);
+  });
+});
+
+describe("live use: flushBefore", () => {
+  it("flushing as records arrive gives the operations of one batch run", async () => {
+    const estate = generateEstate({ ...BASE, seed: 5, runs: 40 });
+    const records = await read(estate, { vcenter: true });
+    const timeOf = (r: CanonicalRecord): number => (r.time ? Date.parse(r.time) : 0);
+    const ordered = [...records].sort((a, b) => timeOf(a) - timeOf(b));
+    const live = createCorrelator();
+    const flushed: Operation[] = [];
+    let flushes = 0;
+    ordered.forEach((record, i) => {
+      live.add(record);
+      if (i % 50 === 49) {
+        const part = live.flushBefore(timeOf(record));
+        if (part.operations.length) flushes++;
+        flushed.push(...part.operations);
+      }
+    });
+    flushed.push(...live.finish().operations);
+    assert.ok(flushes > 1, "operations were released before the end");
+    const fingerprint = (ops: readonly Operation[]) =>
+      ops
+        .map(
+          (o) =>
+            `${o.id} ${o.api} ${o.attribution.level} ${o.attribution.principal?.id ?? ""} ${o.observations.length}`,
+        )
+        .sort()
+        .join("\n");
+    assert.equal(fingerprint(flushed), fingerprint(correlate(records).operations));
   });
 });

@@ -254,6 +254,29 @@ export class SessionIndex {
     return map;
   }
 
+  /**
+   * Forgets sessions that ended (logout, or last seen when no logout) before `t`, and opID claims
+   * older than `t`: for live use, where nothing older can still be joined.
+   */
+  pruneBefore(t: Ms): void {
+    for (const [k, s] of this.#byKey) if ((s.logout ?? s.last) < t) this.#byKey.delete(k);
+    for (let i = this.#anonymous.length - 1; i >= 0; i--) {
+      const s = this.#anonymous[i];
+      if (s && (s.logout ?? s.last) < t) this.#anonymous.splice(i, 1);
+    }
+    for (const [scope, open] of this.#openAnonymous) {
+      const kept = open.filter((s) => s.last >= t);
+      if (kept.length) this.#openAnonymous.set(scope, kept);
+      else this.#openAnonymous.delete(scope);
+    }
+    for (const [opId, claims] of this.#byOpId) {
+      const kept = claims.filter((c) => (timeOf(c.record.time) ?? t) >= t);
+      if (kept.length) this.#byOpId.set(opId, kept);
+      else this.#byOpId.delete(opId);
+    }
+    this.#byScope = undefined;
+  }
+
   /** Scopes that hold at least one session. */
   scopes(): string[] {
     this.#byScope ??= this.#buildScopes();
