@@ -46,3 +46,53 @@ export {
   type AlertFormat,
   type ScanSummary,
 } from "./report/alerts.js";
+export {
+  correlate,
+  createCorrelator,
+  DEFAULT_WINDOWS,
+  type CorrelationResult,
+  type Correlator,
+  type CorrelatorOptions,
+  type JoinWindows,
+  type UnattachedObservation,
+} from "./attribute/correlate.js";
+export {
+  accountMatches,
+  clientFromUserAgent,
+  compareVm,
+  hostKey,
+  isIpAddress,
+  namesEndUser,
+  normaliseAccount,
+  opIdBelongsTo,
+  opIdShape,
+  vmFacts,
+  type VmFacts,
+} from "./attribute/identity.js";
+export {
+  gapOf,
+  summarise,
+  type AttributionSummary,
+  type Gap,
+  type HostCoverage,
+} from "./attribute/summary.js";
+export {
+  csvField,
+  csvRow,
+  escapeHtml,
+  escapeTerminal,
+  neutraliseCsvFormula,
+  safeJsonStringify,
+  truncateForDisplay,
+} from "./report/escape.js";
+export {
+  formatOperations,
+  OPERATION_FORMATS,
+  OPERATION_SCHEMA,
+  OPERATIONS_SCHEMA,
+  operationJson,
+  summaryText,
+  type EventsContext,
+  type OperationFormat,
+  type OperationJson,
+} from "./report/operations.js";
