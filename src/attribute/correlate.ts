@@ -389,6 +389,12 @@ function vmRelation(a: Frag, b: Frag): VmMatch {
   return compareVm(a.vm, b.vm);
 }
 
+/** The fragment holds a host-side record (vmware.log, hostd, audit). */
+function hasHostSide(f: Frag): boolean {
+  for (const s of f.slots) if (HOST_SIDE.has(s)) return true;
+  return false;
+}
+
 const slotsFree = (a: Frag, b: Frag): boolean => {
   for (const s of b.slots) if (a.slots.has(s) && !SHARED_SLOTS.has(s)) return false;
   return true;
@@ -422,52 +428,91 @@ const GRADE_RANK: ReadonlyMap<VmMatch, number> = new Map([
   ["unknown", 1],
 ]);
 
+interface TimedBucket {
+  readonly times: number[];
+  readonly frags: Frag[];
+}
+
+/** Rights sorted by time, bucketed by method (`""`: method unknown) so long windows stay cheap. */
+function bucketRights(rights: readonly Frag[], spec: JoinSpec): Map<string, TimedBucket> {
+  const raw = new Map<string, { t: Ms; r: Frag }[]>();
+  for (const r of rights) {
+    const t = spec.time(r);
+    if (t === undefined) continue;
+    const key = r.api ?? "";
+    const list = raw.get(key);
+    if (list) list.push({ t, r });
+    else raw.set(key, [{ t, r }]);
+  }
+  const out = new Map<string, TimedBucket>();
+  for (const [key, list] of raw) {
+    list.sort((a, b) => a.t - b.t);
+    out.set(key, { times: list.map((x) => x.t), frags: list.map((x) => x.r) });
+  }
+  return out;
+}
+
+/** Candidates kept per call in a window join (an hour-long upload window can hold hundreds). */
+const MAX_CANDIDATES = 32;
+
 function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinSpec): Pair[] {
-  const timed = rights
-    .map((r) => ({ r, t: spec.time(r) }))
-    .filter((x): x is { r: Frag; t: Ms } => x.t !== undefined)
-    .sort((a, b) => a.t - b.t);
-  const times = timed.map((x) => x.t);
+  const buckets = bucketRights(rights, spec);
+  const all = [...buckets.values()];
+  const unknownApi = buckets.get("");
   const candidates = new Map<Frag, Frag[]>();
+  const ranges = new Map<Frag, readonly [Ms, Ms]>();
   for (const l of lefts) {
     const range = spec.range(l);
     if (!range) continue;
+    ranges.set(l, range);
     let best = 0;
     let list: Frag[] = [];
-    for (let i = lowerBound(times, range[0]); i < timed.length; i++) {
-      const entry = timed[i];
-      if (!entry || entry.t > range[1]) break;
-      const g = spec.grade(l, entry.r);
-      if (g === false || g === "different") continue;
-      const rank = GRADE_RANK.get(g) ?? 0;
-      if (rank > best) {
-        best = rank;
-        list = [entry.r];
-      } else if (rank === best) list.push(entry.r);
+    const scan =
+      l.api === undefined
+        ? all
+        : [buckets.get(l.api), unknownApi].filter((b): b is TimedBucket => b !== undefined);
+    for (const bucket of scan) {
+      for (let i = lowerBound(bucket.times, range[0]); i < bucket.times.length; i++) {
+        const t = bucket.times[i];
+        const r = bucket.frags[i];
+        if (t === undefined || r === undefined || t > range[1]) break;
+        const g = spec.grade(l, r);
+        if (g === false || g === "different") continue;
+        const rank = GRADE_RANK.get(g) ?? 0;
+        if (rank > best) {
+          best = rank;
+          list = [r];
+        } else if (rank === best) list.push(r);
+      }
     }
-    if (list.length) candidates.set(l, list);
+    if (list.length) {
+      if (scan.length > 1) list.sort(fragOrder);
+      // beyond this many the pairing says nothing anyway: keep those nearest the window's end
+      candidates.set(l, list.length > MAX_CANDIDATES ? list.slice(-MAX_CANDIDATES) : list);
+    }
   }
-  // connected components over the candidate edges
+  // connected components over the candidate edges (union-find, path halving, union by size)
   const parent = new Map<Frag, Frag>();
+  const size = new Map<Frag, number>();
   const find = (f: Frag): Frag => {
-    let root = f;
-    while (parent.get(root) !== undefined && parent.get(root) !== root)
-      root = parent.get(root) ?? root;
-    parent.set(f, root);
-    return root;
+    let x = f;
+    for (;;) {
+      const p = parent.get(x) ?? x;
+      if (p === x) return x;
+      const gp = parent.get(p) ?? p;
+      parent.set(x, gp);
+      x = gp;
+    }
   };
   const union = (a: Frag, b: Frag): void => {
-    const ra = find(a);
-    const rb = find(b);
-    if (ra !== rb) parent.set(ra, rb);
+    let ra = find(a);
+    let rb = find(b);
+    if (ra === rb) return;
+    if ((size.get(ra) ?? 1) < (size.get(rb) ?? 1)) [ra, rb] = [rb, ra];
+    parent.set(rb, ra);
+    size.set(ra, (size.get(ra) ?? 1) + (size.get(rb) ?? 1));
   };
-  for (const [l, list] of candidates) {
-    parent.set(l, parent.get(l) ?? l);
-    for (const r of list) {
-      parent.set(r, parent.get(r) ?? r);
-      union(l, r);
-    }
-  }
+  for (const [l, list] of candidates) for (const r of list) union(l, r);
   const components = new Map<Frag, { ls: Frag[]; rs: Set<Frag> }>();
   for (const [l, list] of candidates) {
     const root = find(l);
@@ -486,7 +531,7 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
     }
     // earliest deadline first: the optimal greedy for matching intervals to points
     const sorted = [...ls].sort(
-      (a, b) => (spec.range(a)?.[1] ?? 0) - (spec.range(b)?.[1] ?? 0) || fragOrder(a, b),
+      (a, b) => (ranges.get(a)?.[1] ?? 0) - (ranges.get(b)?.[1] ?? 0) || fragOrder(a, b),
     );
     const taken = new Set<Frag>();
     const balanced = ls.length === rs.size;
@@ -589,7 +634,11 @@ class Joiner {
       }
       const frag = newFrag(item);
       frags.push(frag);
-      if (key !== undefined) byKey.set(key, [...(byKey.get(key) ?? []), frag]);
+      if (key !== undefined) {
+        const list = byKey.get(key);
+        if (list) list.push(frag);
+        else byKey.set(key, [frag]);
+      }
     }
     return frags;
   }
@@ -732,9 +781,7 @@ class Joiner {
   #joinAudit(frags: Frag[]): Frag[] {
     const w = this.#w;
     const rights = frags.filter((f) => f.slots.size === 1 && f.slots.has("audit"));
-    const lefts = frags.filter(
-      (f) => !f.slots.has("audit") && [...f.slots].some((s) => HOST_SIDE.has(s)),
-    );
+    const lefts = frags.filter((f) => !f.slots.has("audit") && hasHostSide(f));
     const pairs = windowJoin(lefts, rights, {
       slot: "audit",
       range: (l) => {
@@ -761,7 +808,7 @@ class Joiner {
       f.slots.size === 1 &&
       (f.slots.has("file-path") || f.slots.has("args") || f.slots.has("fault"));
     const loose = frags.filter(isLoose).sort(fragOrder);
-    const calls = frags.filter((f) => !isLoose(f) && [...f.slots].some((s) => HOST_SIDE.has(s)));
+    const calls = frags.filter((f) => !isLoose(f) && hasHostSide(f));
     const consumed = new Set<Frag>();
     const byTime = [...calls].sort((a, b) => refTime(a) - refTime(b));
     const times = byTime.map(refTime);
@@ -830,9 +877,7 @@ class Joiner {
   #joinLroToHost(frags: Frag[]): Frag[] {
     const w = this.#w;
     const byPrefix = new Map<string, Frag[]>();
-    const hostCalls = frags.filter(
-      (f) => !f.slots.has("vpxd.lro") && [...f.slots].some((s) => HOST_SIDE.has(s)),
-    );
+    const hostCalls = frags.filter((f) => !f.slots.has("vpxd.lro") && hasHostSide(f));
     for (const f of hostCalls) {
       for (const opId of f.opIds) {
         for (const prefix of opIdPrefixes(opId)) {
@@ -883,9 +928,7 @@ class Joiner {
   #joinVcenterEvents(frags: Frag[]): Frag[] {
     const w = this.#w;
     const rights = frags.filter(isVcEventOnly);
-    const lefts = frags.filter(
-      (f) => !f.slots.has("vc.event") && [...f.slots].some((s) => HOST_SIDE.has(s)),
-    );
+    const lefts = frags.filter((f) => !f.slots.has("vc.event") && hasHostSide(f));
     const pairs = windowJoin(lefts, rights, {
       slot: "vc.event",
       range: (l) => {
@@ -911,11 +954,9 @@ class Joiner {
   #joinLroByTime(frags: Frag[]): Frag[] {
     const w = this.#w;
     const isLroOnly = (f: Frag): boolean =>
-      f.slots.has("vpxd.lro") && ![...f.slots].some((s) => HOST_SIDE.has(s) || s === "vc.event");
+      f.slots.has("vpxd.lro") && !(hasHostSide(f) || f.slots.has("vc.event"));
     const rights = frags.filter(isLroOnly);
-    const lefts = frags.filter(
-      (f) => !f.slots.has("vpxd.lro") && [...f.slots].some((s) => HOST_SIDE.has(s)),
-    );
+    const lefts = frags.filter((f) => !f.slots.has("vpxd.lro") && hasHostSide(f));
     const pairs = windowJoin(lefts, rights, {
       slot: "vpxd.lro",
       range: (l) => {
@@ -940,10 +981,7 @@ class Joiner {
     const w = this.#w;
     const rights = frags.filter(isVcEventOnly);
     const lefts = frags.filter(
-      (f) =>
-        f.slots.has("vpxd.lro") &&
-        !f.slots.has("vc.event") &&
-        ![...f.slots].some((s) => HOST_SIDE.has(s)),
+      (f) => f.slots.has("vpxd.lro") && !f.slots.has("vc.event") && !hasHostSide(f),
     );
     const pairs = windowJoin(lefts, rights, {
       slot: "vc.event",
@@ -1016,8 +1054,7 @@ function propagateVmInputs(frags: readonly Frag[]): void {
   }
 }
 
-const isVcEventOnly = (f: Frag): boolean =>
-  f.slots.has("vc.event") && [...f.slots].every((s) => s === "vc.event");
+const isVcEventOnly = (f: Frag): boolean => f.slots.size === 1 && f.slots.has("vc.event");
 
 /** The time a loose piece is placed against: the hostd event, else completion, else start. */
 const refTime = (f: Frag): Ms => f.event ?? f.done ?? f.start ?? Number.POSITIVE_INFINITY;
@@ -1176,21 +1213,20 @@ function attributeFrag(
   }
 
   // 2. Chains: opID claims (records of the same opID family naming a user) and sessions.
-  const chain: Claim[] = [];
-  let chainSession: Session | undefined;
-  for (const opId of [...frag.opIds, ...frag.vcOpIds]) {
-    for (const c of index.claimsFor(opId)) {
-      if (c.principal.kind === "unknown") continue;
-      chain.push({
-        principal: c.principal,
-        evidence: { session: c.record },
-        what: `${c.record.kind} record of opID ${c.record.opId ?? c.opId}`,
-      });
+  const chainOf = (item: Item): { claims: Claim[]; session: Session | undefined } => {
+    const claims: Claim[] = [];
+    if (item.opId) {
+      for (const c of index.claimsFor(item.opId)) {
+        if (c.principal.kind === "unknown") continue;
+        claims.push({
+          principal: c.principal,
+          evidence: { session: c.record },
+          what: `${c.record.kind} record of opID ${c.record.opId ?? c.opId}`,
+        });
+      }
     }
-  }
-  for (const item of frag.items) {
     const key = item.obs.session;
-    if (!key) continue;
+    if (!key) return { claims, session: undefined };
     const vcSide = VCENTER_SLOTS.has(item.slot);
     let found: Session[] = [];
     if (vcSide) {
@@ -1200,16 +1236,51 @@ function attributeFrag(
       const s = index.byKey(item.scope, key, "host");
       if (s) found = [s];
     }
-    if (found.length !== 1) continue;
     const [s] = found;
-    if (!s?.principal || s.principal.kind === "unknown") continue;
-    chainSession ??= s;
+    if (found.length !== 1 || !s?.principal || s.principal.kind === "unknown") {
+      return { claims, session: undefined };
+    }
     const record = s.records[0];
-    chain.push({
+    claims.push({
       principal: s.principal,
       evidence: record ? { session: record } : {},
       what: `${vcSide ? "vCenter" : "hostd"} session ${s.key ?? ""}`,
     });
+    return { claims, session: s };
+  };
+  // an LRO placed by time among several is not this call's for certain: its chain is a crowd
+  const lroAlts = frag.alternatives.get("vpxd.lro");
+  const lroPaired = lroAlts !== undefined && lroAlts.items.length > 1;
+  const isLro = (i: Item): boolean => i.slot === "vpxd.lro" || i.slot === "vpxd.lro-end";
+  const chain: Claim[] = [];
+  let chainSession: Session | undefined;
+  const seenChain = new Set<string>();
+  for (const item of frag.items) {
+    if (lroPaired && isLro(item)) continue;
+    const key = `${item.opId ?? ""}\u0000${item.obs.session ?? ""}\u0000${item.scope ?? item.vcenter ?? ""}`;
+    if (seenChain.has(key)) continue;
+    seenChain.add(key);
+    const { claims, session } = chainOf(item);
+    chain.push(...claims);
+    if (session) chainSession ??= session;
+  }
+  if (lroPaired && lroAlts) {
+    const own = frag.items.filter(isLro).flatMap((i) => chainOf(i).claims);
+    const ownEnd = own.filter((c) => namesEndUser(c.principal));
+    if (ownEnd.length) {
+      const perAlternative = lroAlts.items.map((i) =>
+        uniqueById(
+          chainOf(i)
+            .claims.map((c) => c.principal)
+            .filter(namesEndUser),
+        ),
+      );
+      orderedGroups.push({
+        claims: ownEnd,
+        principals: uniqueById(perAlternative.flat()),
+        complete: lroAlts.balanced && perAlternative.every((p) => p.length === 1),
+      });
+    }
   }
   const chainEnd = uniqueById(
     chain.filter((c) => namesEndUser(c.principal)).map((c) => c.principal),
@@ -1336,7 +1407,7 @@ function inferFromOpenSessions(
   sessionId: (r: SessionRecord) => string,
 ): Attribution {
   const t = frag.start ?? frag.event ?? frag.done;
-  const hostSide = [...frag.slots].some((s) => HOST_SIDE.has(s));
+  const hostSide = hasHostSide(frag);
   if (!hostSide || t === undefined || !frag.scope) {
     return {
       level: "unknown",
@@ -1616,9 +1687,21 @@ function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operat
   }
 
   const built = attributeFrag(frag, observations, index, w);
-  const opId = [...frag.opIds][0] ?? [...frag.vcOpIds][0];
-  const opIdRaw = observations.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
-  const session = observations.find((o) => o.session)?.session;
+  // a vpxd LRO placed by time among several does not lend its opID or session to the call
+  const lroAlts = frag.alternatives.get("vpxd.lro");
+  const trusted = observations.filter(
+    (o) =>
+      !(
+        lroAlts &&
+        lroAlts.items.length > 1 &&
+        (o.kind === "vpxd.lro" || o.kind === "vpxd.lro-end")
+      ),
+  );
+  const opId =
+    [...frag.opIds][0] ??
+    (trusted.some((o) => o.kind === "vpxd.lro") ? [...frag.vcOpIds][0] : undefined);
+  const opIdRaw = trusted.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
+  const session = trusted.find((o) => o.session)?.session;
   const guest = guestOf(observations);
   const host = hostDisplay(frag, observations);
   const vcenter = vcenterDisplay(observations);
