@@ -29,6 +29,14 @@ export interface Session {
   readonly records: SessionRecord[];
 }
 
+/** Sessions of one scope sorted by start, with the longest spans (to bound a lookup). */
+interface ScopeSessions {
+  readonly list: readonly Session[];
+  readonly starts: readonly number[];
+  readonly longestLogged: number;
+  readonly longestUnlogged: number;
+}
+
 export interface OpIdClaim {
   readonly opId: string;
   readonly scope: string;
@@ -80,12 +88,14 @@ const timeOf = (iso: string | undefined): Ms | undefined => {
 /** The index. Add records in any order; query after `seal()`. */
 export class SessionIndex {
   readonly #byKey = new Map<string, Session>();
+  /** Sessions by key alone, whatever their scope. */
+  readonly #byBareKey = new Map<string, Session[]>();
   readonly #anonymous: Session[] = [];
   /** Anonymous sessions without a logout yet, per scope (a logout closes the latest match). */
   readonly #openAnonymous = new Map<string, Session[]>();
   readonly #byOpId = new Map<string, OpIdClaim[]>();
   readonly #strings = new Map<string, string>();
-  #byScope: Map<string, Session[]> | undefined;
+  #byScope: Map<string, ScopeSessions> | undefined;
   records = 0;
 
   /** Interned copy: many sessions repeat one user agent or address. */
@@ -119,6 +129,9 @@ export class SessionIndex {
       if (!session) {
         session = newSession(scope, key, t);
         this.#byKey.set(mapKey, session);
+        const same = this.#byBareKey.get(key);
+        if (same) same.push(session);
+        else this.#byBareKey.set(key, [session]);
       }
     } else if (record.kind === "logout" || record.kind === "disconnect") {
       session = this.#findOpenAnonymous(scope, principal, record.sourceIp, t);
@@ -207,9 +220,7 @@ export class SessionIndex {
   byKeyAnyScope(rawKey: string, kind: "host" | "vcenter"): Session[] {
     const key = sessionKey(rawKey, kind);
     if (key === undefined) return [];
-    const out: Session[] = [];
-    for (const s of this.#byKey.values()) if (s.key === key) out.push(s);
-    return out;
+    return [...(this.#byBareKey.get(key) ?? [])];
   }
 
   /**
@@ -231,27 +242,53 @@ export class SessionIndex {
    */
   openAt(scope: string, t: Ms, horizon: Ms): Session[] {
     this.#byScope ??= this.#buildScopes();
-    const list = this.#byScope.get(scope);
-    if (!list) return [];
+    const entry = this.#byScope.get(scope);
+    if (!entry) return [];
+    const { list, starts, longestLogged } = entry;
+    // a session open at t started at most (its length) before t: the longest with a logout, or
+    // the horizon past its last sighting for those without one
+    const lookBack = Math.max(longestLogged, entry.longestUnlogged + horizon);
     const out: Session[] = [];
-    for (const s of list) {
-      const start = s.login ?? s.first;
-      if (start > t) break; // sorted by start
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((starts[mid] ?? 0) < t - lookBack) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < list.length; i++) {
+      const s = list[i];
+      if (!s || (starts[i] ?? 0) > t) break; // sorted by start
       if (s.logout !== undefined ? s.logout >= t : s.last + horizon >= t) out.push(s);
     }
     return out;
   }
 
-  #buildScopes(): Map<string, Session[]> {
+  #buildScopes(): Map<string, ScopeSessions> {
     const map = new Map<string, Session[]>();
     for (const s of [...this.#byKey.values(), ...this.#anonymous]) {
       const list = map.get(s.scope) ?? [];
       list.push(s);
       map.set(s.scope, list);
     }
-    for (const list of map.values())
+    const out = new Map<string, ScopeSessions>();
+    for (const [scope, list] of map) {
       list.sort((a, b) => (a.login ?? a.first) - (b.login ?? b.first));
-    return map;
+      let longestLogged = 0;
+      let longestUnlogged = 0;
+      for (const s of list) {
+        const start = s.login ?? s.first;
+        if (s.logout !== undefined) longestLogged = Math.max(longestLogged, s.logout - start);
+        else longestUnlogged = Math.max(longestUnlogged, s.last - start);
+      }
+      out.set(scope, {
+        list,
+        starts: list.map((s) => s.login ?? s.first),
+        longestLogged,
+        longestUnlogged,
+      });
+    }
+    return out;
   }
 
   /**
@@ -260,6 +297,11 @@ export class SessionIndex {
    */
   pruneBefore(t: Ms): void {
     for (const [k, s] of this.#byKey) if ((s.logout ?? s.last) < t) this.#byKey.delete(k);
+    for (const [k, list] of this.#byBareKey) {
+      const kept = list.filter((s) => (s.logout ?? s.last) >= t);
+      if (kept.length) this.#byBareKey.set(k, kept);
+      else this.#byBareKey.delete(k);
+    }
     for (let i = this.#anonymous.length - 1; i >= 0; i--) {
       const s = this.#anonymous[i];
       if (s && (s.logout ?? s.last) < t) this.#anonymous.splice(i, 1);
