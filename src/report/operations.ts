@@ -432,6 +432,8 @@ export function summaryText(summary: AttributionSummary, context: EventsContext)
       `  ${e(name)}  ${e(input.format ?? "unrecognised")}  sha256 ${input.sha256 || "(not read)"}${input.records !== undefined ? `  ${input.records} records` : ""}`,
     );
   }
+  const formats = Object.entries(context.formats);
+  if (formats.length) out.push(`formats: ${formats.map(([k, n]) => `${e(k)} ${n}`).join(", ")}`);
   const filters = Object.entries(context.filters);
   if (filters.length) {
     out.push(
