@@ -76,7 +76,7 @@ describe("guestops events", () => {
       assert.match(first.evidence[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);
       const summary = err.join("\n");
       assert.match(summary, /8 operations from 2 inputs/);
-    assert.match(summary, /^formats: hostd 1, vmx 1$/m);
+      assert.match(summary, /^formats: hostd 1, vmx 1$/m);
       assert.match(summary, /coverage \(exact \+ correlated\) 0%/);
       assert.match(summary, /sha256 [0-9a-f]{64}/);
       assert.match(summary, /forward vCenter events/);
