@@ -165,4 +165,17 @@ describe("correlate: records modelled on the real samples", () => {
     assert.equal(r.operations.length, 8);
     assert.equal(r.observations.duplicates, 16);
   });
+
+  it("derives ids from the input's hash, not from how its path was written", () => {
+    const a = source("./logs/vmware.log");
+    const b = source("/abs/path/logs/vmware.log");
+    const ids = (src: typeof a) => {
+      const records = artefactsVmx(src);
+      src.sha256 = "f4c61343c24a5f1438a761f5b92fb04f974edc0f81c7f3620a2a3ca36de251f9";
+      return correlate(records).operations.map((o) => o.id);
+    };
+    const first = ids(a);
+    assert.deepEqual(ids(b), first);
+    assert.equal(new Set(first).size, 8);
+  });
 });

@@ -190,7 +190,11 @@ interface Item {
   readonly vm: VmFacts;
   /** A vmware.log input is one VM's log: its requests share a VM even when none is named. */
   readonly vmInput: string | undefined;
-  readonly order: string;
+  /**
+   * Tie-break and id source: input hash (once the input has been read to its end; the path
+   * before), member and line. Set when the join runs, so ids do not depend on how a path was named.
+   */
+  order: string;
 }
 
 /**
@@ -303,9 +307,14 @@ function toItem(obs: Observation): Item | undefined {
     opId: obs.opId && obs.opId !== "-" ? obs.opId.toLowerCase() : undefined,
     vm,
     vmInput: isVmx ? sourceKey(obs) : undefined,
-    order: `${src.sha256 || src.path}\u0000${src.member ?? ""}\u0000${String(obs.prov.line).padStart(12, "0")}`,
+    order: orderKey(obs),
   };
 }
+
+const orderKey = (obs: Observation): string => {
+  const src = obs.prov.source;
+  return `${src.sha256 || src.path}\u0000${src.member ?? ""}\u0000${String(obs.prov.line).padStart(12, "0")}`;
+};
 
 /** `/vmfs/volumes/ds/web/vmware.log` → `web` (the VM folder) when the path is a datastore path. */
 function vmDirFromLogPath(path: string): string | undefined {
@@ -579,6 +588,7 @@ class Joiner {
   }
 
   run(items: Item[]): Frag[] {
+    for (const item of items) item.order = orderKey(item.obs);
     items.sort(
       (a, b) =>
         (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
