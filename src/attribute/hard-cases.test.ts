@@ -455,4 +455,31 @@ describe("hard cases", () => {
     assert.equal(r.unattached.length, 1);
     assert.match(r.unattached[0]?.reason ?? "", /2 operations fit/);
   });
+
+  it("an ESXi audit api.call names the account of a direct call (exact), joined by host, method, time", () => {
+    const audit = source("esx01-audit.log", { hostHint: "esx01.corp.example" });
+    const r = correlate([
+      hostdEvent(at(T0, 45), "StartProgramInGuest", "Start Program", "web-01"),
+      obs(audit, "audit.api-call", {
+        time: at(T0, 10),
+        api: "StartProgramInGuest",
+        method: "vim.vm.guest.ProcessManager.startProgram",
+        user: "root",
+        outcome: "success",
+      }),
+      // another host's audit record at the same time must not join
+      obs(source("esx02-audit.log", { hostHint: "esx02" }), "audit.api-call", {
+        time: at(T0, 12),
+        api: "StartProgramInGuest",
+        user: "CORP\\mallory",
+        outcome: "success",
+      }),
+    ]);
+    assert.equal(r.operations.length, 2);
+    const onEsx01 = r.operations.find((o) => o.host === "esx01.corp.example");
+    assert.equal(onEsx01?.attribution.level, "exact");
+    assert.equal(onEsx01?.attribution.principal?.id, "root");
+    assert.match(onEsx01?.attribution.reason ?? "", /audit/);
+    assert.equal(onEsx01?.origin.via, "host");
+  });
 });
