@@ -36,6 +36,8 @@ export interface LineSplitterOptions {
   readonly chunkBytes?: number;
   /** Force the portable scanner (tests). */
   readonly engine?: "wasm" | "js";
+  /** The input's first bytes: the prefilter picks its fingerprints for text like this. */
+  readonly sample?: Buffer;
 }
 
 export interface LineSplitter {
@@ -60,6 +62,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   const scanner: MarkerScanner = createMarkerScanner(all ? [] : options.markers, capacity, {
     maxLineBytes: maxLine,
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.sample ? { sample: options.sample } : {}),
   });
   const buf = scanner.input;
   let filled = 0;

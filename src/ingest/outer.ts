@@ -2,11 +2,12 @@
  * Reading an outer input (a file or standard input) as lent chunks, with its SHA-256 computed in
  * the same pass.
  *
- * Regular files are read into reused buffers (fresh 1 MiB buffers per read cost page faults that
- * show up at gigabyte sizes). Chunks are lent: valid until the next chunk is requested; whoever
- * keeps bytes copies them. For large files the hash runs on a worker thread, which reads the same
- * shared buffers (no copy): SHA-256 costs about as much CPU as the whole scan, and on a second
- * core it is free. docs/DESIGN.md has the numbers.
+ * Regular files are read in large reads into a few reused buffers (a fresh buffer per read costs
+ * page faults that show at gigabyte sizes), one read ahead of the consumer, so the next chunk
+ * arrives while this one is scanned. Chunks are lent: valid until the next chunk is requested;
+ * whoever keeps bytes copies them. For large files the hash runs on a worker thread: SHA-256
+ * costs about as much CPU as the whole scan, and on a second core it is free. docs/DESIGN.md has
+ * the numbers.
  */
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
@@ -15,12 +16,12 @@ import { GuestOpsError } from "../shared/errors.js";
 import type { SourceEntry } from "./sources.js";
 import { inputError } from "./sources.js";
 
-/** Bytes per read. */
-export const READ_BYTES = 1024 * 1024;
+/** Bytes per read (few, large reads: each asynchronous read costs a thread-pool round trip). */
+export const READ_BYTES = 4 * 1024 * 1024;
 /** Files at least this large are hashed on a worker thread. */
 export const WORKER_HASH_MIN_BYTES = 64 * 1024 * 1024;
-/** Slots of the shared ring (how far the hash may lag behind the scan). */
-const RING_SLOTS = 8;
+/** Buffers circulating between reader and hash worker (how far the hash may lag behind). */
+const POOL_BUFFERS = 8;
 
 export interface OuterInput {
   /** The input's bytes as lent chunks (see the module comment). Throws only for I/O errors. */
@@ -111,61 +112,91 @@ async function* fileChunks(
   } catch (cause) {
     throw inputError(shown, cause);
   }
+  const h = handle;
+  // One read ahead: the next chunk is read (on the thread pool) while this one is scanned.
+  const readInto = async (): Promise<Buffer> => {
+    const target = await hasher.acquire();
+    try {
+      const { bytesRead } = await h.read(target, 0, target.length, null);
+      return target.subarray(0, bytesRead);
+    } catch (cause) {
+      hasher.discard(target);
+      throw inputError(shown, cause);
+    }
+  };
+  let pending: Promise<Buffer> | undefined = readInto();
   try {
     for (;;) {
-      const target = hasher.nextBuffer();
-      let n: number;
-      try {
-        ({ bytesRead: n } = await handle.read(target, 0, target.length, null));
-      } catch (cause) {
-        throw inputError(shown, cause);
+      const chunk: Buffer = await pending;
+      pending = undefined;
+      if (chunk.length === 0) {
+        hasher.discard(chunk);
+        return;
       }
-      if (n === 0) return;
-      const chunk = target.subarray(0, n);
-      hasher.update(chunk);
-      count(n);
+      pending = readInto();
+      count(chunk.length);
       yield chunk;
+      hasher.release(chunk); // the consumer asked for the next chunk: this one is done with
     }
   } finally {
-    await handle.close();
+    if (pending) {
+      // stopped early: let the read in flight finish before its buffer goes back
+      await pending.then(
+        (c) => hasher.discard(c),
+        () => undefined,
+      );
+    }
+    await h.close();
   }
 }
 
-/** Hashes the chunks of one input, and hands out the buffers to read them into. */
+/**
+ * Hashes the chunks of one input, in order, and hands out the buffers to read them into: a buffer
+ * is acquired, read into, lent to the consumer, then released (hashed) or discarded (not read).
+ */
 export interface Hasher {
-  /** A buffer to read the next chunk into (lent, like the chunks). */
-  readonly nextBuffer: () => Buffer;
-  /** Adds a chunk (for a worker hasher: one returned by `nextBuffer`). */
+  readonly acquire: () => Buffer | Promise<Buffer>;
+  /** Hashes a chunk (a view from the start of an acquired buffer); the buffer is then reused. */
+  readonly release: (chunk: Buffer) => void;
+  /** Gives back an acquired buffer (or a view from its start) without hashing it. */
+  readonly discard: (chunk: Buffer) => void;
+  /** Hashes a chunk that lives elsewhere (streams). */
   readonly update: (chunk: Buffer) => void;
   readonly digest: () => Promise<string>;
 }
 
 function inlineHasher(): Hasher {
   const hash: Hash = createHash("sha256");
-  let buffer: Buffer | undefined;
+  const free: Buffer[] = [];
+  const give = (chunk: Buffer): void => {
+    free.push(Buffer.from(chunk.buffer, chunk.byteOffset, READ_BYTES));
+  };
   return {
-    nextBuffer: () => (buffer ??= Buffer.allocUnsafe(READ_BYTES)),
+    acquire: () => free.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES),
+    release: (chunk) => {
+      hash.update(chunk);
+      give(chunk);
+    },
+    discard: give,
     update: (chunk) => void hash.update(chunk),
     digest: () => Promise.resolve(hash.digest("hex")),
   };
 }
 
 /**
- * The worker: hashes chunks straight out of a shared ring of read buffers. Each chunk is
- * announced with a small message; the worker publishes how many it has hashed in a shared
- * counter, and a slot is refilled only once its previous chunk has been hashed.
+ * The worker hashes chunks in buffers passed back and forth by transfer (no copy, no allocation:
+ * a small pool circulates). Shared memory would avoid the messages, but V8 copies out of a
+ * SharedArrayBuffer byte by byte (15 times slower than out of a plain buffer), which costs more
+ * than the hash it saves.
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
+const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
-const ring = workerData.ring;
-const done = new Int32Array(workerData.done);
 let hash = createHash("sha256");
 parentPort.on("message", (m) => {
   if (m.type === "chunk") {
-    hash.update(new Uint8Array(ring, m.offset, m.length));
-    Atomics.store(done, 0, m.seq + 1);
-    Atomics.notify(done, 0);
+    hash.update(new Uint8Array(m.buffer, 0, m.length));
+    parentPort.postMessage({ type: "back", buffer: m.buffer }, [m.buffer]);
   } else if (m.type === "digest") {
     parentPort.postMessage({ type: "digest", id: m.id, hex: hash.digest("hex") });
     hash = createHash("sha256");
@@ -173,59 +204,78 @@ parentPort.on("message", (m) => {
 });
 `;
 
+type WorkerReply =
+  | { readonly type: "back"; readonly buffer: ArrayBuffer }
+  | { readonly type: "digest"; readonly id: number; readonly hex: string };
+
 class HashWorker {
-  private readonly ring = new SharedArrayBuffer(RING_SLOTS * READ_BYTES);
-  private readonly done = new Int32Array(new SharedArrayBuffer(4));
   private readonly worker: Worker;
-  private seq = 0; // chunks announced
+  private readonly pool: ArrayBuffer[] = [];
+  private readonly bufferWaiters: ((buffer: ArrayBuffer) => void)[] = [];
+  private readonly digestWaiters = new Map<number, (hex: string) => void>();
   private failure: Error | undefined;
-  private readonly waiting = new Map<number, (hex: string) => void>();
   private nextId = 0;
   private busy = false;
 
   constructor() {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { ring: this.ring, done: this.done.buffer },
+    for (let i = 0; i < POOL_BUFFERS; i++) this.pool.push(new ArrayBuffer(READ_BYTES));
+    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.worker.on("message", (m: WorkerReply) => {
+      if (m.type === "back") {
+        this.returnBuffer(m.buffer);
+      } else {
+        this.digestWaiters.get(m.id)?.(m.hex);
+        this.digestWaiters.delete(m.id);
+      }
     });
-    this.worker.on("message", (m: { type: string; id: number; hex: string }) => {
-      if (m.type !== "digest") return;
-      this.waiting.get(m.id)?.(m.hex);
-      this.waiting.delete(m.id);
-    });
-    this.worker.on("error", (error) => (this.failure = error));
+    this.worker.on("error", (error) => (this.failure ??= error));
     this.worker.on("exit", () => (this.failure ??= new Error("hash worker exited")));
+  }
+
+  private takeBuffer(): ArrayBuffer | Promise<ArrayBuffer> {
+    const ready = this.pool.pop();
+    if (ready) return ready;
+    if (this.failure) throw this.unreadable();
+    return new Promise((resolve) => this.bufferWaiters.push(resolve));
+  }
+
+  private returnBuffer(buffer: ArrayBuffer): void {
+    const waiter = this.bufferWaiters.shift();
+    if (waiter) waiter(buffer);
+    else this.pool.push(buffer);
+  }
+
+  private unreadable(): GuestOpsError {
+    return new GuestOpsError("ERR_INPUT_UNREADABLE", "hashing failed", { cause: this.failure });
   }
 
   /** One input at a time: a worker hash is sequential state. */
   hasher(): Hasher {
     if (this.busy) return inlineHasher();
     this.busy = true;
-    let slot = 0;
     return {
-      nextBuffer: () => {
-        // the slot's previous chunk (announced RING_SLOTS chunks ago) must be hashed
-        this.waitFor(this.seq - RING_SLOTS + 1);
-        slot = this.seq % RING_SLOTS;
-        return Buffer.from(this.ring, slot * READ_BYTES, READ_BYTES);
+      acquire: () => {
+        const buffer = this.takeBuffer();
+        return buffer instanceof ArrayBuffer
+          ? Buffer.from(buffer)
+          : buffer.then((b) => Buffer.from(b));
       },
-      update: (chunk) => {
-        this.worker.postMessage({
-          type: "chunk",
-          offset: slot * READ_BYTES,
-          length: chunk.length,
-          seq: this.seq,
-        });
-        this.seq++;
+      release: (chunk) => {
+        const buffer = chunk.buffer as ArrayBuffer;
+        this.worker.postMessage({ type: "chunk", buffer, length: chunk.length }, [buffer]);
+      },
+      discard: (chunk) => this.returnBuffer(chunk.buffer as ArrayBuffer),
+      update: () => {
+        throw new Error("a worker hasher hashes acquired buffers only");
       },
       digest: () => {
         const id = this.nextId++;
         return new Promise<string>((resolve, reject) => {
           if (this.failure) {
-            reject(this.failure);
+            reject(this.unreadable());
             return;
           }
-          this.waiting.set(id, (hex) => {
+          this.digestWaiters.set(id, (hex) => {
             this.busy = false;
             resolve(hex);
           });
@@ -233,15 +283,6 @@ class HashWorker {
         });
       },
     };
-  }
-
-  private waitFor(count: number): void {
-    while (Atomics.load(this.done, 0) < count) {
-      if (this.failure) {
-        throw new GuestOpsError("ERR_INPUT_UNREADABLE", "hashing failed", { cause: this.failure });
-      }
-      Atomics.wait(this.done, 0, Atomics.load(this.done, 0), 100);
-    }
   }
 
   async close(): Promise<void> {

@@ -149,6 +149,7 @@ describe("createMarkerScanner", () => {
         const alphabet = "abcdefghijklmnopqrstuvwxyz GuestopraiLdnvm.-->[]AuthVpxLRO\n\n\n\u00e9";
         const rand = rng(42);
         const scanner = createMarkerScanner(markers, 1 << 16, { engine, maxLineBytes: 90 });
+        assert.equal(scanner.engine, engine);
         for (let round = 0; round < 30; round++) {
           const parts: string[] = [];
           const len = 1 + Math.floor(rand() * 60000);
@@ -175,9 +176,10 @@ describe("createMarkerScanner", () => {
       });
 
       it("counts lines longer than the limit, wherever they fall", () => {
-        const scanner = createMarkerScanner(["zz"], 4096, { engine, maxLineBytes: 20 });
+        const scanner = createMarkerScanner(["zz"], 4096, { engine, maxLineBytes: 100 });
+        assert.equal(scanner.engine, engine);
         const text = Buffer.from(
-          `${"a".repeat(20)}\n${"b".repeat(21)}\nshort\n${"c".repeat(100)}\n${"d".repeat(30)}`,
+          `${"a".repeat(100)}\n${"b".repeat(101)}\nshort\n${"c".repeat(300)}\n${"d".repeat(130)}`,
         );
         text.copy(scanner.input);
         scanner.scan(text.length);
@@ -186,6 +188,61 @@ describe("createMarkerScanner", () => {
       });
     });
   }
+
+  it("plans its fingerprints from a sample and still agrees with the reference", () => {
+    // more distinct windows than buckets, and a sample full of near misses
+    const markers = [
+      "qGuest",
+      "qguest",
+      "qGUEST",
+      "q] Arg",
+      "q] Throw ",
+      "q] Result:",
+      "q-->",
+      "qlogged",
+      "qpassword",
+      "q[Auth]",
+      "qCannot",
+      "qzz",
+    ];
+    const rand = rng(99);
+    const words = [
+      "q",
+      "Gu",
+      "gue",
+      "ogg",
+      "] A",
+      "] T",
+      "] R",
+      "--",
+      "->",
+      "sw",
+      "Au",
+      "nn",
+      "z",
+      " ",
+      "\n",
+      ...markers,
+    ];
+    const make = (n: number): Buffer => {
+      const parts: string[] = [];
+      let size = 0;
+      while (size < n) {
+        const w = words[Math.floor(rand() * words.length)] ?? " ";
+        parts.push(w);
+        size += w.length;
+      }
+      return Buffer.from(parts.join("")).subarray(0, n);
+    };
+    const scanner = createMarkerScanner(markers, 1 << 16, {
+      sample: make(40_000),
+      maxLineBytes: 200,
+    });
+    for (let round = 0; round < 10; round++) {
+      const text = make(60_000);
+      assert.deepEqual(run(scanner, text), naive(text, text.length, markers), `round ${round}`);
+    }
+  });
 
   it("rejects empty markers and markers with a newline", () => {
     assert.throws(() => createMarkerScanner([""], 1024), TypeError);

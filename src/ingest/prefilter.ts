@@ -32,6 +32,8 @@ export interface MarkerScanner {
    */
   readonly longLines: () => number;
   readonly longLine: (i: number) => number;
+  /** 16-byte blocks of the last scan that took the verifying path (a measure of false alarms). */
+  readonly slowBlocks: () => number;
 }
 
 /** How many long-line indexes a scan keeps (the count is exact). */
@@ -48,7 +50,12 @@ const SLACK = 64;
 export function createMarkerScanner(
   markers: readonly string[],
   capacity: number,
-  options: { engine?: "wasm" | "js"; maxLineBytes?: number } = {},
+  options: {
+    engine?: "wasm" | "js";
+    maxLineBytes?: number;
+    /** Text like the one to scan (the input's head): picks the cheapest fingerprints for it. */
+    sample?: Buffer;
+  } = {},
 ): MarkerScanner {
   const maxLine = options.maxLineBytes ?? capacity;
   for (const m of markers) {
@@ -58,9 +65,10 @@ export function createMarkerScanner(
   }
   const bytes = [...new Set(markers)].map((m) => Buffer.from(m, "utf8"));
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (options.engine !== "js" && wasm) {
+  // The SIMD scanner checks line lengths per 64-byte group: it needs limits of 64 bytes or more.
+  if (options.engine !== "js" && wasm && maxLine >= 64) {
     try {
-      return wasmScanner(wasm, bytes, capacity, maxLine);
+      return wasmScanner(wasm, bytes, capacity, maxLine, options.sample);
     } catch {
       // No SIMD support in this runtime: fall through to the portable scanner.
     }
@@ -131,6 +139,7 @@ function jsScanner(markers: readonly Buffer[], capacity: number, maxLine: number
     newlines: () => nl,
     longLines: () => longCount,
     longLine: (i) => long[i] ?? -1,
+    slowBlocks: () => 0,
   };
 }
 
@@ -149,17 +158,198 @@ interface ScannerExports {
 
 const moduleCache = new Map<string, WasmModule>();
 
+/** Teddy parameters: the fingerprint width and the offset of each marker's window. */
+interface Plan {
+  readonly width: number;
+  readonly windows: readonly number[];
+  /** Marker indexes per bucket (at most 8 buckets). */
+  readonly buckets: readonly (readonly number[])[];
+}
+
+/**
+ * Per-byte cost of the fast loop by fingerprint width, and cost of one 16-byte block taken
+ * through the verifying path, in nanoseconds (measured on the benchmark machine; only their
+ * ratio matters).
+ */
+const BYTE_COST = new Map([
+  [1, 0.15],
+  [2, 0.17],
+  [3, 0.32],
+]);
+const SLOW_BLOCK_COST = 30;
+
+/** Plans chosen from a sample, per marker set: inputs of one format look alike. */
+const planCache = new Map<string, Plan>();
+/** A sample shorter than this is not typical enough to plan from. */
+const MIN_SAMPLE = 16 * 1024;
+
 function wasmScanner(
   wasm: WasmApi,
   markers: readonly Buffer[],
   capacity: number,
   maxLine: number,
+  sample: Buffer | undefined,
+): MarkerScanner {
+  const shortest = markers.length === 0 ? 0 : Math.min(...markers.map((m) => m.length));
+  const markerKey = markers.map((m) => m.toString("hex")).join(",");
+  const cached = planCache.get(markerKey);
+  if (cached) return wasmInstance(wasm, markers, cached, capacity, maxLine);
+  if (!sample || sample.length < MIN_SAMPLE || shortest < 2) {
+    const plan = planFor(markers, Math.min(3, shortest), undefined);
+    return wasmInstance(wasm, markers, plan, capacity, maxLine);
+  }
+  // Plan every width on the sample, try each, keep the cheapest by the cost model.
+  let best: { scanner: MarkerScanner; plan: Plan; cost: number } | undefined;
+  for (const width of [...new Set([2, Math.min(3, shortest)])]) {
+    const plan = planFor(markers, width, sample);
+    const scanner = wasmInstance(wasm, markers, plan, capacity, maxLine);
+    const n = Math.min(sample.length, capacity);
+    sample.copy(scanner.input, 0, 0, n);
+    scanner.scan(n);
+    const cost = (BYTE_COST.get(width) ?? 0.3) * n + scanner.slowBlocks() * SLOW_BLOCK_COST;
+    if (!best || cost < best.cost) best = { scanner, plan, cost };
+  }
+  const chosen = best as { scanner: MarkerScanner; plan: Plan };
+  if (planCache.size > 64) planCache.clear();
+  planCache.set(markerKey, chosen.plan);
+  return chosen.scanner;
+}
+
+/**
+ * Each marker's window: with a sample, the one that occurs least in it (ties broken by the byte
+ * frequency table); without, the rarest by that table. Then the buckets (see `assignBuckets`).
+ */
+function planFor(markers: readonly Buffer[], width: number, sample: Buffer | undefined): Plan {
+  const windows = markers.map((m) => {
+    if (!sample) return rarestWindow(m, width);
+    let best = 0;
+    let bestCount = Infinity;
+    let bestScore = -1;
+    for (let o = 0; o + width <= m.length; o++) {
+      const w = m.subarray(o, o + width);
+      let count = 0;
+      for (let p = sample.indexOf(w); p >= 0 && count < 10_000; p = sample.indexOf(w, p + 1))
+        count++;
+      let score = 0;
+      for (const b of w) score += rarity(b);
+      if (count < bestCount || (count === bestCount && score > bestScore)) {
+        best = o;
+        bestCount = count;
+        bestScore = score;
+      }
+    }
+    return best;
+  });
+  return { width, windows, buckets: assignBuckets(markers, width, windows, sample) };
+}
+
+/** Bytes of the sample used to place windows in buckets (enough to be typical, fast to test). */
+const BUCKET_SAMPLE = 8 * 1024;
+
+/**
+ * Puts markers in (at most 8) buckets. Markers with the same window share one. With more distinct
+ * windows than buckets, windows must share: each bucket matches every combination of its
+ * windows' nibbles, so a bad pairing (`gu` with `og` also matches `ge`, `ow`) floods the slow
+ * path. With a sample, each window goes where it adds the fewest matches in the sample (greedy);
+ * without, neighbours in sorted order share.
+ */
+function assignBuckets(
+  markers: readonly Buffer[],
+  width: number,
+  windows: readonly number[],
+  sample: Buffer | undefined,
+): number[][] {
+  const groups = new Map<string, number[]>();
+  markers.forEach((m, i) => {
+    const o = windows[i] ?? 0;
+    const k = m.subarray(o, o + width).toString("latin1");
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  });
+  const keys = [...groups.keys()].sort();
+  const nb = Math.min(8, keys.length);
+  if (keys.length <= 8 || !sample || width === 0) {
+    const buckets: number[][] = Array.from({ length: nb }, () => []);
+    keys.forEach((k, i) =>
+      buckets[Math.floor((i * nb) / keys.length)]?.push(...(groups.get(k) ?? [])),
+    );
+    return buckets;
+  }
+  const text = sample.subarray(0, BUCKET_SAMPLE);
+  // nibble masks per bucket and position: bit n set = nibble n accepted
+  const lo = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
+  const hi = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
+  const members: number[][] = Array.from({ length: 8 }, () => []);
+  const matches = (loMask: readonly number[], hiMask: readonly number[]): number => {
+    let n = 0;
+    for (let p = 0; p + width <= text.length; p++) {
+      let ok = true;
+      for (let j = 0; j < width && ok; j++) {
+        const b = text[p + j] ?? 0;
+        ok =
+          ((loMask[j] ?? 0) & (1 << (b & 15))) !== 0 && ((hiMask[j] ?? 0) & (1 << (b >> 4))) !== 0;
+      }
+      if (ok) n++;
+    }
+    return n;
+  };
+  const current = new Array<number>(8).fill(0);
+  // most frequent windows first: they are the ones that must not be paired badly
+  const keyCount = (k: string): number => matches(nibbleMask(k, "lo"), nibbleMask(k, "hi"));
+  const ordered = keys
+    .map((k) => ({ k, n: keyCount(k) }))
+    .sort((a, b) => b.n - a.n || (a.k < b.k ? -1 : 1));
+  for (const { k } of ordered) {
+    let best = 0;
+    let bestAdded = Infinity;
+    for (let b = 0; b < 8; b++) {
+      const l = (lo[b] as number[]).map((m, j) => m | (1 << ((k.charCodeAt(j) ?? 0) & 15)));
+      const h = (hi[b] as number[]).map((m, j) => m | (1 << ((k.charCodeAt(j) ?? 0) >> 4)));
+      const added = matches(l, h) - (current[b] ?? 0);
+      if (added < bestAdded) {
+        best = b;
+        bestAdded = added;
+      }
+    }
+    const l = lo[best] as number[];
+    const h = hi[best] as number[];
+    for (let j = 0; j < width; j++) {
+      l[j] = (l[j] ?? 0) | (1 << (k.charCodeAt(j) & 15));
+      h[j] = (h[j] ?? 0) | (1 << (k.charCodeAt(j) >> 4));
+    }
+    current[best] = matches(l, h);
+    members[best]?.push(...(groups.get(k) ?? []));
+  }
+  return members.filter((m) => m.length > 0);
+}
+
+/** Per-position nibble masks of one window (a Latin-1 string of its bytes). */
+function nibbleMask(window: string, part: "lo" | "hi"): number[] {
+  return [...window].map((ch) => {
+    const b = ch.charCodeAt(0);
+    return 1 << (part === "lo" ? b & 15 : b >> 4);
+  });
+}
+
+function wasmInstance(
+  wasm: WasmApi,
+  markers: readonly Buffer[],
+  plan: Plan,
+  capacity: number,
+  maxLine: number,
 ): MarkerScanner {
   const layout = memoryLayout(capacity);
-  const key = `${capacity}\0${markers.map((m) => m.toString("hex")).join("\0")}`;
+  const key = [
+    capacity,
+    plan.width,
+    plan.windows.join(","),
+    plan.buckets.map((b) => b.join(",")).join(";"),
+    ...markers.map((m) => m.toString("hex")),
+  ].join("\0");
   let mod = moduleCache.get(key);
   if (!mod) {
-    mod = new wasm.Module(buildTeddy(markers, layout));
+    mod = new wasm.Module(buildTeddy(markers, plan, layout));
     if (moduleCache.size > 64) moduleCache.clear();
     moduleCache.set(key, mod);
   }
@@ -167,7 +357,7 @@ function wasmScanner(
   const buffer = exports.mem.buffer;
   const input = Buffer.from(buffer, 0, capacity + SLACK);
   const out = new Uint32Array(buffer, layout.out, layout.outEntries * 2);
-  const counters = new Uint32Array(buffer, layout.counters, 2 + LONG_LINE_EXAMPLES);
+  const counters = new Uint32Array(buffer, layout.counters, 3 + LONG_LINE_EXAMPLES);
   return {
     input,
     capacity,
@@ -181,12 +371,13 @@ function wasmScanner(
     newlines: () => counters[0] ?? 0,
     longLines: () => counters[1] ?? 0,
     longLine: (i) => (i < LONG_LINE_EXAMPLES ? (counters[2 + i] ?? -1) : -1),
+    slowBlocks: () => counters[2 + LONG_LINE_EXAMPLES] ?? 0,
   };
 }
 
 interface Layout {
   readonly scratch: number;
-  /** u32: newlines, long lines, then LONG_LINE_EXAMPLES long-line indexes. */
+  /** u32: newlines, long lines, LONG_LINE_EXAMPLES long-line indexes, slow blocks. */
   readonly counters: number;
   readonly out: number;
   readonly outEntries: number;
@@ -196,7 +387,7 @@ interface Layout {
 function memoryLayout(capacity: number): Layout {
   const scratch = align(capacity + SLACK, 16);
   const counters = scratch + 16;
-  const out = align(counters + 4 * (2 + LONG_LINE_EXAMPLES), 16);
+  const out = align(counters + 4 * (3 + LONG_LINE_EXAMPLES), 16);
   // A line holding a marker has at least 2 bytes (marker byte + `\n`), except the last one.
   const outEntries = Math.floor(capacity / 2) + 2;
   const total = out + outEntries * 8;
@@ -207,6 +398,7 @@ const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 // Minimal WebAssembly binary encoder: just what the scanner needs.
 const I32 = 0x7f;
+const I64 = 0x7e;
 const V128 = 0x7b;
 const VOID = 0x40;
 const OP = {
@@ -236,6 +428,16 @@ const OP = {
   i32And: 0x71,
   i32Xor: 0x73,
   i32Shl: 0x74,
+  i32LeU: 0x4d,
+  i64Const: 0x42,
+  i64Eqz: 0x50,
+  i64Clz: 0x79,
+  i64Ctz: 0x7a,
+  i64Popcnt: 0x7b,
+  i64Or: 0x84,
+  i64Shl: 0x86,
+  i32WrapI64: 0xa7,
+  i64ExtendI32U: 0xad,
 } as const;
 
 function u32(n: number): number[] {
@@ -264,6 +466,9 @@ function i32(n: number): number[] {
   }
 }
 
+/** Signed LEB128 of a small non-negative constant (enough for shift counts). */
+const i64 = (n: number): number[] => i32(n);
+
 const vec = (items: readonly number[][]): number[] => [...u32(items.length), ...items.flat()];
 const section = (id: number, body: readonly number[]): number[] => [
   id,
@@ -278,34 +483,57 @@ const v128Const = (lanes: readonly number[]): number[] => [...simd(0x0c), ...lan
 const SWIZZLE = simd(0x0e);
 const I8X16_EQ = simd(0x23);
 const V128_AND = simd(0x4e);
+const V128_OR = simd(0x50);
 const ANY_TRUE = simd(0x53);
 const BITMASK = simd(0x64);
 const I16X8_SHR_U = simd(0x8d);
 
 /**
- * Builds the scanner module. Export `scan(end) -> hits`; memory layout from `memoryLayout`.
- *
- * Per 16-byte block at `base`: `nlmask` = bitmask of `\n` lanes (lanes at or past `end` masked
- * off); Teddy: for j in 0..F-1, the bytes at `base+j` are split in nibbles and looked up in two
- * tables whose bits are marker buckets; AND-ing over j leaves, in lane i, the buckets whose
- * markers may start at `base+i`. Candidates are verified against every marker of their buckets.
+ * Bytes of log text from most to least frequent (measured over the public ESXi and vCenter samples
+ * the tests use). A marker is found through its rarest three-byte window.
  */
-function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
-  const F = markers.length === 0 ? 0 : Math.min(3, ...markers.map((m) => m.length));
-  // Buckets: markers grouped by their first F bytes, neighbours (sorted) share a bucket.
-  const groups = new Map<string, number[]>();
-  markers.forEach((m, i) => {
-    const k = m.subarray(0, F).toString("latin1");
-    const g = groups.get(k);
-    if (g) g.push(i);
-    else groups.set(k, [i]);
-  });
-  const keys = [...groups.keys()].sort();
-  const nb = Math.min(8, keys.length);
-  const buckets: number[][] = Array.from({ length: nb }, () => []);
-  keys.forEach((k, i) =>
-    buckets[Math.floor((i * nb) / keys.length)]?.push(...(groups.get(k) ?? [])),
-  );
+const BY_FREQUENCY = " eotsrnia-:cdv.mlupf[]gTh\nIb=S/\"VAxOECZ,yP>LRHG<M'D)(wFUN@_q+kB\\#WzXK{";
+/** Structural bytes present on nearly every log line, whatever the sample says. */
+const STRUCTURAL = " []=:0123456789";
+
+function rarity(byte: number): number {
+  const ch = String.fromCharCode(byte);
+  if (STRUCTURAL.includes(ch)) return 0;
+  const i = BY_FREQUENCY.indexOf(ch);
+  return i < 0 ? 100 : i;
+}
+
+/** Offset of the rarest `width`-byte window of a marker (earliest on ties). */
+function rarestWindow(marker: Buffer, width: number): number {
+  let best = 0;
+  let bestScore = -1;
+  for (let o = 0; o + width <= marker.length; o++) {
+    let score = 0;
+    for (let j = 0; j < width; j++) score += rarity(marker[o + j] ?? 0);
+    if (score > bestScore) {
+      best = o;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * Builds the scanner module. Export `scan(end, maxLine) -> hits`; memory layout from
+ * `memoryLayout`.
+ *
+ * Teddy: every marker is represented by a window of F (<= 3) bytes, its rarest; markers are put
+ * in up to 8 buckets. For a 16-byte block at `base`, the bytes at `base+j` (j < F) are split into
+ * nibbles and looked up in two tables whose bits are buckets; AND-ing over j leaves, in lane i,
+ * the buckets with a marker whose window may start at `base+i`. Such candidates are verified
+ * byte by byte. `\n` lanes are counted in the same pass (bitmask + popcount), with the line
+ * index of each hit and the lines longer than `maxLine`.
+ *
+ * The main loop takes 64 bytes at a time and only drops to the 16-byte path (the one that
+ * verifies candidates) for groups with a candidate, and for the tail.
+ */
+function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uint8Array {
+  const { width: F, windows, buckets } = plan;
   const lo = Array.from({ length: F }, () => new Array<number>(16).fill(0));
   const hi = Array.from({ length: F }, () => new Array<number>(16).fill(0));
   const mark = (table: number[] | undefined, index: number, bit: number): void => {
@@ -314,15 +542,16 @@ function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
   buckets.forEach((members, b) => {
     for (const mi of members) {
       const m = markers[mi] as Buffer;
+      const o = windows[mi] ?? 0;
       for (let j = 0; j < F; j++) {
-        const byte = m[j] ?? 0;
+        const byte = m[o + j] ?? 0;
         mark(lo[j], byte & 15, 1 << b);
         mark(hi[j], byte >> 4, 1 << b);
       }
     }
   });
 
-  // Locals: 0 = end, 1 = maxLine (params); i32 locals; v128 locals after.
+  // Locals: 0 = end, 1 = maxLine (params); i32 locals; i64; v128 locals after.
   const L = {
     end: 0,
     maxLine: 1,
@@ -338,21 +567,59 @@ function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
     bits: 11,
     lastNl: 12,
     nLong: 13,
+    first: 14,
+    slow: 15,
   };
-  const nI32 = 12;
-  const V = { m0f: 14, nl: 15, res: 16, lo: (j: number) => 17 + j, hi: (j: number) => 17 + F + j };
-  const nV128 = 3 + 2 * F;
+  const nI32 = 14;
+  const X = { nl64: 16 };
+  const nI64 = 1;
+  const V = {
+    m0f: 17,
+    nl: 18,
+    res: 19,
+    acc: 20,
+    tmp: 21,
+    lo: (j: number) => 22 + j,
+    hi: (j: number) => 22 + F + j,
+  };
+  const nV128 = 5 + 2 * F;
 
   const code: number[] = [];
   const emit = (...parts: (number | number[])[]): void => {
     for (const p of parts) {
       if (typeof p === "number") code.push(p);
-      else code.push(...p);
+      else for (const b of p) code.push(b);
     }
   };
   const get = (l: number): number[] => [OP.localGet, l];
   const set = (l: number): number[] => [OP.localSet, l];
+  const tee = (l: number): number[] => [OP.localTee, l];
   const c = (n: number): number[] => [OP.i32Const, ...i32(n)];
+
+  /** Pushes the Teddy result vector of the block at base + offset. */
+  const teddyBlock = (offset: number): void => {
+    for (let j = 0; j < F; j++) {
+      emit(get(V.lo(j)), get(L.base), v128Load(offset + j), tee(V.tmp), get(V.m0f), V128_AND);
+      emit(SWIZZLE, get(V.hi(j)), get(V.tmp), c(4), I16X8_SHR_U, get(V.m0f), V128_AND, SWIZZLE);
+      emit(V128_AND);
+      if (j > 0) emit(V128_AND);
+    }
+  };
+  /** Pushes the i32 bitmask of `\n` lanes of the block at base + offset. */
+  const nlBlock = (offset: number): void => {
+    emit(get(L.base), v128Load(offset), get(V.nl), I8X16_EQ, BITMASK);
+  };
+  /** Long-line check for a group whose `\n` positions (relative to base) are first..last. */
+  const longCheck = (firstRel: number[], lastRel: number[]): void => {
+    emit(get(L.base), firstRel, OP.i32Add, tee(L.first), get(L.lastNl), OP.i32Sub, c(1));
+    emit(OP.i32Sub, get(L.maxLine), OP.i32GtU, OP.if, VOID);
+    emit(get(L.nLong), c(LONG_LINE_EXAMPLES), OP.i32LtU, OP.if, VOID);
+    emit(get(L.nLong), c(2), OP.i32Shl, get(L.nlBefore), OP.i32Store, 2, u32(layout.counters + 8));
+    emit(OP.end);
+    emit(get(L.nLong), c(1), OP.i32Add, set(L.nLong));
+    emit(OP.end);
+    emit(get(L.base), lastRel, OP.i32Add, set(L.lastNl));
+  };
 
   emit(v128Const(new Array<number>(16).fill(0x0f)), set(V.m0f));
   emit(v128Const(new Array<number>(16).fill(NL)), set(V.nl));
@@ -360,30 +627,52 @@ function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
     emit(v128Const(lo[j] as number[]), set(V.lo(j)), v128Const(hi[j] as number[]), set(V.hi(j)));
   }
   emit(c(0), set(L.base), c(0), set(L.nlBefore), c(-1), set(L.lastLine), c(0), set(L.nHits));
-  emit(c(-1), set(L.lastNl), c(0), set(L.nLong));
+  emit(c(-1), set(L.lastNl), c(0), set(L.nLong), c(0), set(L.slow));
   emit(OP.block, VOID, OP.loop, VOID);
   emit(get(L.base), get(L.end), OP.i32GeU, OP.brIf, 1);
-  // nlmask, masked to lanes below `end` on the last block
-  emit(get(L.base), v128Load(0), get(V.nl), I8X16_EQ, BITMASK, set(L.nlmask));
+
+  // Fast path: a whole 64-byte group without a candidate.
+  emit(get(L.base), c(64), OP.i32Add, get(L.end), OP.i32LeU, OP.if, VOID);
+  {
+    if (F > 0) {
+      for (let k = 0; k < 4; k++) {
+        teddyBlock(16 * k);
+        if (k > 0) emit(V128_OR);
+      }
+      emit(ANY_TRUE, OP.i32Eqz);
+    } else {
+      emit(c(1));
+    }
+    emit(OP.if, VOID);
+    {
+      for (let k = 0; k < 4; k++) {
+        nlBlock(16 * k);
+        emit(OP.i64ExtendI32U);
+        if (k > 0) emit(OP.i64Const, ...i64(16 * k), OP.i64Shl, OP.i64Or);
+      }
+      emit(tee(X.nl64), OP.i64Eqz, OP.i32Eqz, OP.if, VOID);
+      longCheck(
+        [OP.localGet, X.nl64, OP.i64Ctz, OP.i32WrapI64],
+        [OP.i32Const, ...i32(63), OP.localGet, X.nl64, OP.i64Clz, OP.i32WrapI64, OP.i32Sub],
+      );
+      emit(get(L.nlBefore), get(X.nl64), OP.i64Popcnt, OP.i32WrapI64, OP.i32Add, set(L.nlBefore));
+      emit(OP.end);
+      emit(get(L.base), c(64), OP.i32Add, set(L.base), OP.br, 2); // continue the main loop
+    }
+    emit(OP.end);
+  }
+  emit(OP.end);
+
+  // Slow path: one 16-byte block, candidates verified; the end of the range masked.
+  emit(get(L.slow), c(1), OP.i32Add, set(L.slow));
+  nlBlock(0);
+  emit(set(L.nlmask));
   emit(get(L.base), c(16), OP.i32Add, get(L.end), OP.i32GtU, OP.if, VOID);
   emit(get(L.nlmask), c(1), get(L.end), get(L.base), OP.i32Sub, OP.i32Shl, c(1), OP.i32Sub);
   emit(OP.i32And, set(L.nlmask), OP.end);
   if (F > 0) {
-    for (let j = 0; j < F; j++) {
-      emit(
-        get(V.lo(j)),
-        get(L.base),
-        v128Load(j),
-        OP.localTee,
-        V.res,
-        get(V.m0f),
-        V128_AND,
-        SWIZZLE,
-      );
-      emit(get(V.hi(j)), get(V.res), c(4), I16X8_SHR_U, get(V.m0f), V128_AND, SWIZZLE, V128_AND);
-      if (j > 0) emit(V128_AND);
-    }
-    emit(OP.localTee, V.res, ANY_TRUE, OP.if, VOID);
+    teddyBlock(0);
+    emit(tee(V.res), ANY_TRUE, OP.if, VOID);
     {
       emit(c(0), get(V.res), v128Store(layout.scratch));
       // lanes with any bucket bit: not(eq(res, 0))
@@ -394,17 +683,20 @@ function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
       emit(get(L.cmask), OP.i32Ctz, set(L.bit));
       emit(get(L.cmask), get(L.cmask), c(1), OP.i32Sub, OP.i32And, set(L.cmask));
       emit(get(L.bit), OP.i32Load8U, 0, u32(layout.scratch), set(L.bits));
-      emit(get(L.base), get(L.bit), OP.i32Add, set(L.p));
-      // line index of p; skip when that line already has a hit
+      // line index of the candidate; skip when that line already has a hit
       emit(get(L.nlBefore), get(L.nlmask), c(1), get(L.bit), OP.i32Shl, c(1), OP.i32Sub, OP.i32And);
-      emit(OP.i32Popcnt, OP.i32Add, OP.localTee, L.lineIdx, get(L.lastLine), OP.i32Ne, OP.if, VOID);
+      emit(OP.i32Popcnt, OP.i32Add, tee(L.lineIdx), get(L.lastLine), OP.i32Ne, OP.if, VOID);
       emit(OP.block, VOID); // matched → falls out of this block to the record code
       buckets.forEach((members, b) => {
         emit(get(L.bits), c(1 << b), OP.i32And, OP.if, VOID);
         for (const mi of members) {
           const m = markers[mi] as Buffer;
+          const o = windows[mi] ?? 0;
           emit(OP.block, VOID);
-          emit(get(L.p), c(m.length), OP.i32Add, get(L.end), OP.i32GtU, OP.brIf, 0);
+          // p = base + bit - o, which must be >= 0 and leave room for the marker before `end`
+          emit(get(L.base), get(L.bit), OP.i32Add, tee(L.p), c(o), OP.i32LtU, OP.brIf, 0);
+          emit(get(L.p), c(o), OP.i32Sub, tee(L.p), c(m.length), OP.i32Add, get(L.end));
+          emit(OP.i32GtU, OP.brIf, 0);
           for (let j = 0; j < m.length; j++) {
             emit(get(L.p), OP.i32Load8U, 0, u32(j), c(m[j] as number), OP.i32Ne, OP.brIf, 0);
           }
@@ -426,35 +718,22 @@ function buildTeddy(markers: readonly Buffer[], layout: Layout): Uint8Array {
   }
   // Long lines: only the first `\n` of a block can end a line longer than 16 bytes.
   emit(get(L.nlmask), OP.if, VOID);
-  {
-    emit(
-      get(L.base),
-      get(L.nlmask),
-      OP.i32Ctz,
-      OP.i32Add,
-      get(L.lastNl),
-      OP.i32Sub,
-      c(1),
-      OP.i32Sub,
-    );
-    emit(get(L.maxLine), OP.i32GtU, OP.if, VOID);
-    emit(get(L.nLong), c(LONG_LINE_EXAMPLES), OP.i32LtU, OP.if, VOID);
-    emit(get(L.nLong), c(2), OP.i32Shl, get(L.nlBefore), OP.i32Store, 2, u32(layout.counters + 8));
-    emit(OP.end);
-    emit(get(L.nLong), c(1), OP.i32Add, set(L.nLong));
-    emit(OP.end);
-    emit(get(L.base), c(31), get(L.nlmask), OP.i32Clz, OP.i32Sub, OP.i32Add, set(L.lastNl));
-    emit(get(L.nlBefore), get(L.nlmask), OP.i32Popcnt, OP.i32Add, set(L.nlBefore));
-  }
+  longCheck(
+    [OP.localGet, L.nlmask, OP.i32Ctz],
+    [OP.i32Const, ...i32(31), OP.localGet, L.nlmask, OP.i32Clz, OP.i32Sub],
+  );
+  emit(get(L.nlBefore), get(L.nlmask), OP.i32Popcnt, OP.i32Add, set(L.nlBefore));
   emit(OP.end);
   emit(get(L.base), c(16), OP.i32Add, set(L.base), OP.br, 0);
   emit(OP.end, OP.end);
   emit(c(layout.counters), get(L.nlBefore), OP.i32Store, 2, 0);
   emit(c(layout.counters), get(L.nLong), OP.i32Store, 2, 4);
+  emit(c(layout.counters), get(L.slow), OP.i32Store, 2, u32(8 + 4 * LONG_LINE_EXAMPLES));
   emit(get(L.nHits), OP.end);
 
   const locals = vec([
     [...u32(nI32), I32],
+    [...u32(nI64), I64],
     [...u32(nV128), V128],
   ]);
   const body = [...locals, ...code];

@@ -412,7 +412,7 @@ class Run {
     tally.source.format = reader.name;
     const ctx = this.context(tally, loc);
     if (reader.shape === "lines")
-      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, bom);
+      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, bom, head);
     else await this.readDocument(reader, chunks, ctx, tally);
     return tally;
   }
@@ -446,10 +446,11 @@ class Run {
     chunks: AsyncIterable<Buffer>,
     tally: InputTally,
     bom: number,
+    sample: Buffer,
   ): Promise<void> {
     const max = this.maxLine;
     const splitter = createLineSplitter(
-      { markers, maxLineBytes: max },
+      { markers, maxLineBytes: max, sample },
       {
         line: (buf, start, end, lineNo) => {
           const { text, valid } = decodeLine(buf, start, end);

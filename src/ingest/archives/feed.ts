@@ -64,8 +64,10 @@ export async function drain(source: AsyncIterable<Buffer>): Promise<void> {
 }
 
 /**
- * Reads `source` until `bytes` are buffered or it ends. Returns the head (a copy) and an iterable
- * that yields the whole input again, head included, then the rest.
+ * Reads `source` until `bytes` are buffered or it ends. Returns the head (a copy of at most
+ * `bytes` bytes) and an iterable that yields the whole input again, head included, then the rest.
+ * The last chunk read is replayed as it is, not copied: it stays valid because no other chunk is
+ * requested before it is replayed. Earlier chunks (when the head spans several) are copied.
  */
 export async function peekHead(
   source: AsyncIterable<Buffer>,
@@ -75,17 +77,23 @@ export async function peekHead(
   const held: Buffer[] = [];
   let size = 0;
   let complete = false;
-  while (size < bytes) {
+  for (;;) {
     const next = await iterator.next();
     if (next.done) {
       complete = true;
       break;
     }
     if (next.value.length === 0) continue;
-    held.push(Buffer.from(next.value));
+    held.push(next.value);
     size += next.value.length;
+    if (size >= bytes) break;
+    // another chunk will be requested, which ends the loan of this one
+    held[held.length - 1] = Buffer.from(next.value);
   }
-  const head = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, size);
+  const first = held.length === 1 ? held[0] : undefined;
+  const head = first
+    ? Buffer.from(first.subarray(0, Math.min(bytes, first.length)))
+    : Buffer.concat(held, size).subarray(0, Math.min(bytes, size));
   async function* all(): AsyncGenerator<Buffer> {
     for (const chunk of held) yield chunk;
     held.length = 0;

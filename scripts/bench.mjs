@@ -1,0 +1,203 @@
+// `npm run bench`: guestops' read throughput next to grep and zcat on the same machine, same run.
+//
+// 1. Generates (fixed seed, scripts/gen-bench.mjs) a hostd-style file of BENCH_MB MiB (default
+//    1024) into bench-data/ (reused when present), and its gzip.
+// 2. Runs each command BENCH_RUNS times (default 3) on a warm page cache and keeps the best:
+//      grep -F -c 'Guest operation' FILE          vs  guestops inspect --json FILE
+//      zcat FILE.gz > /dev/null                    vs  guestops inspect --json FILE.gz
+//    guestops runs the real pipeline: the built CLI (dist/), format detection, the hostd reader's
+//    markers through the prefilter, the hostd parser, SHA-256 of the file, the summary.
+// 3. Prints MB/s (of uncompressed text), the ratios and the targets: >= 0.5x grep on the plain
+//    file, <= 1.2x zcat's time on the gzip, peak RSS < 200 MB (from /usr/bin/time -v when
+//    present, else the child's resource usage).
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import { createGzip } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const mb = Number(process.env.BENCH_MB ?? 1024);
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const dataDir = join(root, "bench-data");
+const plain = join(dataDir, `hostd-bench-${mb}mb.log`);
+const gz = `${plain}.gz`;
+const meta = `${plain}.json`;
+const cli = join(root, "dist", "cli", "main.js");
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+
+if (!existsSync(cli)) {
+  log("dist/cli/main.js is missing: run `npm run build` first (npm run bench does).");
+  process.exit(2);
+}
+
+// --- data ---------------------------------------------------------------------------------------
+execFileSync("mkdir", ["-p", dataDir]);
+if (!existsSync(plain) || !existsSync(meta)) {
+  log(`generating ${plain} (${mb} MiB, fixed seed) ...`);
+  const out = execFileSync(process.execPath, [
+    join(root, "scripts", "gen-bench.mjs"),
+    `${plain}.tmp`,
+    String(mb),
+  ]);
+  renameSync(`${plain}.tmp`, plain);
+  writeFileSync(meta, out);
+}
+const expected = JSON.parse(readFileSync(meta, "utf8"));
+if (!existsSync(gz)) {
+  log(`compressing to ${gz} ...`);
+  if (has("gzip")) {
+    execFileSync("sh", ["-c", `gzip -c -6 '${plain}' > '${gz}.tmp'`]);
+  } else {
+    await pipeline(
+      createReadStream(plain),
+      createGzip({ level: 6 }),
+      createWriteStream(`${gz}.tmp`),
+    );
+  }
+  renameSync(`${gz}.tmp`, gz);
+}
+const plainBytes = statSync(plain).size;
+const gzBytes = statSync(gz).size;
+
+// --- measuring ----------------------------------------------------------------------------------
+const timeV =
+  existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-v", "true"]).status === 0;
+
+/** Runs a shell command; returns wall seconds, peak RSS (KiB, when measurable) and stdout. */
+function measure(command) {
+  const start = process.hrtime.bigint();
+  const r = timeV
+    ? spawnSync("/usr/bin/time", ["-v", "sh", "-c", command], { maxBuffer: 64 << 20 })
+    : spawnSync("sh", ["-c", command], { maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${command} failed: ${r.stderr}`);
+  const rss = timeV
+    ? Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(String(r.stderr))?.[1])
+    : NaN;
+  return { seconds, rssKb: rss, stdout: String(r.stdout) };
+}
+
+/** Peak RSS of a node child without /usr/bin/time. */
+function childRss(args) {
+  const probe = `const {spawnSync}=require("child_process");const r=spawnSync(process.execPath,${JSON.stringify(args)},{stdio:"ignore"});console.log(process.resourceUsage().maxRSS)`;
+  return Number(execFileSync(process.execPath, ["-e", probe]).toString().trim());
+}
+
+log(`warming the page cache ...`);
+execFileSync("sh", ["-c", `cat '${plain}' '${gz}' > /dev/null`]);
+
+const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+const node = q(process.execPath);
+const lib = q(join(root, "scripts", "bench-read.mjs"));
+// Interleaved rounds: a passing load on the machine hits every command alike.
+const commands = {
+  grep: `grep -F -c 'Guest operation' ${q(plain)}`,
+  lPlain: `${node} ${lib} ${q(plain)}`,
+  cPlain: `${node} ${q(cli)} inspect --json ${q(plain)} > /tmp/guestops-bench-plain.json`,
+  zcat: `zcat ${q(gz)} > /dev/null`,
+  lGz: `${node} ${lib} ${q(gz)}`,
+  cGz: `${node} ${q(cli)} inspect --json ${q(gz)} > /tmp/guestops-bench-gz.json`,
+  startup: `${node} ${q(cli)} --version`,
+};
+const results = {};
+for (let round = 1; round <= runs; round++) {
+  log(`round ${round}/${runs} ...`);
+  for (const [name, command] of Object.entries(commands)) {
+    const m = measure(command);
+    const prev = results[name];
+    results[name] =
+      !prev || m.seconds < prev.seconds
+        ? { ...m, rssKb: Math.max(m.rssKb || 0, prev?.rssKb || 0) }
+        : { ...prev, rssKb: Math.max(m.rssKb || 0, prev.rssKb || 0) };
+  }
+}
+const { grep, lPlain, cPlain, zcat, lGz, cGz, startup } = results;
+
+if (!timeV) {
+  lPlain.rssKb = childRss([join(root, "scripts", "bench-read.mjs"), plain]);
+  lGz.rssKb = childRss([join(root, "scripts", "bench-read.mjs"), gz]);
+  cPlain.rssKb = childRss([cli, "inspect", "--json", plain]);
+  cGz.rssKb = childRss([cli, "inspect", "--json", gz]);
+}
+
+// --- checks: the pipeline really ran --------------------------------------------------------------
+const grepCount = Number(grep.stdout.trim());
+const checks = [];
+const check = (name, lines, passed, events, sha) => {
+  checks.push(
+    `${name}: ${lines} lines (expected ${expected.lines}), ${passed} passed to the reader, ${events} hostd.event records (grep: ${grepCount}), sha256 ${String(sha).slice(0, 12)}…`,
+  );
+  if (lines !== expected.lines || events !== grepCount) {
+    log(`MISMATCH: ${checks.at(-1)}`);
+    process.exitCode = 1;
+  }
+};
+for (const [name, m] of [
+  ["library, plain", lPlain],
+  ["library, gzip", lGz],
+]) {
+  const s = JSON.parse(m.stdout);
+  check(name, s.lines, s.linesPassed, s.recordsByKind?.["hostd.event"] ?? 0, s.sha256);
+}
+for (const [name, file] of [
+  ["CLI, plain", "/tmp/guestops-bench-plain.json"],
+  ["CLI, gzip", "/tmp/guestops-bench-gz.json"],
+]) {
+  const s = JSON.parse(readFileSync(file, "utf8"));
+  const input = s.inputs.find((i) => i.status === "read");
+  check(
+    name,
+    input?.lines,
+    input?.linesPassed,
+    input?.recordsByKind?.["hostd.event"] ?? 0,
+    input?.source?.sha256,
+  );
+}
+
+// --- report -------------------------------------------------------------------------------------
+const MiB = 1024 * 1024;
+const rate = (s) => `${(plainBytes / MiB / s).toFixed(0)} MB/s`;
+const vsGrep = (m) =>
+  `${(grep.seconds / m.seconds).toFixed(2)}x grep's throughput (target >= 0.50x)`;
+const vsZcat = (m) => `${(m.seconds / zcat.seconds).toFixed(2)}x zcat's time (target <= 1.20x)`;
+const rows = [
+  ["grep -F -c 'Guest operation'", grep, ""],
+  ["guestops, library (plain)", lPlain, vsGrep(lPlain)],
+  ["guestops inspect CLI (plain)", cPlain, vsGrep(cPlain)],
+  ["zcat > /dev/null", zcat, ""],
+  ["guestops, library (gzip)", lGz, vsZcat(lGz)],
+  ["guestops inspect CLI (gzip)", cGz, vsZcat(cGz)],
+];
+const peakMb = Math.max(lPlain.rssKb, lGz.rssKb, cPlain.rssKb, cGz.rssKb) / 1024;
+const met = (ok) => (ok ? "MET" : "NOT MET");
+const lines = [
+  `guestops read benchmark — ${(plainBytes / MiB).toFixed(0)} MiB hostd-style file (${expected.lines.toLocaleString("en-US")} lines, ${expected.guestOperationLines.toLocaleString("en-US")} guest-operation events), gzip ${(gzBytes / MiB).toFixed(0)} MiB`,
+  `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 1024 ** 3).toFixed(0)} GB RAM, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}; best of ${runs} runs, warm page cache`,
+  "",
+  ...rows.map(
+    ([name, m, note]) =>
+      `${name.padEnd(30)} ${m.seconds.toFixed(2).padStart(6)} s  ${rate(m.seconds).padStart(10)}  ${note}`,
+  ),
+  `${"guestops --version (startup)".padEnd(30)} ${startup.seconds.toFixed(2).padStart(6)} s`,
+  `${"guestops peak RSS".padEnd(30)} ${peakMb.toFixed(0).padStart(6)} MB  (target < 200 MB)`,
+  "",
+  ...checks,
+  "",
+  `targets: plain ${met(grep.seconds / lPlain.seconds >= 0.5)} (library) / ${met(grep.seconds / cPlain.seconds >= 0.5)} (CLI), gzip ${met(lGz.seconds / zcat.seconds <= 1.2)} (library) / ${met(cGz.seconds / zcat.seconds <= 1.2)} (CLI), memory ${met(peakMb < 200)}`,
+];
+process.stdout.write(`${lines.join("\n")}\n`);
