@@ -113,16 +113,20 @@ async function* fileChunks(
     throw inputError(shown, cause);
   }
   const h = handle;
-  // One read ahead: the next chunk is read (on the thread pool) while this one is scanned.
-  const readInto = async (): Promise<Buffer> => {
-    const target = await hasher.acquire();
-    try {
-      const { bytesRead } = await h.read(target, 0, target.length, null);
-      return target.subarray(0, bytesRead);
-    } catch (cause) {
-      hasher.discard(target);
-      throw inputError(shown, cause);
-    }
+  // One read ahead: the next chunk is read (on the thread pool) while this one is scanned. The
+  // read must be issued synchronously: an `await` first would only issue it after the consumer
+  // is done with the current chunk.
+  const start = (target: Buffer): Promise<Buffer> =>
+    h.read(target, 0, target.length, null).then(
+      ({ bytesRead }) => target.subarray(0, bytesRead),
+      (cause: unknown) => {
+        hasher.discard(target);
+        throw inputError(shown, cause);
+      },
+    );
+  const readInto = (): Promise<Buffer> => {
+    const target = hasher.acquire();
+    return target instanceof Promise ? target.then(start) : start(target);
   };
   let pending: Promise<Buffer> | undefined = readInto();
   try {

@@ -3,7 +3,6 @@
  * UTF-16 (Windows PowerShell's `Out-File` / `ConvertTo-Json > file` default), or binary data that
  * no reader should see.
  */
-import { StringDecoder } from "node:string_decoder";
 
 export type TextEncoding = "utf8" | "utf16le" | "utf16be";
 
@@ -56,29 +55,32 @@ export function looksBinary(head: Buffer): boolean {
 }
 
 /**
- * UTF-16 bytes as UTF-8, streaming (a character split between chunks is joined). The BOM becomes
- * a UTF-8 BOM, so a document reader still sees that there was one. Unpaired surrogates become
- * U+FFFD.
+ * UTF-16 bytes as UTF-8, streaming: a code unit or a surrogate pair split between chunks is
+ * joined. The BOM becomes a UTF-8 BOM, so a document reader still sees that there was one. An
+ * unpaired surrogate or a dangling last byte becomes U+FFFD.
  */
 export async function* transcodeUtf16(
   source: AsyncIterable<Buffer>,
   encoding: "utf16le" | "utf16be",
 ): AsyncGenerator<Buffer> {
-  const decoder = new StringDecoder("utf16le");
-  let odd: number | undefined; // big-endian: a byte left over from the previous chunk
+  let odd: number | undefined; // a byte left over from the previous chunk
+  let high = ""; // a high surrogate waiting for its pair
   for await (const chunk of source) {
-    let bytes: Buffer = chunk;
-    if (encoding === "utf16be") {
-      const joined =
-        odd === undefined ? Buffer.from(chunk) : Buffer.concat([Buffer.of(odd), chunk]);
-      const even = joined.length & ~1;
-      odd = even < joined.length ? joined[even] : undefined;
-      bytes = joined.subarray(0, even).swap16();
+    if (chunk.length === 0) continue;
+    const joined = odd === undefined ? Buffer.from(chunk) : Buffer.concat([Buffer.of(odd), chunk]);
+    const even = joined.length & ~1;
+    odd = even < joined.length ? joined[even] : undefined;
+    const units = joined.subarray(0, even);
+    if (encoding === "utf16be") units.swap16();
+    let text = high + units.toString("utf16le");
+    high = "";
+    const last = text.charCodeAt(text.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) {
+      high = text.slice(-1);
+      text = text.slice(0, -1);
     }
-    const text = decoder.write(bytes);
     if (text.length > 0) yield Buffer.from(text, "utf8");
   }
-  const rest = decoder.end();
-  if (rest.length > 0 || odd !== undefined)
-    yield Buffer.from(`${rest}${odd === undefined ? "" : "\ufffd"}`, "utf8");
+  const rest = `${high}${odd === undefined ? "" : "\ufffd"}`;
+  if (rest.length > 0) yield Buffer.from(rest, "utf8");
 }
