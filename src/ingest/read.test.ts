@@ -164,6 +164,25 @@ describe("readInputs", () => {
     }
   });
 
+  it("opens a zip inside a tarball from its local headers", async () => {
+    const d = dir();
+    const inner = zip([{ name: "var/run/log/hostd.log", data: `${hostdLine(9)}\n` }], {
+      descriptor: true,
+    });
+    const file = join(d, "collected.tar");
+    writeFileSync(file, await tar([{ name: "exports/logs.zip", data: inner }]));
+    const { records, summary } = await read([file]);
+    assert.equal(records[0]?.prov.source.member, "exports/logs.zip!var/run/log/hostd.log");
+    assert.deepEqual(
+      summary.inputs.map((s) => [s.status, s.containers.join("+")]),
+      [
+        ["archive", "tar"],
+        ["archive", "tar+zip"],
+        ["read", "tar+zip"],
+      ],
+    );
+  });
+
   it("decodes UTF-16LE with a BOM (Windows PowerShell output) for every reader", async () => {
     const d = dir();
     const json = JSON.stringify([

@@ -35,7 +35,7 @@ export async function feed(source: AsyncIterable<Buffer>, sink: WritableLike): P
   try {
     for await (const chunk of source) {
       if (!open || sink.destroyed || chunk.length === 0) continue;
-      if (!sink.write(Buffer.from(chunk))) await drained(sink);
+      if (!sink.write(copyOf(chunk))) await drained(sink);
     }
     if (open && !sink.destroyed) sink.end();
   } finally {
@@ -88,11 +88,11 @@ export async function peekHead(
     size += next.value.length;
     if (size >= bytes) break;
     // another chunk will be requested, which ends the loan of this one
-    held[held.length - 1] = Buffer.from(next.value);
+    held[held.length - 1] = copyOf(next.value);
   }
   const first = held.length === 1 ? held[0] : undefined;
   const head = first
-    ? Buffer.from(first.subarray(0, Math.min(bytes, first.length)))
+    ? copyOf(first.subarray(0, Math.min(bytes, first.length)))
     : Buffer.concat(held, size).subarray(0, Math.min(bytes, size));
   async function* all(): AsyncGenerator<Buffer> {
     for (const chunk of held) yield chunk;
@@ -105,4 +105,11 @@ export async function peekHead(
     }
   }
   return { head, complete, all: all() };
+}
+
+/** A copy of lent bytes (not zero-filled first, unlike `Buffer.from`). */
+export function copyOf(chunk: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(chunk.length);
+  chunk.copy(copy);
+  return copy;
 }
