@@ -36,7 +36,7 @@ import {
   type VmFacts,
   type VmMatch,
 } from "./identity.js";
-import { inputScope, SessionIndex, type Session } from "./sessions.js";
+import { inputScope, SessionIndex, sessionKey, type Session } from "./sessions.js";
 
 type Ms = number;
 
@@ -66,6 +66,12 @@ export interface JoinWindows {
   readonly sameOpId: Ms;
   /** A session without a logout may still be open this long after it was last seen. */
   readonly sessionHorizon: Ms;
+  /**
+   * Session chain: an operation takes the principal of the exact operations of its session
+   * (vCenter session key, hostd sid) that lie this close to it. In live use, an operation that
+   * could still be reached this way waits this long before it is released.
+   */
+  readonly sessionChain: Ms;
   /** Two copies of one record (same event read twice) lie this close. */
   readonly duplicate: Ms;
 }
@@ -83,6 +89,7 @@ export const DEFAULT_WINDOWS: JoinWindows = {
   eventDelivery: 5_000,
   sameOpId: 3_600_000,
   sessionHorizon: 48 * 3_600_000,
+  sessionChain: 3_600_000,
   duplicate: 1_000,
 };
 
@@ -1106,6 +1113,10 @@ interface Claim {
   /** `obs:<i>` or a session record to add to the operation's sessions. */
   readonly evidence: { readonly obs?: Observation; readonly session?: SessionRecord };
   readonly what: string;
+  /** A whole sentence for the reason, in place of `<what> names <principal>` (session chains). */
+  readonly sentence?: string;
+  /** Ids of other operations the claim relies on (the session's exact operations). */
+  readonly related?: readonly string[];
 }
 
 const describeObs = (o: Observation): string => {
@@ -1153,6 +1164,287 @@ const uniqueById = (list: readonly Principal[]): Principal[] => {
   return [...seen.values()];
 };
 
+/* ------------------------------------------------------------------------------------------------
+ * Session chain: a vCenter session (the session key of vpxd LROs) and a hostd session (its sid)
+ * belong to one account, so the operations of a session whose own records name their account
+ * (`exact`) name the account of the session's other operations (`correlated`). Keys are scoped:
+ * per vCenter (or per vpxd.log when it names no vCenter) and per host. hostd sessions that carry
+ * vCenter's calls (vpxuser) serve every vCenter user and belong to no one.
+ * ---------------------------------------------------------------------------------------------- */
+
+/** A session key as one record of an operation carries it, scoped to its vCenter or host. */
+interface SessionRef {
+  /** Map key: kind, scope and normalised key. */
+  readonly id: string;
+  readonly kind: "vcenter" | "host";
+  readonly scope: string;
+  /** Normalised key (vCenter session key, hostd sid), lower case. */
+  readonly key: string;
+  /** Where the session lives, for reasons: the vCenter or host, else the input. */
+  readonly where: string;
+  /** `where` names the vCenter or host (not only the input). */
+  readonly named: boolean;
+}
+
+/** Slots whose session key is the call's own (not that of a piece placed by time). */
+const SESSION_SLOTS: ReadonlySet<Slot> = new Set([
+  "vpxd.lro",
+  "vpxd.lro-end",
+  "hostd.state",
+  "hostd.request",
+  "hostd.event",
+  "audit",
+]);
+
+const isLroItem = (i: Item): boolean => i.slot === "vpxd.lro" || i.slot === "vpxd.lro-end";
+
+/** The fragment's vpxd LRO was placed by time among several: it is not this call's for certain. */
+function lroPairedOf(frag: Frag): boolean {
+  const alts = frag.alternatives.get("vpxd.lro");
+  return alts !== undefined && alts.items.length > 1;
+}
+
+function sessionRefOf(item: Item): SessionRef | undefined {
+  const raw = item.obs.session;
+  if (!raw || !SESSION_SLOTS.has(item.slot)) return undefined;
+  if (isLroItem(item)) {
+    const key = sessionKey(raw, "vcenter");
+    if (!key) return undefined;
+    const input = sourceKey(item.obs);
+    const scope = item.vcenter ? `vc:${item.vcenter}` : `input:${input}`;
+    const where = item.vcenter ?? input;
+    const named = item.vcenter !== undefined;
+    return { id: `vc\u0000${scope}\u0000${key}`, kind: "vcenter", scope, key, where, named };
+  }
+  if (!item.scope) return undefined;
+  const key = sessionKey(raw, "host");
+  if (!key) return undefined;
+  const where = item.host ?? sourceKey(item.obs);
+  const named = item.host !== undefined;
+  return {
+    id: `host\u0000${item.scope}\u0000${key}`,
+    kind: "host",
+    scope: item.scope,
+    key,
+    where,
+    named,
+  };
+}
+
+/** The session keys an operation's own records carry (an LRO placed by time lends none). */
+function sessionRefs(frag: Frag): SessionRef[] {
+  const paired = lroPairedOf(frag);
+  const out = new Map<string, SessionRef>();
+  for (const item of frag.items) {
+    if (paired && isLroItem(item)) continue;
+    const ref = sessionRefOf(item);
+    if (ref && !out.has(ref.id)) out.set(ref.id, ref);
+  }
+  return [...out.values()];
+}
+
+/** Earliest and latest record time of a fragment. */
+function spanOf(frag: Frag): readonly [Ms, Ms] | undefined {
+  let lo: Ms | undefined;
+  let hi: Ms | undefined;
+  for (const i of frag.items) {
+    if (i.t === undefined) continue;
+    lo = lo === undefined ? i.t : Math.min(lo, i.t);
+    hi = hi === undefined ? i.t : Math.max(hi, i.t);
+  }
+  return lo === undefined || hi === undefined ? undefined : [lo, hi];
+}
+
+/** An operation of a session whose own records name an end user. */
+interface SessionSource {
+  readonly principal: Principal;
+  /** `Operation.id` of that operation. */
+  readonly operation: string;
+  readonly span: readonly [Ms, Ms] | undefined;
+  /** The record that names the account (`vCenter event 88251`), its kind and key. */
+  readonly what: string;
+  readonly kind?: ObservationKind;
+  readonly key?: string;
+}
+
+interface SessionBook {
+  /** The session carries calls of several accounts (a vpxuser hostd session): no chain. */
+  shared: boolean;
+  /** Sources with a time, sorted by start (`starts` holds the starts); then those without. */
+  timed: SessionSource[];
+  starts: Ms[];
+  untimed: SessionSource[];
+  /** Longest source span, to bound the look-back of a window search. */
+  longest: Ms;
+}
+
+type SessionBooks = Map<string, SessionBook>;
+
+/** A record of the call names an end user: no chain ever changes such an operation. */
+const isFinal = (op: Operation): boolean =>
+  op.attribution.level === "exact" &&
+  op.attribution.principal !== undefined &&
+  namesEndUser(op.attribution.principal);
+
+/** The operation could take an account from a session chain (its own or its LRO candidates'). */
+const chainable = (frag: Frag, op: Operation): boolean =>
+  !op.hidden && !isFinal(op) && (lroPairedOf(frag) || sessionRefs(frag).length > 0);
+
+function copyBooks(books: SessionBooks): SessionBooks {
+  const out: SessionBooks = new Map();
+  for (const [id, b] of books) {
+    out.set(id, {
+      shared: b.shared,
+      timed: [...b.timed],
+      starts: [...b.starts],
+      untimed: [...b.untimed],
+      longest: b.longest,
+    });
+  }
+  return out;
+}
+
+/** Adds the built operations' sessions to `books`: their sources and whether they are shared. */
+function recordSessions(
+  built: readonly { readonly frag: Frag; readonly op: Operation }[],
+  index: SessionIndex,
+  books: SessionBooks,
+): void {
+  for (const { frag, op } of built) {
+    if (op.hidden) continue;
+    const refs = sessionRefs(frag);
+    if (refs.length === 0) continue;
+    const p = op.attribution.principal;
+    const throughVcenter =
+      op.origin.via === "vcenter" || p?.kind === "vpxuser" || p?.viaVcenter === true;
+    const naming = p && isFinal(op) ? namingRecord(op) : undefined;
+    const source: SessionSource | undefined =
+      p && naming
+        ? {
+            principal: p,
+            operation: op.id,
+            span: spanOf(frag),
+            what: naming.what,
+            ...(naming.obs ? { kind: naming.obs.kind } : {}),
+            ...(naming.obs?.eventKey ? { key: naming.obs.eventKey } : {}),
+          }
+        : undefined;
+    for (const ref of refs) {
+      let book = books.get(ref.id);
+      if (!book) {
+        book = { shared: false, timed: [], starts: [], untimed: [], longest: 0 };
+        books.set(ref.id, book);
+      }
+      if (
+        ref.kind === "host" &&
+        (throughVcenter || index.byKey(ref.scope, ref.key, "host")?.principal?.kind === "vpxuser")
+      ) {
+        book.shared = true;
+      }
+      if (!source) continue;
+      if (source.span) {
+        book.timed.push(source);
+        book.longest = Math.max(book.longest, source.span[1] - source.span[0]);
+      } else book.untimed.push(source);
+    }
+  }
+  for (const book of books.values()) {
+    book.timed.sort(
+      (a, b) =>
+        (a.span?.[0] ?? 0) - (b.span?.[0] ?? 0) ||
+        (a.operation < b.operation ? -1 : a.operation > b.operation ? 1 : 0),
+    );
+    book.starts = book.timed.map((x) => x.span?.[0] ?? 0);
+  }
+}
+
+/** The record an exact operation's attribution rests on, described. */
+function namingRecord(op: Operation): { what: string; obs?: Observation } {
+  for (const id of op.attribution.evidence) {
+    const m = /^obs:(\d+)$/.exec(id);
+    const obs = m ? op.observations[Number(m[1])] : undefined;
+    if (obs) return { what: describeObs(obs), obs };
+  }
+  return { what: `${op.api}${op.time ? ` at ${op.time}` : ""}` };
+}
+
+/** Forgets sources too old to reach an operation that may still be built (live use). */
+function pruneBooks(books: SessionBooks, before: Ms): void {
+  for (const [id, b] of books) {
+    b.timed = b.timed.filter((s) => (s.span?.[1] ?? before) >= before);
+    b.starts = b.timed.map((s) => s.span?.[0] ?? 0);
+    b.longest = b.timed.reduce((n, s) => Math.max(n, (s.span?.[1] ?? 0) - (s.span?.[0] ?? 0)), 0);
+    if (b.timed.length === 0 && b.untimed.length === 0) books.delete(id);
+  }
+}
+
+interface SessionChain {
+  readonly books: SessionBooks;
+  /** `JoinWindows.sessionChain`. */
+  readonly window: Ms;
+}
+
+/** The exact operations of `ref`'s session that lie within the window of `span`, per account. */
+function sessionSiblings(
+  chain: SessionChain,
+  ref: SessionRef,
+  span: readonly [Ms, Ms] | undefined,
+): { principal: Principal; sources: SessionSource[] }[] {
+  const book = chain.books.get(ref.id);
+  if (!book || book.shared) return [];
+  const near: SessionSource[] = [...book.untimed];
+  if (span === undefined) near.unshift(...book.timed);
+  else {
+    const w = chain.window;
+    const from = lowerBound(book.starts, span[0] - w - book.longest);
+    for (let i = from; i < book.timed.length; i++) {
+      const s = book.timed[i];
+      if (!s?.span) continue;
+      if (s.span[0] > span[1] + w) break;
+      if (s.span[1] >= span[0] - w) near.push(s);
+    }
+  }
+  const groups = new Map<string, { principal: Principal; sources: SessionSource[] }>();
+  for (const s of near) {
+    const g = groups.get(s.principal.id);
+    if (g) g.sources.push(s);
+    else groups.set(s.principal.id, { principal: s.principal, sources: [s] });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * `vpxd LRO lro-1 ran in vCenter session S of vc01, whose 3 other operations name X exactly
+ * (vCenter events 88251, 88255, 88259)`: the records nearest in time first.
+ */
+function siblingSentence(
+  item: Item,
+  ref: SessionRef,
+  principal: Principal,
+  sources: readonly SessionSource[],
+  span: readonly [Ms, Ms] | undefined,
+): string {
+  const o = item.obs;
+  const record = isLroItem(item) ? `vpxd LRO${o.eventKey ? ` ${o.eventKey}` : ""}` : describeObs(o);
+  const distance = (x: SessionSource): number =>
+    span && x.span ? Math.abs(x.span[0] - span[0]) : Number.POSITIVE_INFINITY;
+  const nearest = [...sources].sort(
+    (a, b) => distance(a) - distance(b) || (a.operation < b.operation ? -1 : 1),
+  );
+  const shown = nearest.slice(0, 4);
+  const [first] = shown;
+  const plural = first?.kind ? PLURAL.get(first.kind) : undefined;
+  const list =
+    plural && shown.length > 1 && shown.every((x) => x.kind === first?.kind && x.key)
+      ? `${plural} ${shown.map((x) => x.key ?? "").join(", ")}`
+      : [...new Set(shown.map((x) => x.what))].join(", ");
+  const n = sources.length;
+  const where = ref.named
+    ? `of ${ref.where}`
+    : `of the ${ref.kind === "vcenter" ? "vCenter" : "host"} that wrote ${ref.where}`;
+  return `${record} ran in ${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key} ${where}, whose ${n === 1 ? "other operation names" : `${n} other operations name`} ${principal.display} exactly (${list}${sources.length > shown.length ? ", …" : ""})`;
+}
+
 interface Built {
   readonly attribution: Attribution;
   readonly origin: Origin;
@@ -1165,6 +1457,7 @@ function attributeFrag(
   observations: readonly Observation[],
   index: SessionIndex,
   w: JoinWindows,
+  sessionChain: SessionChain | undefined,
 ): Built {
   const sessionsUsed: SessionRecord[] = [];
   const notes: string[] = [];
@@ -1173,6 +1466,10 @@ function attributeFrag(
     let i = sessionsUsed.indexOf(r);
     if (i < 0) i = sessionsUsed.push(r) - 1;
     return `session:${i}`;
+  };
+  const relatedOf = (claims: readonly Claim[]): { related?: string[] } => {
+    const ids = [...new Set(claims.flatMap((c) => c.related ?? []))].sort();
+    return ids.length ? { related: ids } : {};
   };
   const evidenceIds = (claims: readonly Claim[]): string[] =>
     [
@@ -1222,9 +1519,23 @@ function attributeFrag(
     else vpxuserClaims.push(claim);
   }
 
-  // 2. Chains: opID claims (records of the same opID family naming a user) and sessions.
+  // 2. Chains: opID claims (records of the same opID family naming a user), the session's own
+  // records (login, `[Auth]`), and the session's exact operations (never for an exact call).
+  const span = spanOf(frag);
+  const siblingClaims = (item: Item): Claim[] => {
+    if (!sessionChain || firm.length > 0) return [];
+    const ref = sessionRefOf(item);
+    if (!ref) return [];
+    return sessionSiblings(sessionChain, ref, span).map(({ principal, sources }) => ({
+      principal,
+      evidence: { obs: item.obs },
+      what: `${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key}`,
+      sentence: siblingSentence(item, ref, principal, sources, span),
+      related: sources.map((x) => x.operation),
+    }));
+  };
   const chainOf = (item: Item): { claims: Claim[]; session: Session | undefined } => {
-    const claims: Claim[] = [];
+    const claims: Claim[] = siblingClaims(item);
     if (item.opId) {
       for (const c of index.claimsFor(item.opId)) {
         if (c.principal.kind === "unknown") continue;
@@ -1240,8 +1551,16 @@ function attributeFrag(
     const vcSide = VCENTER_SLOTS.has(item.slot);
     let found: Session[] = [];
     if (vcSide) {
-      const s = item.vcenter ? index.byKey(`vc:${item.vcenter}`, key, "vcenter") : undefined;
-      found = s ? [s] : index.byKeyAnyScope(key, "vcenter");
+      // a vCenter session key is scoped to its vCenter: a vpxd.log that names none may hold it,
+      // another vCenter's never
+      const own = item.vcenter
+        ? index.byKey(`vc:${item.vcenter}`, key, "vcenter")
+        : index.byKey(inputScope(item.obs.prov.source), key, "vcenter");
+      found = own
+        ? [own]
+        : index
+            .byKeyAnyScope(key, "vcenter")
+            .filter((x) => !item.vcenter || x.scope.startsWith("input:"));
     } else if (item.scope) {
       const s = index.byKey(item.scope, key, "host");
       if (s) found = [s];
@@ -1260,8 +1579,8 @@ function attributeFrag(
   };
   // an LRO placed by time among several is not this call's for certain: its chain is a crowd
   const lroAlts = frag.alternatives.get("vpxd.lro");
-  const lroPaired = lroAlts !== undefined && lroAlts.items.length > 1;
-  const isLro = (i: Item): boolean => i.slot === "vpxd.lro" || i.slot === "vpxd.lro-end";
+  const lroPaired = lroPairedOf(frag);
+  const isLro = isLroItem;
   const chain: Claim[] = [];
   let chainSession: Session | undefined;
   const seenChain = new Set<string>();
@@ -1303,7 +1622,17 @@ function attributeFrag(
     candidates: cands,
     reason: why,
     evidence: evidenceIds(claims),
+    ...relatedOf(claims),
   });
+  /** `<what>, <what> name X; <session sentence>`: what the claims naming `p` say. */
+  const naming = (claims: readonly Claim[], p: Principal): string => {
+    const plain = claims.filter((c) => c.sentence === undefined);
+    const parts = plain.length
+      ? [`${plain.map((c) => c.what).join(", ")} name${plain.length > 1 ? "" : "s"} ${p.display}`]
+      : [];
+    for (const c of claims) if (c.sentence !== undefined) parts.push(c.sentence);
+    return [...new Set(parts)].join("; ");
+  };
   const orderedUnanimous = orderedGroups.filter((g) => g.principals.length === 1 && g.complete);
   const orderedSplit = orderedGroups.filter((g) => !(g.principals.length === 1 && g.complete));
 
@@ -1332,7 +1661,18 @@ function attributeFrag(
       };
     }
   } else if (chainEnd.length > 1) {
-    attribution = conflict(chainEnd, "the opID/session chain names several accounts", chain);
+    attribution = conflict(
+      chainEnd,
+      `the opID/session chain names several accounts: ${chainEnd
+        .map((p) =>
+          naming(
+            chain.filter((c) => c.principal.id === p.id),
+            p,
+          ),
+        )
+        .join("; ")}`,
+      chain,
+    );
   } else if (chainEnd.length === 1 && chainEnd[0]) {
     const p = chainEnd[0];
     const clash = orderedGroups
@@ -1349,8 +1689,9 @@ function attributeFrag(
       attribution = {
         level: "correlated",
         principal: p,
-        reason: `${via.map((c) => c.what).join(", ")} name${via.length > 1 ? "" : "s"} ${p.display}${vpxuserClaims.length ? " (hostd saw only vpxuser)" : ""}`,
+        reason: `${naming(via, p)}${vpxuserClaims.length ? " (hostd saw only vpxuser)" : ""}`,
         evidence: evidenceIds([...via, ...vpxuserClaims]),
+        ...relatedOf(via),
       };
     }
   } else if (orderedSplit.length) {
@@ -1370,6 +1711,7 @@ function attributeFrag(
         principal: p,
         reason: `paired in time order with one of several ${pluralOf(orderedUnanimous[0]?.claims[0])} that fit; every candidate names ${p.display}`,
         evidence: evidenceIds(orderedUnanimous.flatMap((g) => g.claims)),
+        ...relatedOf(orderedUnanimous.flatMap((g) => g.claims)),
       };
     } else if (ids.length === 1 && p) {
       attribution = {
@@ -1586,16 +1928,43 @@ function vmOf(frag: Frag, observations: readonly Observation[]): Operation["vm"]
   };
 }
 
-/** The host as the sources write it, preferring a fully qualified name. */
-function hostDisplay(frag: Frag, observations: readonly Observation[]): string | undefined {
-  if (!frag.host) return undefined;
-  const names: string[] = [];
-  for (const o of observations) {
-    const slot = SLOT.get(o.kind);
-    const raw = slot && VCENTER_SLOTS.has(slot) ? o.host : (o.host ?? o.prov.source.hostHint);
-    if (raw && hostKey(raw) === frag.host) names.push(raw.trim());
+/** The host name a record gives for its item's host key, as written. */
+function hostNameOf(item: Item): string | undefined {
+  if (!item.host) return undefined;
+  const o = item.obs;
+  const raw = VCENTER_SLOTS.has(item.slot) ? o.host : (o.host ?? o.prov.source.hostHint);
+  const name = raw?.trim();
+  return name && hostKey(name) === item.host ? name : undefined;
+}
+
+const isQualified = (name: string): boolean => name.includes(".") && !/^\d/.test(name);
+
+/** Every spelling of each host key seen in the run (`esx01` → esx01, esx01.corp.example). */
+type HostNames = Map<string, Set<string>>;
+
+function learnHostNames(frags: readonly Frag[], names: HostNames): void {
+  for (const f of frags) {
+    for (const item of f.items) {
+      const name = hostNameOf(item);
+      if (!name || !item.host) continue;
+      const set = names.get(item.host);
+      if (set) {
+        if (set.size < 16) set.add(name);
+      } else names.set(item.host, new Set([name]));
+    }
   }
-  return names.find((n) => n.includes(".") && !/^\d/.test(n)) ?? names[0] ?? frag.host;
+}
+
+/**
+ * The host as the sources write it, one spelling per host key in a run: a fully qualified name
+ * seen for the key anywhere in the run (the first in sort order when several), else the
+ * operation's own spelling.
+ */
+function hostDisplay(frag: Frag, hostNames: HostNames): string | undefined {
+  if (!frag.host) return undefined;
+  const seen = [...(hostNames.get(frag.host) ?? [])].sort();
+  const own = frag.items.map(hostNameOf).filter((n): n is string => n !== undefined);
+  return seen.find(isQualified) ?? own.find(isQualified) ?? own[0] ?? seen[0] ?? frag.host;
 }
 
 function vcenterDisplay(observations: readonly Observation[]): string | undefined {
@@ -1624,7 +1993,18 @@ const KIND_RANK: ReadonlyMap<ObservationKind, number> = new Map(
   ).map((k, i) => [k, i]),
 );
 
-function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operation {
+interface BuildContext {
+  readonly hostNames: HostNames;
+  /** Set on the second pass: the exact operations of each session. */
+  readonly chain?: SessionChain;
+}
+
+function buildOperation(
+  frag: Frag,
+  index: SessionIndex,
+  w: JoinWindows,
+  ctx: BuildContext,
+): Operation {
   const items = [...frag.items].sort(
     (a, b) =>
       (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
@@ -1671,7 +2051,7 @@ function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operat
             }
           : { level: "unknown", reason: "the burst record names no account", evidence: [] };
     const vcenter = vcenterDisplay(observations);
-    const host = hostDisplay(frag, observations);
+    const host = hostDisplay(frag, ctx.hostNames);
     return {
       id,
       time,
@@ -1696,7 +2076,7 @@ function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operat
     };
   }
 
-  const built = attributeFrag(frag, observations, index, w);
+  const built = attributeFrag(frag, observations, index, w, ctx.chain);
   // a vpxd LRO placed by time among several does not lend its opID or session to the call
   const lroAlts = frag.alternatives.get("vpxd.lro");
   const trusted = observations.filter(
@@ -1713,7 +2093,7 @@ function buildOperation(frag: Frag, index: SessionIndex, w: JoinWindows): Operat
   const opIdRaw = trusted.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
   const session = trusted.find((o) => o.session)?.session;
   const guest = guestOf(observations);
-  const host = hostDisplay(frag, observations);
+  const host = hostDisplay(frag, ctx.hostNames);
   const vcenter = vcenterDisplay(observations);
   return {
     id,
@@ -1776,17 +2156,51 @@ const longestWindow = (w: JoinWindows): Ms =>
   Math.max(w.uploadDuration, w.sameOpId, w.lroToHost, w.filePathAfterEvent, w.vcenterSkew) +
   w.vcenterSkew;
 
+/** Latest record time of a fragment; undefined when a record has none (it waits for `finish`). */
+function latestOf(f: Frag): Ms | undefined {
+  let max: Ms | undefined;
+  for (const i of f.items) {
+    if (i.t === undefined) return undefined;
+    max = max === undefined ? i.t : Math.max(max, i.t);
+  }
+  return max;
+}
+
+interface BuiltOperation {
+  readonly frag: Frag;
+  readonly op: Operation;
+}
+
 /** A correlator that accepts records in any order and joins them on `finish()`. */
 export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
   const windows: JoinWindows = { ...DEFAULT_WINDOWS, ...options.windows };
   let items: Item[] = [];
   let sessions = new SessionIndex();
   let read = 0;
+  /** Live use: the exact operations already released, per session, for the session chain. */
+  let released: SessionBooks = new Map();
+  let hostNames: HostNames = new Map();
 
-  const build = (frags: Frag[]): Operation[] =>
-    groupBursts(frags)
-      .map((f) => buildOperation(f, sessions, windows))
-      .sort(operationOrder);
+  /**
+   * Builds every fragment twice when needed: a first pass names the accounts the records of each
+   * call give; the session chain then lends the exact operations' accounts to the other
+   * operations of their sessions (docs/attribution.md, rule 3).
+   */
+  const build = (frags: Frag[]): BuiltOperation[] => {
+    learnHostNames(frags, hostNames);
+    const first = groupBursts(frags).map((frag) => ({
+      frag,
+      op: buildOperation(frag, sessions, windows, { hostNames }),
+    }));
+    const books = copyBooks(released);
+    recordSessions(first, sessions, books);
+    const chain: SessionChain = { books, window: windows.sessionChain };
+    return first.map(({ frag, op }) =>
+      chainable(frag, op)
+        ? { frag, op: buildOperation(frag, sessions, windows, { hostNames, chain }) }
+        : { frag, op },
+    );
+  };
 
   return {
     add(record) {
@@ -1800,22 +2214,21 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
     },
     flushBefore(time) {
       const now = typeof time === "number" ? time : Date.parse(time);
-      const cutoff = now - longestWindow(windows);
+      const longest = longestWindow(windows);
+      const cutoff = now - longest;
       const joiner = new Joiner(windows, sessions);
-      const frags = joiner.run([...items]);
-      const latest = (f: Frag): Ms | undefined => {
-        let max: Ms | undefined;
-        for (const i of f.items) {
-          if (i.t === undefined) return undefined;
-          max = max === undefined ? i.t : Math.max(max, i.t);
-        }
-        return max;
-      };
-      const done = frags.filter((f) => {
-        const t = latest(f);
-        return t !== undefined && t < cutoff;
+      const built = build(joiner.run([...items]));
+      // An operation whose session may still show an exact operation within the session-chain
+      // window (one not read yet, or one whose joins may still change) waits that long.
+      const chainSettled = cutoff - windows.sessionChain - longest;
+      const done = built.filter(({ frag, op }) => {
+        const t = latestOf(frag);
+        if (t === undefined || t >= cutoff) return false;
+        return t < chainSettled || !chainable(frag, op);
       });
-      const doneItems = new Set<Item>(done.flatMap((f) => f.items));
+      recordSessions(done, sessions, released);
+      pruneBooks(released, chainSettled - windows.sessionChain - longest);
+      const doneItems = new Set<Item>(done.flatMap((b) => b.frag.items));
       const unattached = joiner.unattached.filter((u) => {
         const t = parseTime(u.observation.time);
         return t !== undefined && t < cutoff;
@@ -1823,14 +2236,13 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const goneObs = new Set<Observation>(unattached.map((u) => u.observation));
       const before = items.length;
       items = items.filter((i) => !doneItems.has(i) && !goneObs.has(i.obs));
-      const operations = build(done);
       const result: CorrelationResult = {
-        operations,
+        operations: done.map((b) => b.op).sort(operationOrder),
         unattached,
         sessions: { records: sessions.records, sessions: sessions.size },
         observations: {
           read: before - items.length,
-          duplicates: done.reduce((n, f) => n + f.copies, 0),
+          duplicates: done.reduce((n, b) => n + b.frag.copies, 0),
         },
       };
       sessions.pruneBefore(cutoff - windows.sessionHorizon);
@@ -1838,7 +2250,9 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
     },
     finish() {
       const joiner = new Joiner(windows, sessions);
-      const operations = build(joiner.run(items));
+      const operations = build(joiner.run(items))
+        .map((b) => b.op)
+        .sort(operationOrder);
       const result: CorrelationResult = {
         operations,
         unattached: joiner.unattached,
@@ -1847,6 +2261,8 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       };
       items = [];
       sessions = new SessionIndex();
+      released = new Map();
+      hostNames = new Map();
       read = 0;
       return result;
     },

@@ -43,6 +43,11 @@ export interface Attribution {
    * `Operation.sessions[i]`.
    */
   readonly evidence: readonly string[];
+  /**
+   * Ids of other operations the attribution relies on: for a session chain, the operations of the
+   * same session whose own records name the principal (`Operation.id` values of the same run).
+   */
+  readonly related?: readonly string[];
 }
 
 /** Where the call came from. */

@@ -155,6 +155,30 @@ describe("docs/schema/operation.schema.json", () => {
     }
   });
 
+  it("accepts a session-chain attribution with the operations it relies on (related)", () => {
+    const src = source("esx01/hostd.log", { hostHint: "esx01" });
+    const doc = documentOf([
+      obs(src, "hostd.state", {
+        time: "2024-06-04T22:00:00.000Z",
+        opId: "ee13d46d",
+        session: "52806149",
+        user: "root",
+        vm: { vmx: "/vmfs/volumes/ds1/web-01/web-01.vmx" },
+      }),
+      obs(src, "hostd.request", {
+        time: "2024-06-04T22:00:05.000Z",
+        opId: "ee13d483",
+        session: "52806149",
+        api: "ListProcessesInGuest",
+        method: "listProcesses",
+      }),
+    ]) as { operations: { id: string; attribution: { related?: string[] } }[] };
+    const related = doc.operations.flatMap((o) => o.attribution.related ?? []);
+    assert.equal(related.length, 1);
+    assert.ok(doc.operations.some((o) => o.id === related[0]));
+    assert.deepEqual(validate(doc, SCHEMA), []);
+  });
+
   it("rejects an undeclared field (the check can fail)", () => {
     const doc = documentOf(vic3029()) as { operations: Record<string, unknown>[] };
     const [first] = doc.operations;

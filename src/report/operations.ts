@@ -114,6 +114,7 @@ export interface OperationJson {
     readonly candidates?: readonly PrincipalJson[];
     readonly reason: string;
     readonly evidence: readonly string[];
+    readonly related?: readonly string[];
   };
   readonly origin: {
     readonly via: string;
@@ -214,6 +215,7 @@ export function operationJson(op: Operation): OperationJson {
       ...(a.candidates?.length ? { candidates: a.candidates.map(principalJson) } : {}),
       reason: a.reason,
       evidence: [...a.evidence],
+      ...(a.related?.length ? { related: [...a.related] } : {}),
     },
     origin: {
       via: op.origin.via,

@@ -97,13 +97,43 @@ describe("guestops scan on the example dataset", () => {
     }
   });
 
-  it("flags the monitoring account starting a program", () => {
+  it("flags the monitoring account starting a program, and listing files in its session", () => {
     const [a] = withRule(doc, "disallowed-method").filter(
       (x) => x.principal.id === "corp\\svc-aria",
     );
     assert.ok(a);
-    assert.equal(a.principal.level, "exact");
     assert.match(a.reasons.join("\n"), /role monitoring\) ran StartProgramInGuest on VM app01/);
+    // StartProgram is named by its vCenter event; the ListFiles calls of the same vCenter session
+    // have no event and are tied to svc-aria through the session chain
+    const levels = a.operations
+      .filter((o) => o.rules.length > 0)
+      .map((o) => [o.method, o.attribution.level])
+      .sort();
+    assert.deepEqual(levels, [
+      ["ListFilesInGuest", "correlated"],
+      ["ListFilesInGuest", "correlated"],
+      ["StartProgramInGuest", "exact"],
+    ]);
+    // the alert states its weakest level
+    assert.equal(a.principal.level, "correlated");
+  });
+
+  it("attributes the Veeam job's polls on dc01 through its vCenter session: no unattributed alert", () => {
+    const dc01Veeam = doc.alerts.filter(
+      (a) => a.vm === "dc01" && (a.firstSeen ?? "").startsWith("2026-03-12T01:0"),
+    );
+    assert.deepEqual(
+      dc01Veeam.map((a) => `${a.severity} ${a.title} (${a.principal.display})`),
+      [],
+    );
+    assert.ok(
+      !doc.alerts.some(
+        (a) =>
+          a.vm === "dc01" &&
+          a.principal.level === "unknown" &&
+          a.operations.some((o) => (o.time ?? "").startsWith("2026-03-12T01:08")),
+      ),
+    );
   });
 
   it("flags the burst of guest authentication failures", () => {
