@@ -3,6 +3,9 @@
  * `[VpxLRO] -- BEGIN lro-N -- <moid> -- vim.vm.guest.<Mgr>.<method> -- <session>(<session2>)`
  * becomes a `vpxd.lro` observation, its `FINISH lro-N` a `vpxd.lro-end`, and lines that name a
  * user (`User X@ip logged in as UA`, `[Auth]: User X`) become session records (telemetry.md §5.3).
+ * A session record carries the session key of the latest LRO of its opID (the login LRO
+ * `vim.SessionManager.login -- <session>` for a login line), so attribution can tie the guest
+ * LROs of that session to the account.
  *
  * Header shapes: 6.x/7.0 `<ts> info vpxd[7F...] [Originator@6876 sub=vpxLro opID=...]`,
  * 8.0U3/9 `<ts> INFO vpxd 20973 [Originator@4413 sub="vpxLro" opID="..."]`, 5.x
@@ -31,6 +34,8 @@ const AUTH = /^\[Auth\]:?\s+User\s+(?<user>\S.*)$/;
 
 /** Open guest LROs remembered to recognise their FINISH line. */
 const MAX_OPEN = 10_000;
+/** Session keys of recent LROs by opID, to give a session line of the same opID its session. */
+const MAX_SESSIONS = 10_000;
 const EXCERPT = 200;
 
 interface Unwrapped {
@@ -97,6 +102,21 @@ function opIdOf(prefix: string, envelope: Envelope | undefined): string | undefi
 
 function openVpxd(ctx: ReaderContext): LineParser {
   const open = new Map<string, { method: string; api: string; opId?: string; session?: string }>();
+  /**
+   * The session key of the latest LRO of each opID (any method: `vim.SessionManager.login` too).
+   * A login line or an `[Auth]` line runs under the opID of its LRO, so it names that session's
+   * account: the session record carries the key.
+   */
+  const sessionOfOpId = new Map<string, string>();
+  const rememberSession = (opId: string | undefined, session: string | undefined): void => {
+    if (!opId || !session) return;
+    sessionOfOpId.delete(opId);
+    if (sessionOfOpId.size >= MAX_SESSIONS) {
+      const oldest = sessionOfOpId.keys().next().value;
+      if (oldest !== undefined) sessionOfOpId.delete(oldest);
+    }
+    sessionOfOpId.set(opId, session);
+  };
 
   const timeOf = (u: Unwrapped, lineNo: number, raw: string) => {
     if (u.ts !== undefined) {
@@ -147,6 +167,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
         );
         return;
       }
+      rememberSession(opId, g["session"]);
       if (!method.startsWith("vim.vm.guest.")) {
         ctx.skip(lineNo);
         return;
@@ -221,6 +242,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
     const auth = authAt < 0 ? undefined : AUTH.exec(msg.slice(authAt))?.groups?.["user"]?.trimEnd();
     if (!said && !auth) return false;
     const opId = opIdOf(u.text.slice(0, start), u.envelope);
+    const sessionKey = opId === undefined ? undefined : sessionOfOpId.get(opId);
     const time = timeOf(u, lineNo, raw);
     const vcenter = u.envelope?.host ?? ctx.source.hostHint;
     const user = said?.user ?? auth;
@@ -233,6 +255,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
       ...(user ? { user } : {}),
       ...(said?.ip ? { sourceIp: said.ip } : {}),
       ...(said?.userAgent ? { userAgent: said.userAgent } : {}),
+      ...(sessionKey ? { session: sessionKey } : {}),
       ...(opId ? { opId } : {}),
       ...(said?.apiInvocations !== undefined ? { apiInvocations: said.apiInvocations } : {}),
       ...(said?.loginTime ? { loginTime: said.loginTime } : {}),
@@ -261,20 +284,34 @@ function openVpxd(ctx: ReaderContext): LineParser {
     ctx.skip(lineNo);
   };
 
-  return { line, end: () => open.clear() };
+  return {
+    line,
+    end: () => {
+      open.clear();
+      sessionOfOpId.clear();
+    },
+  };
 }
+
+/** How a log line starts: a timestamp, a redacted one (`#######`), a syslog PRI or RFC 3164 date. */
+const SNIFF_START = /^(?:\d|#{4,}\s|<\d{1,3}>|[A-Z][a-z]{2} [ \d]\d )/;
 
 export const vpxdReader = defineReader({
   name: "vpxd",
   title: "vCenter vpxd.log (and ESXi vpxa.log): guest-operation LROs, session lines",
   shape: "lines",
   markers: ["[VpxLRO]", "logged in as", "logged out", "Cannot login", "[Auth]"],
+  /**
+   * A hit is a line that starts like a log line (a timestamp, a redacted one, a syslog priority
+   * or date) and carries vpxd's header or an LRO: prose quoting vpxd lines does not count.
+   */
   sniff: (head) => {
     let seen = 0;
     let hits = 0;
     for (const l of head) {
       if (!l.trim()) continue;
       seen++;
+      if (!SNIFF_START.test(l)) continue;
       if (/\b[Vv]px[ad](?:\[[0-9A-Fa-f]+\]:?| \d+) \[(?:Originator|ops)@\d+/.test(l)) hits++;
       else if (l.includes("[VpxLRO] -- ")) hits++;
     }

@@ -82,6 +82,46 @@ describe("vpxd reader: 6.x/7.0 and 5.x lines", () => {
     assert.ok(s.every((x) => x.evidence === "inferred" && x.vcenter === "vc01"));
   });
 
+  it("gives a session line the session key of its opID's LRO (login LRO, guest LRO)", () => {
+    const s = rec.sessions();
+    assert.deepEqual(
+      s.map((x) => [x.kind, x.session ?? null]),
+      [
+        // `User … logged in` under the opID of `vim.SessionManager.loginByToken -- 526861fc-…`
+        ["login", "526861fc-0c28-1930-ae5e-d8c2772bf8c2"],
+        // `[Auth]: User …` under the opID of the guest LRO lro-900002 of the same session
+        ["auth", "526861fc-0c28-1930-ae5e-d8c2772bf8c2"],
+        // no LRO of these opIDs was read: no session key
+        ["login-failed", null],
+        ["logout", null],
+      ],
+    );
+  });
+
+  it("takes the latest LRO of an opID and keeps opIDs apart", () => {
+    const r = readLines(
+      vpxdReader,
+      [
+        "2024-03-05T10:00:00.000Z info vpxd[1] [Originator@6876 sub=vpxLro opID=aa11] [VpxLRO] -- BEGIN lro-1 -- SessionManager -- vim.SessionManager.login -- 52000000-0000-0000-0000-000000000001(52ffffff-0000-0000-0000-000000000000)",
+        "2024-03-05T10:00:00.100Z info vpxd[1] [Originator@6876 sub=vpxLro opID=bb22] [VpxLRO] -- BEGIN lro-2 -- SessionManager -- vim.SessionManager.login -- 52000000-0000-0000-0000-000000000002(52ffffff-0000-0000-0000-000000000000)",
+        "2024-03-05T10:00:00.200Z info vpxd[1] [Originator@6876 sub=User opID=bb22] User CORP\\bob@192.0.2.2 logged in as govc/0.43.0",
+        "2024-03-05T10:00:00.300Z info vpxd[1] [Originator@6876 sub=User opID=aa11] User CORP\\alice@192.0.2.1 logged in as PowerCLI/13.3.0",
+        "2024-03-05T10:10:00.000Z info vpxd[1] [Originator@6876 sub=vpxLro opID=aa11] [VpxLRO] -- BEGIN lro-3 -- SessionManager -- vim.SessionManager.login -- 52000000-0000-0000-0000-000000000003(52ffffff-0000-0000-0000-000000000000)",
+        "2024-03-05T10:10:00.100Z info vpxd[1] [Originator@6876 sub=User opID=aa11] User CORP\\carol@192.0.2.3 logged in as pyvmomi",
+      ].join("\n"),
+      source("vpxd.log", { hostHint: "vc01" }),
+    );
+    assert.deepEqual(
+      r.sessions().map((x) => [x.user, x.session]),
+      [
+        ["CORP\\bob", "52000000-0000-0000-0000-000000000002"],
+        ["CORP\\alice", "52000000-0000-0000-0000-000000000001"],
+        ["CORP\\carol", "52000000-0000-0000-0000-000000000003"],
+      ],
+    );
+    assert.equal(r.observations().length, 0, "login LROs are not guest operations");
+  });
+
   it("counts the other LRO lines as skipped", () => {
     assert.deepEqual(rec.skipped, [1, 3, 5, 6]);
   });
