@@ -229,26 +229,39 @@ function openVmx(ctx: ReaderContext): LineParser {
   return { line, end: () => pending.clear() };
 }
 
-const SNIFF_LINE = [VMX8, VMX_OLD];
+/**
+ * Lines that start like vmware.log lines: the ESXi 7/8 header, or the older `|` header with a
+ * timestamp (digits first), or Workstation's year-less one.
+ */
+const VMX_OLD_SNIFF = /^\d[^|\s]*\|\s*[^|\s]+\|/;
+const SNIFF_LINE = [VMX8, VMX_OLD_SNIFF, VMX_NOYEAR];
+/** Text only vmware.log writes; it counts only on a line with a vmware.log header. */
+const SNIFF_STRONG = /\bLog for VMware (?:ESX|Workstation|Fusion|Player)\b|VigorTransport/;
 
 export const vmxReader = defineReader({
   name: "vmx",
   title: "Per-VM vmware.log (VMX): GuestOps requests and responses",
   shape: "lines",
   markers: ["GuestOps", "DICT ---", "displayName", "Hostname"],
+  /**
+   * Most non-empty lines of a vmware.log start with its header; prose or Markdown that quotes
+   * vmware.log lines (a README, an issue) does not, and scores below the threshold.
+   */
   sniff: (head) => {
     let seen = 0;
     let hits = 0;
+    let strong = false;
     for (const l of head) {
       if (!l.trim()) continue;
       seen++;
-      if (/\bLog for VMware (?:ESX|Workstation|Fusion|Player)\b/.test(l)) return 0.95;
-      if (l.includes("VigorTransport")) return 0.95;
-      if (SNIFF_LINE.some((re) => re.test(l))) hits++;
+      if (!SNIFF_LINE.some((re) => re.test(l))) continue;
+      hits++;
+      if (SNIFF_STRONG.test(l)) strong = true;
     }
     if (seen === 0 || hits === 0) return 0;
     const f = hits / seen;
-    return f >= 0.5 ? 0.85 : 0.4 + 0.4 * f;
+    if (f < 0.5) return 0.25 * f;
+    return strong ? 0.95 : 0.85;
   },
   open: openVmx,
 });
