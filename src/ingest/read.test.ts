@@ -164,6 +164,31 @@ describe("readInputs", () => {
     }
   });
 
+  it("reports encrypted zip members it would have read, and skips the others", async () => {
+    const archive = zip(
+      [
+        { name: "logs/hostd.log", data: hostdLine(1) },
+        { name: "secret.txt", data: "x" },
+        { name: "logs/vpxd.log", data: hostdLine(2) },
+      ],
+      { encrypted: ["logs/hostd.log", "secret.txt"] },
+    );
+    const d = dir();
+    const file = join(d, "export.zip");
+    writeFileSync(file, archive);
+    for (const paths of [[file], ["-"]]) {
+      const { records, summary } = await read(paths, { stdin: () => Readable.from([archive]) });
+      const top = find(summary.inputs, undefined);
+      assert.deepEqual(
+        top?.issues.map((i) => [i.code, i.count]),
+        [["unknown_format", 1]],
+      );
+      assert.match(top?.issues[0]?.examples[0]?.message ?? "", /"logs\/hostd\.log" is encrypted/);
+      assert.equal(top?.members?.skipped, 1);
+      assert.equal(records.length, 1, "the readable member is still read");
+    }
+  });
+
   it("opens a zip inside a tarball from its local headers", async () => {
     const d = dir();
     const inner = zip([{ name: "var/run/log/hostd.log", data: `${hostdLine(9)}\n` }], {

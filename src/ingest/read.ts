@@ -38,7 +38,11 @@ import { InputTally, totalsOf, type InputSummary, type ReadSummary } from "./sum
 import { detectEncoding, looksBinary, transcodeUtf16 } from "./text.js";
 import type { Reader, ReaderContext, ReadOptions } from "./types.js";
 
-type ArchiveFailure = (message: string, member: string | undefined) => void;
+type ArchiveFailure = (
+  message: string,
+  member: string | undefined,
+  kind?: "damaged" | "unsupported",
+) => void;
 
 export interface ReadInputsOptions {
   /** IANA zone for timestamps without one (RFC 3164). Default `UTC`. Validated. */
@@ -325,7 +329,16 @@ class Run {
     tally.status = "archive";
     let reading = false; // a member is being read
     const memberFailures: string[] = [];
-    const onFailure: ArchiveFailure = (message, member) => {
+    const onFailure: ArchiveFailure = (message, member, kind) => {
+      if (kind === "unsupported") {
+        // a member that cannot be opened: reported only if it would have been read
+        if (member !== undefined && !isRelevantMember(member.replace(/\\/g, "/"))) {
+          tally.skippedMember(member);
+        } else {
+          tally.issue("unknown_format", message);
+        }
+        return;
+      }
       const where = member !== undefined ? ` (in member ${JSON.stringify(member)})` : "";
       tally.issue("truncated_input", `archive ends early or is damaged${where}: ${message}`);
       if (reading && member !== undefined) memberFailures.push(message);

@@ -36,17 +36,20 @@ export interface ZipOptions {
   readonly method?: "store" | "deflate";
   /** Write sizes in a data descriptor after the data (as streaming writers do). */
   readonly descriptor?: boolean;
+  /** Members flagged as encrypted (the data itself is left as is). */
+  readonly encrypted?: readonly string[];
 }
 
 export function zip(files: readonly FileSpec[], options: ZipOptions = {}): Buffer {
   const method = options.method === "store" ? 0 : 8;
-  const flags = 0x0800 | (options.descriptor ? 0x08 : 0);
+  const baseFlags = 0x0800 | (options.descriptor ? 0x08 : 0);
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const f of files) {
     const data = typeof f.data === "string" ? Buffer.from(f.data) : f.data;
     const body = method === 8 ? deflateRawSync(data) : data;
+    const flags = baseFlags | (options.encrypted?.includes(f.name) ? 0x01 : 0);
     const name = Buffer.from(f.name, "utf8");
     const crc = crc32(data) >>> 0;
     const local = Buffer.alloc(30);

@@ -13,7 +13,15 @@ import * as yauzl from "yauzl";
 import type { ArchiveMember } from "./tar.js";
 import { feed } from "./feed.js";
 
-export type ZipFailure = (message: string, member: string | undefined) => void;
+/**
+ * A problem of a zip: `damaged` (truncated, corrupt: reading stops or the member ends early) or
+ * `unsupported` (an encrypted member or an unknown compression method: the member is skipped).
+ */
+export type ZipFailure = (
+  message: string,
+  member: string | undefined,
+  kind?: "damaged" | "unsupported",
+) => void;
 
 /** Opens a zip file through its central directory; undefined when it has none (then stream it). */
 export async function openZipFile(path: string): Promise<yauzl.ZipFile | undefined> {
@@ -42,6 +50,7 @@ export async function* zipFileMembers(
         onFailure(
           `member ${JSON.stringify(name)} is ${entry.isEncrypted() ? "encrypted" : `compressed with method ${entry.compressionMethod}`}: skipped`,
           name,
+          "unsupported",
         );
         continue;
       }
@@ -150,6 +159,7 @@ export async function* zipStreamMembers(
           onFailure(
             `member ${JSON.stringify(name)} is ${encrypted ? "encrypted" : `compressed with method ${method}`}: skipped`,
             name,
+            "unsupported",
           );
         }
         for await (const chunk of raw) void chunk;
