@@ -7,6 +7,20 @@ export type * from "./model/operation.js";
 export type * from "./ingest/types.js";
 export { parseEnvelope } from "./ingest/syslog/envelope.js";
 export { openRouter, type ReaderLookup } from "./ingest/readers/syslog/index.js";
+export {
+  readInputs,
+  type ReadHooks,
+  type ReadInputsOptions,
+  type ReadProgress,
+} from "./ingest/read.js";
+export type {
+  InputStatus,
+  InputSummary,
+  IssueExample,
+  IssueSummary,
+  ReadSummary,
+  ReadTotals,
+} from "./ingest/summary.js";
 export { GuestOpsError, isGuestOpsError, type ErrorCode } from "./shared/errors.js";
 export { run } from "./cli/run.js";
 export * from "./policy/index.js";
