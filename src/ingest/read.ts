@@ -27,8 +27,7 @@ import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
 import { hostHintFrom, isRelevantMember } from "./archives/members.js";
-import { tarMembers, type ArchiveMember } from "./archives/tar.js";
-import { openZipFile, zipFileMembers, zipStreamMembers } from "./archives/zip.js";
+import type { ArchiveMember } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import { createLineSplitter, decodeLine, headLines, MAX_LINE_BYTES } from "./lines.js";
 import { HashService, openOuter } from "./outer.js";
@@ -248,8 +247,11 @@ class Run {
     switch (container) {
       case "gzip":
         return this.readGzip(all, inner, depth);
-      case "tar":
+      case "tar": {
+        // tar-stream and yauzl load on first use: a run over plain logs does not pay for them
+        const { tarMembers } = await import("./archives/tar.js");
         return this.readArchive(inner, depth, (onFailure) => tarMembers(all, onFailure));
+      }
       case "zip":
         return this.readZip(all, inner, depth);
       case "bzip2":
@@ -308,6 +310,7 @@ class Run {
     loc: Location,
     depth: number,
   ): Promise<InputTally> {
+    const { openZipFile, zipFileMembers, zipStreamMembers } = await import("./archives/zip.js");
     const zip = loc.diskPath !== undefined ? await openZipFile(loc.diskPath) : undefined;
     if (!zip) return this.readArchive(loc, depth, (f) => zipStreamMembers(chunks, f));
     // Through the central directory; the file's bytes are then read once more, for the hash.
