@@ -43,7 +43,7 @@ export interface LineSplitterOptions {
 export interface LineSplitter {
   /** Feeds bytes; the chunk is copied, so the caller may reuse it after the call. */
   readonly push: (chunk: Buffer) => void;
-  /** End of input: the last line (without `\n`) is handled. */
+  /** End of input: the last line (without `\n`) is handled. The splitter is then done. */
   readonly end: () => void;
   /** Physical lines seen so far. */
   readonly lines: () => number;
@@ -69,6 +69,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   let lines = 0; // complete lines so far (the next line is lines + 1)
   let passed = 0;
   let skipping = false; // inside the remainder of an over-long line
+  let ended = false;
 
   const deliver = (start: number, end: number, lineNo: number, cut: boolean): void => {
     let e = end;
@@ -147,6 +148,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   };
 
   const push = (chunk: Buffer): void => {
+    if (ended) throw new Error("LineSplitter: push after end");
     let off = 0;
     while (off < chunk.length) {
       if (skipping) {
@@ -166,11 +168,14 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   };
 
   const end = (): void => {
+    if (ended) return;
+    ended = true;
     if (!skipping && filled > 0) {
       scanRange(filled, true);
       filled = 0;
     }
     skipping = false;
+    scanner.release();
   };
 
   return { push, end, lines: () => lines, passed: () => passed, engine: scanner.engine };

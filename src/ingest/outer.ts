@@ -35,12 +35,14 @@ export interface OuterInput {
 /** Owns the hash worker of a run (started on first use); `close` when the run ends. */
 export class HashService {
   private worker: HashWorker | undefined;
+  /** Read buffers shared by the inputs hashed inline (one file after another). */
+  private readonly free: Buffer[] = [];
 
   /** A hasher for one input; `large` inputs use the worker. */
   hasher(large: boolean): Hasher {
-    if (!large) return inlineHasher();
+    if (!large) return inlineHasher(this.free);
     this.worker ??= new HashWorker();
-    return this.worker.hasher();
+    return this.worker.hasher(this.free);
   }
 
   async close(): Promise<void> {
@@ -63,7 +65,7 @@ export function openOuter(
     onBytes(n);
   };
   if (entry.kind === "stdin" || entry.size === undefined || !entry.absolute) {
-    const hasher = inlineHasher();
+    const hasher = hashes.hasher(false);
     const open = (): NodeJS.ReadableStream =>
       entry.kind === "stdin" || !entry.absolute
         ? stdin()
@@ -169,11 +171,13 @@ export interface Hasher {
   readonly digest: () => Promise<string>;
 }
 
-function inlineHasher(): Hasher {
+/** Buffers kept for reuse between inputs (each is READ_BYTES). */
+const MAX_FREE = 4;
+
+function inlineHasher(free: Buffer[]): Hasher {
   const hash: Hash = createHash("sha256");
-  const free: Buffer[] = [];
   const give = (chunk: Buffer): void => {
-    free.push(Buffer.from(chunk.buffer, chunk.byteOffset, READ_BYTES));
+    if (free.length < MAX_FREE) free.push(Buffer.from(chunk.buffer, chunk.byteOffset, READ_BYTES));
   };
   return {
     acquire: () => free.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES),
@@ -254,8 +258,8 @@ class HashWorker {
   }
 
   /** One input at a time: a worker hash is sequential state. */
-  hasher(): Hasher {
-    if (this.busy) return inlineHasher();
+  hasher(free: Buffer[]): Hasher {
+    if (this.busy) return inlineHasher(free);
     this.busy = true;
     return {
       acquire: () => {

@@ -34,6 +34,11 @@ export interface MarkerScanner {
   readonly longLine: (i: number) => number;
   /** 16-byte blocks of the last scan that took the verifying path (a measure of false alarms). */
   readonly slowBlocks: () => number;
+  /**
+   * Hands the scanner back for reuse by a later `createMarkerScanner` with the same markers and
+   * sizes (an input per file adds up: each scanner holds a few MiB). Do not use it afterwards.
+   */
+  readonly release: () => void;
 }
 
 /** How many long-line indexes a scan keeps (the count is exact). */
@@ -66,19 +71,37 @@ export function createMarkerScanner(
   const bytes = [...new Set(markers)].map((m) => Buffer.from(m, "utf8"));
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   // The SIMD scanner checks line lengths per 64-byte group: it needs limits of 64 bytes or more.
-  if (options.engine !== "js" && wasm && maxLine >= 64) {
+  const engine = options.engine !== "js" && wasm && maxLine >= 64 ? "wasm" : "js";
+  const key = [engine, capacity, maxLine, ...bytes.map((b) => b.toString("hex"))].join("\0");
+  const pooled = scannerPool.get(key)?.pop();
+  if (pooled) return pooled;
+  const release = (scanner: MarkerScanner): void => {
+    const free = scannerPool.get(key) ?? [];
+    if (free.length < 2 && !free.includes(scanner)) free.push(scanner);
+    if (scannerPool.size > 32) scannerPool.clear();
+    scannerPool.set(key, free);
+  };
+  if (engine === "wasm" && wasm) {
     try {
-      return wasmScanner(wasm, bytes, capacity, maxLine, options.sample);
+      return wasmScanner(wasm, bytes, capacity, maxLine, options.sample, release);
     } catch {
       // No SIMD support in this runtime: fall through to the portable scanner.
     }
   }
-  return jsScanner(bytes, capacity, maxLine);
+  return jsScanner(bytes, capacity, maxLine, release);
 }
+
+/** Released scanners by marker set and sizes, reused by the next input of the same format. */
+const scannerPool = new Map<string, MarkerScanner[]>();
 
 // --- portable implementation ---------------------------------------------------------------------
 
-function jsScanner(markers: readonly Buffer[], capacity: number, maxLine: number): MarkerScanner {
+function jsScanner(
+  markers: readonly Buffer[],
+  capacity: number,
+  maxLine: number,
+  release: (scanner: MarkerScanner) => void,
+): MarkerScanner {
   const input = Buffer.alloc(capacity + SLACK);
   let pos: number[] = [];
   let line: number[] = [];
@@ -129,7 +152,7 @@ function jsScanner(markers: readonly Buffer[], capacity: number, maxLine: number
     }
     return pos.length;
   };
-  return {
+  const scanner: MarkerScanner = {
     input,
     capacity,
     engine: "js",
@@ -140,7 +163,9 @@ function jsScanner(markers: readonly Buffer[], capacity: number, maxLine: number
     longLines: () => longCount,
     longLine: (i) => long[i] ?? -1,
     slowBlocks: () => 0,
+    release: () => release(scanner),
   };
+  return scanner;
 }
 
 // --- WebAssembly SIMD implementation -------------------------------------------------------------
@@ -189,20 +214,21 @@ function wasmScanner(
   capacity: number,
   maxLine: number,
   sample: Buffer | undefined,
+  release: (scanner: MarkerScanner) => void,
 ): MarkerScanner {
   const shortest = markers.length === 0 ? 0 : Math.min(...markers.map((m) => m.length));
   const markerKey = markers.map((m) => m.toString("hex")).join(",");
   const cached = planCache.get(markerKey);
-  if (cached) return wasmInstance(wasm, markers, cached, capacity, maxLine);
+  if (cached) return wasmInstance(wasm, markers, cached, capacity, maxLine, release);
   if (!sample || sample.length < MIN_SAMPLE || shortest < 2) {
     const plan = planFor(markers, Math.min(3, shortest), undefined);
-    return wasmInstance(wasm, markers, plan, capacity, maxLine);
+    return wasmInstance(wasm, markers, plan, capacity, maxLine, release);
   }
   // Plan every width on the sample, try each, keep the cheapest by the cost model.
   let best: { scanner: MarkerScanner; plan: Plan; cost: number } | undefined;
   for (const width of [...new Set([2, Math.min(3, shortest)])]) {
     const plan = planFor(markers, width, sample);
-    const scanner = wasmInstance(wasm, markers, plan, capacity, maxLine);
+    const scanner = wasmInstance(wasm, markers, plan, capacity, maxLine, release);
     const n = Math.min(sample.length, capacity);
     sample.copy(scanner.input, 0, 0, n);
     scanner.scan(n);
@@ -338,6 +364,7 @@ function wasmInstance(
   plan: Plan,
   capacity: number,
   maxLine: number,
+  release: (scanner: MarkerScanner) => void,
 ): MarkerScanner {
   const layout = memoryLayout(capacity);
   const key = [
@@ -358,7 +385,7 @@ function wasmInstance(
   const input = Buffer.from(buffer, 0, capacity + SLACK);
   const out = new Uint32Array(buffer, layout.out, layout.outEntries * 2);
   const counters = new Uint32Array(buffer, layout.counters, 3 + LONG_LINE_EXAMPLES);
-  return {
+  const scanner: MarkerScanner = {
     input,
     capacity,
     engine: "wasm",
@@ -372,7 +399,9 @@ function wasmInstance(
     longLines: () => counters[1] ?? 0,
     longLine: (i) => (i < LONG_LINE_EXAMPLES ? (counters[2 + i] ?? -1) : -1),
     slowBlocks: () => counters[2 + LONG_LINE_EXAMPLES] ?? 0,
+    release: () => release(scanner),
   };
+  return scanner;
 }
 
 interface Layout {
