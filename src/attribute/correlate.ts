@@ -212,7 +212,16 @@ interface Item {
 interface Alternatives {
   readonly items: readonly Item[];
   readonly balanced: boolean;
+  /**
+   * The join's group held other calls too (a time pairing among several), even when this call
+   * had a single candidate: the record is not this call's for certain.
+   */
+  readonly crowded?: boolean;
 }
+
+/** The slot was filled by a pairing among several candidates or calls. */
+const isCrowd = (alts: Alternatives | undefined): alts is Alternatives =>
+  alts !== undefined && (alts.items.length > 1 || alts.crowded === true);
 
 interface Frag {
   items: Item[];
@@ -1018,10 +1027,12 @@ class Joiner {
   #applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
     const consumed = new Set<Frag>();
     for (const { l, r, alternatives, balanced } of pairs) {
-      if (alternatives && alternatives.length > 1) {
+      // a crowded group (several calls or records) is a pairing, even for a call with one candidate
+      if (alternatives) {
         l.alternatives.set(slot, {
           items: alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
           balanced,
+          crowded: true,
         });
         l.notes.push(
           `${slot} record paired in time order: ${alternatives.length} fitted${balanced ? "" : " (more calls than records nearby)"}`,
@@ -1114,7 +1125,7 @@ interface Claim {
   readonly evidence: { readonly obs?: Observation; readonly session?: SessionRecord };
   readonly what: string;
   /** A whole sentence for the reason, in place of `<what> names <principal>` (session chains). */
-  readonly sentence?: string;
+  readonly sentence?: () => string;
   /** Ids of other operations the claim relies on (the session's exact operations). */
   readonly related?: readonly string[];
 }
@@ -1200,8 +1211,7 @@ const isLroItem = (i: Item): boolean => i.slot === "vpxd.lro" || i.slot === "vpx
 
 /** The fragment's vpxd LRO was placed by time among several: it is not this call's for certain. */
 function lroPairedOf(frag: Frag): boolean {
-  const alts = frag.alternatives.get("vpxd.lro");
-  return alts !== undefined && alts.items.length > 1;
+  return isCrowd(frag.alternatives.get("vpxd.lro"));
 }
 
 function sessionRefOf(item: Item): SessionRef | undefined {
@@ -1384,32 +1394,56 @@ interface SessionChain {
   readonly window: Ms;
 }
 
-/** The exact operations of `ref`'s session that lie within the window of `span`, per account. */
+/** Related operations kept per account of a session chain (the nearest in time). */
+const RELATED_MAX = 8;
+
+interface SiblingGroup {
+  readonly principal: Principal;
+  /** How many exact operations of the session within the window name the account. */
+  count: number;
+  /** The nearest of them in time, nearest first (at most `RELATED_MAX`). */
+  readonly nearest: SessionSource[];
+}
+
+/**
+ * The exact operations of `ref`'s session that lie within the window of `span`, per account,
+ * found by walking outward from the operation's start so that the nearest come first.
+ */
 function sessionSiblings(
   chain: SessionChain,
   ref: SessionRef,
   span: readonly [Ms, Ms] | undefined,
-): { principal: Principal; sources: SessionSource[] }[] {
+): SiblingGroup[] {
   const book = chain.books.get(ref.id);
   if (!book || book.shared) return [];
-  const near: SessionSource[] = [...book.untimed];
-  if (span === undefined) near.unshift(...book.timed);
+  const groups = new Map<string, SiblingGroup>();
+  const add = (x: SessionSource): void => {
+    let g = groups.get(x.principal.id);
+    if (!g) {
+      g = { principal: x.principal, count: 0, nearest: [] };
+      groups.set(x.principal.id, g);
+    }
+    g.count++;
+    if (g.nearest.length < RELATED_MAX) g.nearest.push(x);
+  };
+  const { timed, starts } = book;
+  if (span === undefined) for (const x of timed) add(x);
   else {
     const w = chain.window;
-    const from = lowerBound(book.starts, span[0] - w - book.longest);
-    for (let i = from; i < book.timed.length; i++) {
-      const s = book.timed[i];
-      if (!s?.span) continue;
-      if (s.span[0] > span[1] + w) break;
-      if (s.span[1] >= span[0] - w) near.push(s);
+    const leftmost = span[0] - w - book.longest;
+    let hi = lowerBound(starts, span[0]);
+    let lo = hi - 1;
+    for (;;) {
+      const right = hi < timed.length && (starts[hi] ?? 0) <= span[1] + w;
+      const left = lo >= 0 && (starts[lo] ?? 0) >= leftmost;
+      if (!right && !left) break;
+      const takeRight =
+        right && (!left || (starts[hi] ?? 0) - span[0] <= span[0] - (starts[lo] ?? 0));
+      const x = takeRight ? timed[hi++] : timed[lo--];
+      if (x?.span && x.span[1] >= span[0] - w && x.span[0] <= span[1] + w) add(x);
     }
   }
-  const groups = new Map<string, { principal: Principal; sources: SessionSource[] }>();
-  for (const s of near) {
-    const g = groups.get(s.principal.id);
-    if (g) g.sources.push(s);
-    else groups.set(s.principal.id, { principal: s.principal, sources: [s] });
-  }
+  for (const x of book.untimed) add(x);
   return [...groups.values()];
 }
 
@@ -1417,32 +1451,21 @@ function sessionSiblings(
  * `vpxd LRO lro-1 ran in vCenter session S of vc01, whose 3 other operations name X exactly
  * (vCenter events 88251, 88255, 88259)`: the records nearest in time first.
  */
-function siblingSentence(
-  item: Item,
-  ref: SessionRef,
-  principal: Principal,
-  sources: readonly SessionSource[],
-  span: readonly [Ms, Ms] | undefined,
-): string {
+function siblingSentence(item: Item, ref: SessionRef, group: SiblingGroup): string {
   const o = item.obs;
   const record = isLroItem(item) ? `vpxd LRO${o.eventKey ? ` ${o.eventKey}` : ""}` : describeObs(o);
-  const distance = (x: SessionSource): number =>
-    span && x.span ? Math.abs(x.span[0] - span[0]) : Number.POSITIVE_INFINITY;
-  const nearest = [...sources].sort(
-    (a, b) => distance(a) - distance(b) || (a.operation < b.operation ? -1 : 1),
-  );
-  const shown = nearest.slice(0, 4);
+  const shown = group.nearest.slice(0, 4);
   const [first] = shown;
   const plural = first?.kind ? PLURAL.get(first.kind) : undefined;
   const list =
     plural && shown.length > 1 && shown.every((x) => x.kind === first?.kind && x.key)
       ? `${plural} ${shown.map((x) => x.key ?? "").join(", ")}`
       : [...new Set(shown.map((x) => x.what))].join(", ");
-  const n = sources.length;
   const where = ref.named
     ? `of ${ref.where}`
     : `of the ${ref.kind === "vcenter" ? "vCenter" : "host"} that wrote ${ref.where}`;
-  return `${record} ran in ${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key} ${where}, whose ${n === 1 ? "other operation names" : `${n} other operations name`} ${principal.display} exactly (${list}${sources.length > shown.length ? ", …" : ""})`;
+  const n = group.count;
+  return `${record} ran in ${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key} ${where}, whose ${n === 1 ? "other operation names" : `${n} other operations name`} ${group.principal.display} exactly (${list}${n > shown.length ? ", …" : ""})`;
 }
 
 interface Built {
@@ -1502,7 +1525,7 @@ function attributeFrag(
     if (principal.kind === "unknown") continue;
     const claim: Claim = { principal, evidence: { obs: item.obs }, what: describeObs(item.obs) };
     const alts = frag.alternatives.get(item.slot);
-    if (alts && alts.items.length > 1 && alts.items.includes(item)) {
+    if (isCrowd(alts) && alts.items.includes(item)) {
       const principals = alts.items.map((a) =>
         a.obs.user?.trim() ? normaliseAccount(a.obs.user) : undefined,
       );
@@ -1526,12 +1549,12 @@ function attributeFrag(
     if (!sessionChain || firm.length > 0) return [];
     const ref = sessionRefOf(item);
     if (!ref) return [];
-    return sessionSiblings(sessionChain, ref, span).map(({ principal, sources }) => ({
-      principal,
+    return sessionSiblings(sessionChain, ref, span).map((group) => ({
+      principal: group.principal,
       evidence: { obs: item.obs },
       what: `${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key}`,
-      sentence: siblingSentence(item, ref, principal, sources, span),
-      related: sources.map((x) => x.operation),
+      sentence: () => siblingSentence(item, ref, group),
+      related: group.nearest.map((x) => x.operation),
     }));
   };
   const chainOf = (item: Item): { claims: Claim[]; session: Session | undefined } => {
@@ -1593,7 +1616,9 @@ function attributeFrag(
     chain.push(...claims);
     if (session) chainSession ??= session;
   }
-  if (lroPaired && lroAlts) {
+  // with more calls than LROs nearby, this call may have none of them (a direct call): the
+  // crowd then says nothing about its account
+  if (lroPaired && lroAlts?.balanced) {
     const own = frag.items.filter(isLro).flatMap((i) => chainOf(i).claims);
     const ownEnd = own.filter((c) => namesEndUser(c.principal));
     if (ownEnd.length) {
@@ -1607,7 +1632,7 @@ function attributeFrag(
       orderedGroups.push({
         claims: ownEnd,
         principals: uniqueById(perAlternative.flat()),
-        complete: lroAlts.balanced && perAlternative.every((p) => p.length === 1),
+        complete: perAlternative.every((p) => p.length === 1),
       });
     }
   }
@@ -1630,11 +1655,27 @@ function attributeFrag(
     const parts = plain.length
       ? [`${plain.map((c) => c.what).join(", ")} name${plain.length > 1 ? "" : "s"} ${p.display}`]
       : [];
-    for (const c of claims) if (c.sentence !== undefined) parts.push(c.sentence);
+    for (const c of claims) if (c.sentence !== undefined) parts.push(c.sentence());
     return [...new Set(parts)].join("; ");
   };
   const orderedUnanimous = orderedGroups.filter((g) => g.principals.length === 1 && g.complete);
   const orderedSplit = orderedGroups.filter((g) => !(g.principals.length === 1 && g.complete));
+  /**
+   * A time-paired group says the call's account is one of its candidates' (or, when some
+   * candidate names no one, perhaps none of them): it contradicts an account only when it names
+   * end users and that account is not among them.
+   */
+  const allows =
+    (p: Principal) =>
+    (g: (typeof orderedGroups)[number]): boolean => {
+      const ends = g.principals.filter(namesEndUser);
+      return ends.length === 0 || ends.some((x) => x.id === p.id);
+    };
+  const unanimousIds = uniqueById(orderedUnanimous.flatMap((g) => g.principals));
+  const unanimous =
+    unanimousIds.length === 1 && unanimousIds[0] && namesEndUser(unanimousIds[0])
+      ? unanimousIds[0]
+      : undefined;
 
   if (firmIds.length > 1) {
     attribution = conflict(
@@ -1676,8 +1717,9 @@ function attributeFrag(
   } else if (chainEnd.length === 1 && chainEnd[0]) {
     const p = chainEnd[0];
     const clash = orderedGroups
+      .filter((g) => !allows(p)(g))
       .flatMap((g) => g.principals)
-      .filter((x) => namesEndUser(x) && x.id !== p.id);
+      .filter(namesEndUser);
     if (clash.length) {
       attribution = conflict(
         uniqueById([p, ...clash]),
@@ -1694,12 +1736,15 @@ function attributeFrag(
         ...relatedOf(via),
       };
     }
-  } else if (orderedSplit.length) {
+  } else if (orderedSplit.length && !(unanimous && orderedSplit.every(allows(unanimous)))) {
     const cands = uniqueById(orderedSplit.flatMap((g) => g.principals));
     attribution = {
       level: "ambiguous",
       ...(cands.length ? { candidates: cands } : {}),
-      reason: `several ${pluralOf(orderedSplit[0]?.claims[0])} fit this operation in time and they do not name one account`,
+      reason:
+        cands.length > 1
+          ? `several ${pluralOf(orderedSplit[0]?.claims[0])} fit this operation in time and they do not name one account`
+          : `the ${pluralOf(orderedSplit[0]?.claims[0])} that fit this operation in time fit other calls too (more calls than records nearby): none is this call's for certain`,
       evidence: evidenceIds(orderedSplit.flatMap((g) => g.claims)),
     };
   } else if (orderedUnanimous.length) {
@@ -2080,12 +2125,7 @@ function buildOperation(
   // a vpxd LRO placed by time among several does not lend its opID or session to the call
   const lroAlts = frag.alternatives.get("vpxd.lro");
   const trusted = observations.filter(
-    (o) =>
-      !(
-        lroAlts &&
-        lroAlts.items.length > 1 &&
-        (o.kind === "vpxd.lro" || o.kind === "vpxd.lro-end")
-      ),
+    (o) => !(isCrowd(lroAlts) && (o.kind === "vpxd.lro" || o.kind === "vpxd.lro-end")),
   );
   const opId =
     [...frag.opIds][0] ??

@@ -402,6 +402,86 @@ describe("session chain: vpxuser and hostd sessions", () => {
   });
 });
 
+describe("session chain: an LRO placed by time", () => {
+  it("an LRO that fits a direct call and a vCenter call by time lends neither its session", () => {
+    // ESXi 8: hostd events carry no opID, so vpxd LROs are placed on calls by method and time.
+    // carol's call on esx05 and root's direct call on esx09 both fit carol's LRO.
+    const vpxd = source("vc01/vpxd.log", { hostHint: "vc01" });
+    const stream = source("vc01-events.log");
+    const h5 = source("esx05/hostd.log", { hostHint: "esx05.corp.example" });
+    const h9 = source("esx09/hostd.log", { hostHint: "esx09.corp.example" });
+    const t = "2024-06-10T07:26:40.000Z";
+    const start = "StartProgramInGuest";
+    const r = correlate([
+      sess(vpxd, "login", {
+        time: at(t, -600_000),
+        vcenter: "vc01",
+        user: "CORP\\carol",
+        sourceIp: "192.0.2.3",
+        session: S1,
+        process: "vpxd",
+      }),
+      // root, straight to esx09: vCenter reports the event without a user
+      obs(h9, "hostd.event", {
+        time: at(t, 2_831),
+        api: start,
+        method: "Start Program",
+        vm: { name: "web-167" },
+        eventKey: "262",
+      }),
+      obs(stream, "vc.event", {
+        time: at(t, 4_536),
+        vcenter: "vc01",
+        api: start,
+        method: "Start Program",
+        vm: { name: "web-167" },
+        user: "",
+        eventKey: "576370",
+      }),
+      // carol's call through vCenter on esx05
+      obs(vpxd, "vpxd.lro", {
+        time: at(t, 4_574),
+        vcenter: "vc01",
+        api: start,
+        opId: "5d1c0a3e",
+        session: S1,
+        eventKey: "lro-901358",
+      }),
+      obs(vpxd, "vpxd.lro-end", {
+        time: at(t, 4_741),
+        vcenter: "vc01",
+        api: start,
+        opId: "5d1c0a3e",
+        session: S1,
+        eventKey: "lro-901358",
+      }),
+      obs(stream, "vc.event", {
+        time: at(t, 5_053),
+        vcenter: "vc01",
+        api: start,
+        method: "Start Program",
+        vm: { name: "db-100" },
+        user: "CORP\\carol",
+        eventKey: "576375",
+      }),
+      obs(h5, "hostd.event", {
+        time: at(t, 5_518),
+        api: start,
+        method: "Start Program",
+        vm: { name: "db-100" },
+        eventKey: "271",
+      }),
+    ]);
+    const root = r.operations.find((o) => o.vm.name === "web-167");
+    const carol = r.operations.find((o) => o.vm.name === "db-100");
+    assert.equal(carol?.attribution.level, "exact");
+    assert.equal(carol?.attribution.principal?.id, "corp\\carol");
+    assert.ok(root);
+    assert.notEqual(root.attribution.principal?.id, "corp\\carol");
+    assert.ok(!["exact", "correlated"].includes(root.attribution.level), root.attribution.reason);
+  });
+});
+
 describe("session chain in live use (flushBefore)", () => {
   it("an operation waits for its session's later exact operations: same result as one batch", () => {
     const e = estate();
