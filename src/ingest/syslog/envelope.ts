@@ -23,7 +23,7 @@
  */
 import type { Envelope, ReadOptions } from "../types.js";
 import { elementsEnd } from "./structured-data.js";
-import { scanBsdTime, scanIsoTime, type ParsedTime } from "./time.js";
+import { scanBsdTime, scanIsoTime, type ScannedTime } from "../time.js";
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
@@ -225,7 +225,7 @@ export function parseEnvelope(line: string, options: ReadOptions): Envelope | un
     }
   }
   // TIMESTAMP (RFC 3339 or BSD)
-  let t: ParsedTime | undefined;
+  let t: ScannedTime | undefined;
   const c0 = s.charCodeAt(i);
   if (isDigit(c0)) t = scanIsoTime(s, i, options);
   else if (c0 >= 65 && c0 <= 90) t = scanBsdTime(s, i, options);

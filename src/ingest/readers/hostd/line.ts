@@ -16,7 +16,7 @@
  */
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { elementEnd, parseElement, parseStructuredData } from "../../syslog/structured-data.js";
-import { scanIsoTime } from "../../syslog/time.js";
+import { scanIsoTime } from "../../time.js";
 import type { Envelope, ReadOptions } from "../../types.js";
 
 /** The Originator block (or the pre-6.0 bracket) fields guestops uses. */

@@ -21,9 +21,9 @@
  * When the message itself still starts with a syslog header (Splunk's `_raw`), that header wins; an
  * SC4S `_raw` prefix `- - PROGRAM PID MSGID ` is taken apart too.
  */
-import { parseIsoTime, timeFromEpochMs, timeFromParts, type ParsedTime } from "../../iso-time.js";
 import { splitJsonElements, type JsonElement } from "../../json-elements.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
+import { parseIsoTime, timeFromEpochMs, timeFromParts, type ParsedTime } from "../../time.js";
 import {
   defineReader,
   type DocumentReader,

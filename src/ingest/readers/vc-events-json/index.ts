@@ -10,8 +10,8 @@
  * Field names are matched case-insensitively. A record that does not parse is a `bad_json` issue
  * and reading goes on.
  */
-import { timeFromEpochMs, parseIsoTime, type ParsedTime } from "../../iso-time.js";
 import { splitJsonElements, type JsonElement, type JsonSplitProblem } from "../../json-elements.js";
+import { timeFromEpochMs, parseIsoTime, type ParsedTime } from "../../time.js";
 import { defineReader, type ReaderContext } from "../../types.js";
 import { interpretEvent, type VcEvent } from "../vc-events/index.js";
 

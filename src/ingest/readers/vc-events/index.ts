@@ -9,8 +9,8 @@
  * operations are recognised by their description text (see `events.ts`).
  */
 import type { Provenance } from "../../../model/record.js";
-import { parseIsoTime } from "../../iso-time.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
+import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 import { interpretEvent, type VcEvent } from "./events.js";
 

@@ -10,7 +10,7 @@
  */
 import { lookupMethod } from "../../../model/catalog.js";
 import type { InputSource, Observation, VmRef } from "../../../model/record.js";
-import { parseIsoTime } from "../../iso-time.js";
+import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 
 // ESXi 7/8: `<ts> In(05) <thread> <opID|-> <msg>`. The thread never holds `[` or `:`, which keeps

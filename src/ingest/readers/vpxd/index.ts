@@ -15,8 +15,8 @@
  */
 import { lookupMethod } from "../../../model/catalog.js";
 import type { Observation, SessionRecord } from "../../../model/record.js";
-import { parseIsoTime } from "../../iso-time.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
+import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 import { matchSessionText } from "../vc-events/index.js";
 

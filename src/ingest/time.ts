@@ -1,18 +1,31 @@
 /**
- * Timestamps of syslog headers and VMware log lines, normalised to ISO 8601 UTC with milliseconds.
+ * Timestamp normalisation for every reader: each source time becomes ISO 8601 UTC with
+ * milliseconds (`2024-06-04T21:58:00.975Z`), or nothing.
  *
+ * Scanners of syslog headers and VMware log lines (`scanIsoTime`, `scanBsdTime`):
  * - RFC 3339 with `Z` or an offset: exact.
  * - RFC 3339 without zone, and BSD `Mmm dd hh:mm:ss` (RFC 3164, no year, no zone): the zone is
  *   `ReadOptions.assumeTz`, and for BSD the year is inferred from `ReadOptions.referenceTime`
  *   (default now): a time more than a day after the reference belongs to the previous year.
  *   Both are reported as `assumed`.
+ * They are hand-written, no regular expressions: they run on every line that passes the prefilter.
  *
- * Hand-written scanners, no regular expressions: they run on every line that passes the prefilter.
+ * Whole-value parsers for the vmware.log, vpxd, vCenter event and SIEM readers (`parseIsoTime`,
+ * `timeFromParts`, `timeFromEpochMs`).
  */
 import { DateTime } from "luxon";
-import type { ReadOptions } from "../types.js";
+import type { ReadOptions } from "./types.js";
 
+/** A whole value read as a time. */
 export interface ParsedTime {
+  /** UTC ISO 8601 with milliseconds. */
+  readonly time: string;
+  /** The source gave no zone: `assumeTz` was applied. */
+  readonly assumed: boolean;
+}
+
+/** A timestamp found by a scanner at a position in a line. */
+export interface ScannedTime {
   /** ISO 8601 UTC with milliseconds, or undefined when the fields are out of range. */
   readonly time: string | undefined;
   /** The year or the zone was not in the text and was assumed. */
@@ -47,12 +60,6 @@ function validFields(y: number, mo: number, d: number, h: number, mi: number, s:
     if (probe.getUTCDate() !== d) return false;
   }
   return y >= 1970 && y <= 9999;
-}
-
-function isoFromUtcMs(ms: number): string | undefined {
-  if (!Number.isFinite(ms)) return undefined;
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
 // Zone offsets per (zone, local hour): luxon is exact but costs microseconds per call.
@@ -109,7 +116,7 @@ export function scanIsoTime(
   start: number,
   options: ReadOptions,
   spaceSeparator = false,
-): ParsedTime | undefined {
+): ScannedTime | undefined {
   const y = digits(s, start, 4);
   if (y < 0 || s.charCodeAt(start + 4) !== 45 /* - */) return undefined;
   const mo = digits(s, start + 5, 2);
@@ -150,7 +157,7 @@ export function scanIsoTime(
         end: i + 1,
       };
     return {
-      time: isoFromUtcMs(Date.UTC(y, mo - 1, d, h, mi, 59, 999)),
+      time: timeFromEpochMs(Date.UTC(y, mo - 1, d, h, mi, 59, 999)),
       assumed: false,
       end: i + 1,
     };
@@ -170,13 +177,13 @@ export function scanIsoTime(
       if (!ok) return { time: undefined, assumed: false, end };
       const sign = z === 43 ? 1 : -1;
       const utc = Date.UTC(y, mo - 1, d, h, mi, sec59, ms) - sign * (oh * 60 + om) * 60_000;
-      return { time: isoFromUtcMs(utc), assumed: false, end };
+      return { time: timeFromEpochMs(utc), assumed: false, end };
     }
   }
   // No zone: wall-clock time in the assumed zone.
   if (!ok) return { time: undefined, assumed: true, end: i };
   const utc = zonedToUtcMs(options.assumeTz, y, mo, d, h, mi, sec59, ms);
-  return { time: utc === undefined ? undefined : isoFromUtcMs(utc), assumed: true, end: i };
+  return { time: utc === undefined ? undefined : timeFromEpochMs(utc), assumed: true, end: i };
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -212,7 +219,7 @@ export function scanBsdTime(
   s: string,
   start: number,
   options: ReadOptions,
-): ParsedTime | undefined {
+): ScannedTime | undefined {
   const mo = monthAt(s, start);
   if (mo < 0 || s.charCodeAt(start + 3) !== 32) return undefined;
   let i = start + 4;
@@ -251,7 +258,7 @@ export function scanBsdTime(
     const utc = validFields(year, mo, d, h, mi, sec)
       ? zonedToUtcMs(zone, year, mo, d, h, mi, sec59, ms)
       : undefined;
-    return { time: utc === undefined ? undefined : isoFromUtcMs(utc), assumed: true, end: i };
+    return { time: utc === undefined ? undefined : timeFromEpochMs(utc), assumed: true, end: i };
   }
   const ref = referenceMs(options);
   const refYear = new Date(ref).getUTCFullYear();
@@ -262,7 +269,88 @@ export function scanBsdTime(
     const utc = zonedToUtcMs(zone, y, mo, d, h, mi, sec59, ms);
     if (utc === undefined) return { time: undefined, assumed: true, end: i };
     if (utc > ref + DAY_MS) continue;
-    return { time: isoFromUtcMs(utc), assumed: true, end: i };
+    return { time: timeFromEpochMs(utc), assumed: true, end: i };
   }
   return { time: undefined, assumed: true, end: i };
+}
+
+// Any fraction length (vCenter writes 5-6 digits, `2021-09-06T14:40:13.26309Z`); zone optional.
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * An ISO 8601 / RFC 3339 timestamp as UTC ISO with milliseconds (fraction truncated, not
+ * rounded), or undefined when `text` is not one or names an impossible date. A timestamp
+ * without a zone is read in `assumeTz` and flagged `assumed`.
+ */
+export function parseIsoTime(text: string, assumeTz = "UTC"): ParsedTime | undefined {
+  const m = ISO.exec(text.trim());
+  if (!m) return undefined;
+  const frac = ((m[7] ?? "") + "000").slice(0, 3);
+  return timeFromParts(
+    {
+      year: Number(m[1]),
+      month: Number(m[2]),
+      day: Number(m[3]),
+      hour: Number(m[4]),
+      minute: Number(m[5]),
+      second: Number(m[6]),
+      millisecond: Number(frac),
+    },
+    m[8],
+    assumeTz,
+  );
+}
+
+export interface TimeParts {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  readonly millisecond: number;
+}
+
+/**
+ * Calendar parts plus an optional zone (`Z`, `+02:00`, `-0500`) as UTC ISO. Without a zone the
+ * parts are read in `assumeTz` (an IANA name). Undefined for an impossible date or unknown zone.
+ */
+export function timeFromParts(
+  p: TimeParts,
+  zone: string | undefined,
+  assumeTz = "UTC",
+): ParsedTime | undefined {
+  if (p.month < 1 || p.month > 12 || p.day < 1 || p.day > 31) return undefined;
+  if (p.hour > 23 || p.minute > 59 || p.second > 60) return undefined;
+  // Reject Feb 30 and friends: Date.UTC would silently roll them over.
+  const probe = new Date(Date.UTC(p.year, p.month - 1, p.day));
+  if (probe.getUTCDate() !== p.day || probe.getUTCMonth() !== p.month - 1) return undefined;
+  const second = Math.min(p.second, 59); // a leap second is kept as :59
+  if (zone === undefined) {
+    const dt = DateTime.fromObject({ ...p, second }, { zone: assumeTz });
+    if (!dt.isValid) return undefined;
+    return { time: new Date(dt.toMillis()).toISOString(), assumed: true };
+  }
+  let offsetMinutes = 0;
+  if (zone !== "Z" && zone !== "z") {
+    const digits = zone.slice(1).replace(":", "");
+    const hours = Number(digits.slice(0, 2));
+    const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+    if (hours > 18 || minutes > 59) return undefined;
+    offsetMinutes = (zone.startsWith("-") ? -1 : 1) * (hours * 60 + minutes);
+  }
+  const ms =
+    Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, second, p.millisecond) -
+    offsetMinutes * 60_000;
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return undefined;
+  return { time: date.toISOString(), assumed: false };
+}
+
+/** Milliseconds since the epoch as UTC ISO, or undefined when out of range. */
+export function timeFromEpochMs(ms: number): string | undefined {
+  if (!Number.isFinite(ms)) return undefined;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseIsoTime, timeFromEpochMs } from "./iso-time.js";
+import { parseIsoTime, timeFromEpochMs } from "./time.js";
 
 describe("parseIsoTime", () => {
   it("normalises every fraction length and zone form to UTC with milliseconds", () => {
