@@ -23,6 +23,7 @@ import {
   type LineReader,
   type ReaderContext,
 } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 
 const GUEST = "vim.vm.guest.";
 
@@ -56,8 +57,6 @@ export function isAuditEnvelope(env: Envelope): boolean {
   const id = text.slice(1, sp < 0 ? Math.min(text.length, 64) : sp);
   return auditId(id) !== undefined;
 }
-
-const excerpt = (s: string): string => (s.length > 200 ? s.slice(0, 200) : s);
 
 /** `vim.vm.guest.ProcessManager.startProgram`, also with a `:moid` before the method. */
 function splitObject(object: string): { type: string; method?: string } {

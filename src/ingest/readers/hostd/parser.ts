@@ -29,6 +29,7 @@ import type {
   VmRef,
 } from "../../../model/record.js";
 import type { Envelope, LineParser, ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 import { parseDump } from "./dump.js";
 import { readHostdLine, type HostdLine } from "./line.js";
 import {
@@ -137,8 +138,6 @@ const MAX_OPEN = 20_000;
 const RELEVANT = /vim\.vm\.guest\./;
 /** A continuation line this much later than its open record's head belongs to another record. */
 const CONTINUATION_WINDOW_MS = 5000;
-
-const excerpt = (s: string): string => (s.length > 200 ? s.slice(0, 200) : s);
 
 /** Strips `-->` and the one space hostd writes after it. */
 const contText = (msg: string): string => (msg.charCodeAt(0) === 32 ? msg.slice(1) : msg);

@@ -31,10 +31,9 @@ import {
   type LineParser,
   type ReaderContext,
 } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 import { openRouter, type ReaderLookup } from "../syslog/index.js";
 import { fieldsOf, reportSplitProblem, scalarOf } from "../vc-events-json/index.js";
-
-const EXCERPT = 200;
 
 const MESSAGE = ["syslogmessage", "_raw", "event.original", "message", "msg"];
 const PROGRAM = [
@@ -252,7 +251,7 @@ export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
           "bad_json",
           `JSON record does not parse: ${why.slice(0, 120)}`,
           el.line,
-          el.text.slice(0, EXCERPT),
+          excerpt(el.text),
         );
         return;
       }
@@ -260,7 +259,7 @@ export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
       for (const item of items) {
         const f = recordOf(item);
         if (!f) {
-          ctx.issue("bad_json", "JSON record is not an object", el.line, el.text.slice(0, EXCERPT));
+          ctx.issue("bad_json", "JSON record is not an object", el.line, excerpt(el.text));
           continue;
         }
         const message = firstString(f, MESSAGE);
@@ -269,7 +268,7 @@ export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
             "unparsed_line",
             "SIEM record without a message field",
             el.line,
-            el.text.slice(0, EXCERPT),
+            excerpt(el.text),
           );
           continue;
         }

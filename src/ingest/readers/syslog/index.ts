@@ -27,6 +27,7 @@ import {
   type ReaderContext,
 } from "../../types.js";
 import { esxAuditReader, isAuditEnvelope } from "../esx-audit/index.js";
+import { excerpt } from "../excerpt.js";
 import { hostdReader } from "../hostd/index.js";
 
 /** Formats the router dispatches to. */
@@ -112,7 +113,7 @@ export function openRouter(ctx: ReaderContext, lookup: ReaderLookup = HOST_ONLY)
             "unparsed_line",
             "line without a syslog header in a syslog receiver file",
             lineNo,
-            text.slice(0, 200),
+            excerpt(text),
           );
         } else ctx.skip(lineNo);
         return;

@@ -13,9 +13,8 @@
 import { splitJsonElements, type JsonElement, type JsonSplitProblem } from "../../json-elements.js";
 import { timeFromEpochMs, parseIsoTime, type ParsedTime } from "../../time.js";
 import { defineReader, type ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 import { interpretEvent, type VcEvent } from "../vc-events/index.js";
-
-const EXCERPT = 200;
 
 /** An object's own fields by lower-cased name (first spelling wins); never a plain-object lookup. */
 export function fieldsOf(value: unknown): Map<string, unknown> | undefined {
@@ -158,12 +157,7 @@ const WRAPPERS = ["returnval", "value", "events", "items"];
 function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: number): void {
   if (Array.isArray(value)) {
     if (depth >= 2) {
-      ctx.issue(
-        "bad_json",
-        "JSON nested too deep for an event list",
-        el.line,
-        el.text.slice(0, EXCERPT),
-      );
+      ctx.issue("bad_json", "JSON nested too deep for an event list", el.line, excerpt(el.text));
       return;
     }
     for (const item of value) readValue(item, el, ctx, depth + 1);
@@ -171,7 +165,7 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
   }
   const f = fieldsOf(value);
   if (!f) {
-    ctx.issue("bad_json", "JSON record is not an object", el.line, el.text.slice(0, EXCERPT));
+    ctx.issue("bad_json", "JSON record is not an object", el.line, excerpt(el.text));
     return;
   }
   const ev = eventOf(f);
@@ -181,12 +175,7 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
       readValue(wrapped, el, ctx, depth + 1);
       return;
     }
-    ctx.issue(
-      "unparsed_line",
-      "JSON object is not a vCenter event",
-      el.line,
-      el.text.slice(0, EXCERPT),
-    );
+    ctx.issue("unparsed_line", "JSON object is not a vCenter event", el.line, excerpt(el.text));
     return;
   }
   const created = f.get("createdtime");
@@ -197,7 +186,7 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
       s.trim() ? "bad_time" : "missing_time",
       `vCenter event${ev.key ? ` ${ev.key}` : ""}: createdTime ${s.trim() ? "not understood" : "missing"}`,
       el.line,
-      s.slice(0, EXCERPT),
+      excerpt(s),
     );
     time = undefined;
   }
@@ -248,7 +237,7 @@ async function readEvents(bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Pro
         "bad_json",
         `JSON record does not parse: ${why.slice(0, 120)}`,
         el.line,
-        el.text.slice(0, EXCERPT),
+        excerpt(el.text),
       );
       continue;
     }

@@ -16,6 +16,7 @@ import type {
   VmRef,
 } from "../../../model/record.js";
 import type { ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 
 /** One vCenter event, normalised from the stream columns or from a JSON object. */
 export interface VcEvent {
@@ -199,8 +200,6 @@ function burstPhase(ev: VcEvent): string | undefined {
   return undefined;
 }
 
-const EXCERPT = 200;
-
 /**
  * Emit what one vCenter event means. Returns false when the event carries nothing guestops
  * reads (the caller counts it as skipped).
@@ -302,7 +301,7 @@ export function interpretEvent(
         "unknown_method",
         `unknown guest operation ${label.slice(0, 80)}`,
         at.prov.line,
-        desc.slice(0, EXCERPT),
+        excerpt(desc),
       );
     }
     if (!isAuth && label === undefined) {
@@ -310,7 +309,7 @@ export function interpretEvent(
         "unparsed_line",
         "guest-operation event whose operation could not be read",
         at.prov.line,
-        desc.slice(0, EXCERPT),
+        excerpt(desc),
       );
     }
     const vm = vmRef(vmName, ev.vmMoref);
@@ -336,7 +335,7 @@ export function interpretEvent(
       "unparsed_line",
       "guest-operation event text not understood",
       at.prov.line,
-      desc.slice(0, EXCERPT),
+      excerpt(desc),
     );
     return true;
   }

@@ -12,6 +12,7 @@ import type { Provenance } from "../../../model/record.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 import { interpretEvent, type VcEvent } from "./events.js";
 
 export {
@@ -58,7 +59,6 @@ function columnsOf(rest: string, last: boolean): Columns | undefined {
 const MAX_PENDING = 1000;
 /** A part count above this is not believed (a hostile `[1-99999999]` must not allocate). */
 const MAX_PARTS = 64;
-const EXCERPT = 200;
 
 interface Part {
   readonly rest: string;
@@ -86,12 +86,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     partial: boolean,
   ): void => {
     if (!g) {
-      ctx.issue(
-        "unparsed_line",
-        "vCenter event line not understood",
-        prov.line,
-        prov.raw.slice(0, EXCERPT),
-      );
+      ctx.issue("unparsed_line", "vCenter event line not understood", prov.line, excerpt(prov.raw));
       return;
     }
     const created = g.created;
@@ -102,7 +97,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
         created.trim() ? "bad_time" : "missing_time",
         `vCenter event ${key}: created time not understood${envelope?.time ? " (header time used)" : ""}`,
         prov.line,
-        created.slice(0, EXCERPT),
+        excerpt(created),
       );
     }
     const vcenter = envelope?.host ?? ctx.source.hostHint;
@@ -155,11 +150,12 @@ function openVcEvents(ctx: ReaderContext): LineParser {
   const orphan = (p: Pending): void => {
     const have = [...p.got.keys()].sort((a, b) => a - b).join(", ");
     const line = Math.min(...[...p.got.values()].map((x) => x.line));
+    const first = p.got.values().next().value;
     ctx.issue(
       "orphan_part",
       `vCenter event ${p.key}: only part(s) ${have} of ${p.parts} arrived`,
       line,
-      [...p.got.values()][0]?.raw.slice(0, EXCERPT),
+      first && excerpt(first.raw),
     );
     assemble(p, true);
   };
@@ -177,12 +173,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     }
     const m = HEAD.exec(body);
     if (!m?.groups) {
-      ctx.issue(
-        "unparsed_line",
-        "vCenter event header not understood",
-        lineNo,
-        raw.slice(0, EXCERPT),
-      );
+      ctx.issue("unparsed_line", "vCenter event header not understood", lineNo, excerpt(raw));
       return;
     }
     const key = m.groups["key"] ?? "";
@@ -205,7 +196,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
         "unparsed_line",
         `vCenter event ${key}: impossible part ${part}-${parts}`,
         lineNo,
-        raw.slice(0, EXCERPT),
+        excerpt(raw),
       );
       return;
     }

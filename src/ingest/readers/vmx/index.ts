@@ -12,6 +12,7 @@ import { lookupMethod } from "../../../model/catalog.js";
 import type { InputSource, Observation, VmRef } from "../../../model/record.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 
 // ESXi 7/8: `<ts> In(05) <thread> <opID|-> <msg>`. The thread never holds `[` or `:`, which keeps
 // hostd (`Hostd[pid]:`) and vmkernel (`vmkernel:`) lines of the same era out.
@@ -35,7 +36,6 @@ const VMFS_LOG = /(?:^|\/)vmfs\/volumes\/(?<ds>[^/]+)\/(?<dir>[^/]+)\/vmware(?:-
 
 /** Requests remembered to name the method of a bare `Completed GuestOps request.` line. */
 const MAX_PENDING = 4096;
-const EXCERPT = 200;
 
 interface Header {
   readonly ts: string | undefined;
@@ -100,17 +100,12 @@ function openVmx(ctx: ReaderContext): LineParser {
         "bad_time",
         `vmware.log timestamp not understood: ${ts.slice(0, 40)}`,
         lineNo,
-        text.slice(0, EXCERPT),
+        excerpt(text),
       );
     }
     if (envelope?.time) return { time: envelope.time, assumed: envelope.timeAssumed ?? false };
     if (ts === undefined)
-      ctx.issue(
-        "missing_time",
-        "vmware.log line without a timestamp",
-        lineNo,
-        text.slice(0, EXCERPT),
-      );
+      ctx.issue("missing_time", "vmware.log line without a timestamp", lineNo, excerpt(text));
     return undefined;
   };
 
@@ -160,7 +155,7 @@ function openVmx(ctx: ReaderContext): LineParser {
           "unparsed_line",
           "VigorTransport GuestOps line not understood",
           lineNo,
-          raw.slice(0, EXCERPT),
+          excerpt(raw),
         );
       } else ctx.skip(lineNo);
       return;
@@ -182,7 +177,7 @@ function openVmx(ctx: ReaderContext): LineParser {
           "unknown_method",
           `unknown guest operation ${method ?? ""}`,
           lineNo,
-          raw.slice(0, EXCERPT),
+          excerpt(raw),
         );
       }
     } else {

@@ -18,6 +18,7 @@ import type { Observation, SessionRecord } from "../../../model/record.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { excerpt } from "../excerpt.js";
 import { matchSessionText } from "../vc-events/index.js";
 
 /**
@@ -36,7 +37,6 @@ const AUTH = /^\[Auth\]:?\s+User\s+(?<user>\S.*)$/;
 const MAX_OPEN = 10_000;
 /** Session keys of recent LROs by opID, to give a session line of the same opID its session. */
 const MAX_SESSIONS = 10_000;
-const EXCERPT = 200;
 
 interface Unwrapped {
   readonly text: string;
@@ -130,14 +130,14 @@ function openVpxd(ctx: ReaderContext): LineParser {
         "bad_time",
         `vpxd timestamp not understood: ${u.ts.slice(0, 40)}`,
         lineNo,
-        raw.slice(0, EXCERPT),
+        excerpt(raw),
       );
     } else {
       ctx.issue(
         "missing_time",
         "vpxd line without a usable timestamp (missing or redacted)",
         lineNo,
-        raw.slice(0, EXCERPT),
+        excerpt(raw),
       );
     }
     return undefined;
@@ -159,12 +159,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
     if (g["phase"] === "BEGIN") {
       const method = g["method"];
       if (method === undefined) {
-        ctx.issue(
-          "unparsed_line",
-          "VpxLRO BEGIN line without a method",
-          lineNo,
-          raw.slice(0, EXCERPT),
-        );
+        ctx.issue("unparsed_line", "VpxLRO BEGIN line without a method", lineNo, excerpt(raw));
         return;
       }
       rememberSession(opId, g["session"]);
@@ -174,12 +169,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
       }
       const api = lookupMethod(method)?.api;
       if (!api)
-        ctx.issue(
-          "unknown_method",
-          `unknown guest operation ${method}`,
-          lineNo,
-          raw.slice(0, EXCERPT),
-        );
+        ctx.issue("unknown_method", `unknown guest operation ${method}`, lineNo, excerpt(raw));
       const session = g["session"];
       if (open.size >= MAX_OPEN) {
         const oldest = open.keys().next().value;
