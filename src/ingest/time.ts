@@ -354,3 +354,9 @@ export function timeFromEpochMs(ms: number): string | undefined {
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
+
+/** Milliseconds since the epoch as an exact (not assumed) time, or undefined when out of range. */
+export function epochTime(ms: number): ParsedTime | undefined {
+  const time = timeFromEpochMs(ms);
+  return time === undefined ? undefined : { time, assumed: false };
+}

@@ -21,9 +21,9 @@
  * When the message itself still starts with a syslog header (Splunk's `_raw`), that header wins; an
  * SC4S `_raw` prefix `- - PROGRAM PID MSGID ` is taken apart too.
  */
-import { splitJsonElements, type JsonElement } from "../../json-elements.js";
+import type { JsonElement } from "../../json-elements.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
-import { parseIsoTime, timeFromEpochMs, timeFromParts, type ParsedTime } from "../../time.js";
+import { epochTime, parseIsoTime, timeFromParts, type ParsedTime } from "../../time.js";
 import {
   defineReader,
   type DocumentReader,
@@ -32,8 +32,8 @@ import {
   type ReaderContext,
 } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { fieldsOf, jsonHead, jsonRecords, scalarOf } from "../json-records.js";
 import { openRouter, type ReaderLookup } from "../syslog/index.js";
-import { fieldsOf, reportSplitProblem, scalarOf } from "../vc-events-json/index.js";
 
 const MESSAGE = ["syslogmessage", "_raw", "event.original", "message", "msg"];
 const PROGRAM = [
@@ -120,11 +120,11 @@ const US_TIME =
 
 /** A SIEM time field as UTC ISO. */
 export function siemTime(value: unknown, assumeTz: string): ParsedTime | undefined {
-  if (typeof value === "number") return epoch(value);
+  if (typeof value === "number") return epochTime(value);
   const s = scalarOf(value)?.trim();
   if (!s) return undefined;
-  if (/^\d{9,10}(?:\.\d+)?$/.test(s)) return epoch(Number(s) * 1000);
-  if (/^\d{12,13}$/.test(s)) return epoch(Number(s));
+  if (/^\d{9,10}(?:\.\d+)?$/.test(s)) return epochTime(Number(s) * 1000);
+  if (/^\d{12,13}$/.test(s)) return epochTime(Number(s));
   const g = US_TIME.exec(s)?.groups;
   if (g) {
     let hour = Number(g["h"]);
@@ -147,11 +147,6 @@ export function siemTime(value: unknown, assumeTz: string): ParsedTime | undefin
     );
   }
   return parseIsoTime(s, assumeTz);
-}
-
-function epoch(ms: number): ParsedTime | undefined {
-  const t = timeFromEpochMs(ms);
-  return t ? { time: t, assumed: false } : undefined;
 }
 
 function priOf(f: Map<string, unknown>): number | undefined {
@@ -241,20 +236,7 @@ function recordOf(value: unknown): Map<string, unknown> | undefined {
 export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
   const read = async (bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Promise<void> => {
     const router = openRouter(ctx);
-    const onElement = (el: JsonElement): void => {
-      let value: unknown;
-      try {
-        value = JSON.parse(el.text);
-      } catch (error) {
-        const why = error instanceof Error ? error.message : "parse error";
-        ctx.issue(
-          "bad_json",
-          `JSON record does not parse: ${why.slice(0, 120)}`,
-          el.line,
-          excerpt(el.text),
-        );
-        return;
-      }
+    const onRecord = (el: JsonElement, value: unknown): void => {
       const items = Array.isArray(value) ? value : [value];
       for (const item of items) {
         const f = recordOf(item);
@@ -282,11 +264,7 @@ export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
       }
     };
     try {
-      for await (const el of splitJsonElements(bytes, {
-        onProblem: (p) => reportSplitProblem(ctx, p),
-      })) {
-        onElement(el);
-      }
+      for await (const { el, value } of jsonRecords(bytes, ctx)) onRecord(el, value);
     } finally {
       router.end();
     }
@@ -297,11 +275,8 @@ export function createSiemJsonReader(openRouter: OpenRouter): DocumentReader {
     title: "SIEM JSON exports (Sentinel Syslog table, Splunk _raw, Elastic message)",
     shape: "document",
     sniff: (head) => {
-      const text = head
-        .join("\n")
-        .replace(/^\uFEFF/, "")
-        .trimStart();
-      if (!text.startsWith("{") && !text.startsWith("[")) return 0;
+      const text = jsonHead(head);
+      if (text === undefined) return 0;
       if (/"SyslogMessage"\s*:/.test(text)) return 0.95;
       if (/"_raw"\s*:/.test(text)) return 0.8;
       if (

@@ -10,33 +10,12 @@
  * Field names are matched case-insensitively. A record that does not parse is a `bad_json` issue
  * and reading goes on.
  */
-import { splitJsonElements, type JsonElement, type JsonSplitProblem } from "../../json-elements.js";
-import { timeFromEpochMs, parseIsoTime, type ParsedTime } from "../../time.js";
+import type { JsonElement } from "../../json-elements.js";
+import { epochTime, parseIsoTime, type ParsedTime } from "../../time.js";
 import { defineReader, type ReaderContext } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { fieldsOf, jsonHead, jsonRecords, scalarOf } from "../json-records.js";
 import { interpretEvent, type VcEvent } from "../vc-events/index.js";
-
-/** An object's own fields by lower-cased name (first spelling wins); never a plain-object lookup. */
-export function fieldsOf(value: unknown): Map<string, unknown> | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  const fields = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(value)) {
-    const key = k.toLowerCase();
-    if (!fields.has(key)) fields.set(key, v);
-  }
-  return fields;
-}
-
-/** A string or number, unwrapping the vSphere JSON API's `{"_typeName": ..., "_value": ...}`. */
-export function scalarOf(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  if (typeof value === "boolean") return String(value);
-  if (typeof value === "object" && value !== null && Object.hasOwn(value, "_value")) {
-    return scalarOf((value as { _value: unknown })._value);
-  }
-  return undefined;
-}
 
 /** ConvertTo-Json's stand-in for an object nested too deep: its .NET type name. */
 const isTypeName = (s: string): boolean => /^VMware\.Vim\.[\w.]+$/.test(s);
@@ -54,17 +33,11 @@ export function morefOf(value: unknown): string | undefined {
 
 /** `createdTime` as ISO (`2024-...Z`, `+02:00`, 7 fraction digits), `/Date(ms)/` or epoch ms. */
 export function eventTime(value: unknown, assumeTz: string): ParsedTime | undefined {
-  if (typeof value === "number") {
-    const t = timeFromEpochMs(value);
-    return t ? { time: t, assumed: false } : undefined;
-  }
+  if (typeof value === "number") return epochTime(value);
   const s = scalarOf(value)?.trim();
   if (!s) return undefined;
   const ms = /^\/Date\((?<ms>-?\d+)(?:[+-]\d{4})?\)\/$/.exec(s)?.groups?.["ms"];
-  if (ms !== undefined) {
-    const t = timeFromEpochMs(Number(ms));
-    return t ? { time: t, assumed: false } : undefined;
-  }
+  if (ms !== undefined) return epochTime(Number(ms));
   return parseIsoTime(s, assumeTz);
 }
 
@@ -205,44 +178,8 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
   if (!understood) ctx.skip(el.line);
 }
 
-/** Report a splitter problem as a counted issue. */
-export function reportSplitProblem(ctx: ReaderContext, p: JsonSplitProblem): void {
-  switch (p.kind) {
-    case "oversized":
-      ctx.issue(
-        "bad_json",
-        `JSON record of ${p.size} characters is over the size limit: skipped`,
-        p.line,
-      );
-      break;
-    case "unexpected":
-      ctx.issue("bad_json", "text that is not JSON between records: skipped", p.line, p.excerpt);
-      break;
-    case "truncated":
-      ctx.issue("truncated_input", "JSON input ends inside a record or array", p.line, p.excerpt);
-      break;
-  }
-}
-
 async function readEvents(bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Promise<void> {
-  for await (const el of splitJsonElements(bytes, {
-    onProblem: (p) => reportSplitProblem(ctx, p),
-  })) {
-    let value: unknown;
-    try {
-      value = JSON.parse(el.text);
-    } catch (error) {
-      const why = error instanceof Error ? error.message : "parse error";
-      ctx.issue(
-        "bad_json",
-        `JSON record does not parse: ${why.slice(0, 120)}`,
-        el.line,
-        excerpt(el.text),
-      );
-      continue;
-    }
-    readValue(value, el, ctx, 0);
-  }
+  for await (const { el, value } of jsonRecords(bytes, ctx)) readValue(value, el, ctx, 0);
 }
 
 const STRONG = /"(?:eventTypeId|EventTypeId|fullFormattedMessage|FullFormattedMessage)"\s*:/;
@@ -256,11 +193,8 @@ export const vcEventsJsonReader = defineReader({
     "vCenter events as JSON (govc events -json, EventEx objects, Get-VIEvent | ConvertTo-Json)",
   shape: "document",
   sniff: (head) => {
-    const text = head
-      .join("\n")
-      .replace(/^\uFEFF/, "")
-      .trimStart();
-    if (!text.startsWith("{") && !text.startsWith("[")) return 0;
+    const text = jsonHead(head);
+    if (text === undefined) return 0;
     if (STRONG.test(text) || TYPENAME.test(text)) return 0.9;
     if (/"(?:chainId|ChainId)"\s*:/.test(text) && /"(?:createdTime|CreatedTime)"\s*:/.test(text)) {
       return 0.85;
