@@ -10,7 +10,7 @@
  */
 import type { Category } from "./catalog.js";
 import type { AttributionLevel, Origin, Principal } from "./operation.js";
-import type { ObservationKind, Outcome } from "./record.js";
+import type { GuestDetails, ObservationKind, Outcome } from "./record.js";
 
 /** Severities, lowest first. */
 export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
@@ -70,13 +70,7 @@ export interface AlertOperation {
   readonly opId?: string;
   readonly session?: string;
   /** Guest path / program / arguments, where a source logged them. */
-  readonly guest?: {
-    readonly path?: string;
-    readonly program?: string;
-    readonly arguments?: string;
-    readonly workingDirectory?: string;
-    readonly username?: string;
-  };
+  readonly guest?: GuestDetails;
   /** Ids of the rules that fired on this operation (empty for context operations of the cluster). */
   readonly rules: readonly string[];
   /** Every observation of the operation, in time order. */

@@ -87,6 +87,15 @@ export type ObservationKind =
   | "vc.burst" // vCenter event-burst record: N guest operations hidden by the burst filter
   | "audit.api-call"; // ESXi audit record `api.call` on a vim.vm.guest.* object
 
+/** What happened inside the guest (path, program, arguments, guest user), where a source logged it. */
+export interface GuestDetails {
+  readonly path?: string;
+  readonly program?: string;
+  readonly arguments?: string;
+  readonly workingDirectory?: string;
+  readonly username?: string;
+}
+
 /** One sighting of a guest operation in one source. Attribution joins sightings into operations. */
 export interface Observation {
   readonly type: "observation";
@@ -114,13 +123,7 @@ export interface Observation {
   /** Fault or error text (`vmodl.fault.SystemError`). */
   readonly fault?: string;
   /** What happened inside the guest, where logged. */
-  readonly guest?: {
-    readonly path?: string;
-    readonly program?: string;
-    readonly arguments?: string;
-    readonly workingDirectory?: string;
-    readonly username?: string;
-  };
+  readonly guest?: GuestDetails;
   /** Source-specific event key (hostd `Event 246`, vCenter event key, vpxd `lro-123`). */
   readonly eventKey?: string;
   /** vCenter event chain id. */

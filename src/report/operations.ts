@@ -11,7 +11,7 @@ import type { AttributionSummary } from "../attribute/summary.js";
 import { LEVEL_ORDER } from "../attribute/summary.js";
 import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
-import type { Observation, SessionRecord } from "../model/record.js";
+import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
 import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
 
 export const OPERATION_FORMATS = ["ndjson", "json", "table", "csv"] as const;
@@ -125,13 +125,7 @@ export interface OperationJson {
   };
   readonly opId?: string;
   readonly session?: string;
-  readonly guest?: {
-    readonly path?: string;
-    readonly program?: string;
-    readonly arguments?: string;
-    readonly workingDirectory?: string;
-    readonly username?: string;
-  };
+  readonly guest?: GuestDetails;
   readonly fault?: string;
   readonly hidden?: { readonly count?: number; readonly phase?: string };
   readonly notes?: readonly string[];
