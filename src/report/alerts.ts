@@ -6,6 +6,7 @@
 import { SEVERITIES, type Alert, type Severity } from "../model/alert.js";
 import type { AttributionLevel } from "../model/operation.js";
 import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
+import type { ReportInputs } from "./inputs.js";
 
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
@@ -14,24 +15,13 @@ export const isAlertFormat = (name: string): name is AlertFormat =>
   (ALERT_FORMATS as readonly string[]).includes(name);
 
 /** What a scan states about itself (stderr, or the final member under `--format json`). */
-export interface ScanSummary {
+export interface ScanSummary extends ReportInputs {
   readonly tool: { readonly name: "guestops"; readonly version: string };
   readonly policy: string;
   /** IANA zone used for timestamps without one (`--assume-tz`). */
   readonly assumeTz: string;
   readonly since?: string;
   readonly until?: string;
-  readonly inputs: readonly {
-    readonly path: string;
-    readonly member?: string;
-    readonly sha256: string;
-    readonly format?: string;
-    readonly records?: number;
-  }[];
-  /** Inputs (files or archive members) per detected format; `unknown` for unrecognised ones. */
-  readonly formats: Readonly<Record<string, number>>;
-  /** Per-line problems by code. */
-  readonly issues: Readonly<Record<string, number>>;
   readonly records: number;
   readonly operations: number;
   /** Operations left out by --since/--until. */

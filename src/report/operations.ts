@@ -13,6 +13,7 @@ import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
 import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
 import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
+import type { ReportInputs } from "./inputs.js";
 
 export const OPERATION_FORMATS = ["ndjson", "json", "table", "csv"] as const;
 export type OperationFormat = (typeof OPERATION_FORMATS)[number];
@@ -25,23 +26,12 @@ export const OPERATIONS_SCHEMA = "guestops.events/1";
 export const OPERATION_SCHEMA = "guestops.operation/1";
 
 /** What a run states about itself: tool, inputs with their hashes, time zone, counts. */
-export interface EventsContext {
+export interface EventsContext extends ReportInputs {
   readonly tool: { readonly name: "guestops"; readonly version: string };
   /** IANA zone assumed for timestamps that carry none (`--assume-tz`). */
   readonly assumeTz: string;
   /** Filters applied (`--since`, `--until`, `--account`, ...), as given. */
   readonly filters: Readonly<Record<string, string>>;
-  readonly inputs: readonly {
-    readonly path: string;
-    readonly member?: string;
-    readonly sha256: string;
-    readonly format?: string;
-    readonly records?: number;
-  }[];
-  /** Inputs (files or archive members) per detected format; `unknown` for unrecognised ones. */
-  readonly formats: Readonly<Record<string, number>>;
-  /** Per-line problems by code. */
-  readonly issues: Readonly<Record<string, number>>;
   readonly counts: {
     readonly records: number;
     readonly observations: number;
