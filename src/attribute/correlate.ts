@@ -420,6 +420,14 @@ function hasHostSide(f: Frag): boolean {
   return false;
 }
 
+/** A call's host-side times (start, event, completion) as one span widened by `margin` each side. */
+function hostSideSpan(l: Frag, margin: Ms): readonly [Ms, Ms] | undefined {
+  const start = l.start ?? l.event ?? l.done;
+  if (start === undefined) return undefined;
+  const end = Math.max(l.done ?? start, l.event ?? start);
+  return [start - margin, end + margin];
+}
+
 const slotsFree = (a: Frag, b: Frag): boolean => {
   for (const s of b.slots) if (a.slots.has(s) && !SHARED_SLOTS.has(s)) return false;
   return true;
@@ -957,12 +965,7 @@ class Joiner {
     const lefts = frags.filter((f) => !f.slots.has("vc.event") && hasHostSide(f));
     const pairs = windowJoin(lefts, rights, {
       slot: "vc.event",
-      range: (l) => {
-        const start = l.start ?? l.event ?? l.done;
-        if (start === undefined) return undefined;
-        const end = Math.max(l.done ?? start, l.event ?? start);
-        return [start - w.vcenterSkew, end + w.vcenterSkew];
-      },
+      range: (l) => hostSideSpan(l, w.vcenterSkew),
       time: (r) => r.vcTime,
       grade: (l, r) =>
         hostsOk(l, r) && vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r)
@@ -990,10 +993,7 @@ class Joiner {
           const upload = l.api === "InitiateFileTransferToGuest" ? w.uploadDuration : 0;
           return [l.vcTime - w.eventDelivery - upload, l.vcTime + w.duplicate];
         }
-        const start = l.start ?? l.event ?? l.done;
-        if (start === undefined) return undefined;
-        const end = Math.max(l.done ?? start, l.event ?? start);
-        return [start - w.vcenterSkew, end + w.vcenterSkew];
+        return hostSideSpan(l, w.vcenterSkew);
       },
       time: (r) => r.done ?? r.start,
       grade: (l, r) =>
