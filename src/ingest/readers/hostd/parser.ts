@@ -292,6 +292,12 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     for (const l of lines) ctx.skip(l.lineNo);
   }
 
+  /** A multi-line record read only in part, reported at its first line. */
+  function truncated(lines: readonly Phys[], message: string): void {
+    const first = lines[0];
+    ctx.issue("truncated_record", message, first?.lineNo, excerpt(first?.raw ?? ""));
+  }
+
   function flushArgs(threadKey: string): void {
     const call = calls.get(threadKey);
     const acc = call?.args;
@@ -310,14 +316,8 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       return;
     }
     call.guest = true;
-    const first = acc.lines[0];
     if (acc.incomplete) {
-      ctx.issue(
-        "truncated_record",
-        "hostd argument dump without its end: read as far as it goes",
-        first?.lineNo,
-        excerpt(first?.raw ?? ""),
-      );
+      truncated(acc.lines, "hostd argument dump without its end: read as far as it goes");
     }
     const g: Record<string, string> = {};
     if (acc.program !== undefined) g.program = acc.program;
@@ -348,14 +348,8 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     const f = call?.fault;
     if (call === undefined || f === undefined) return;
     call.fault = undefined;
-    const first = f.lines[0];
     if (f.incomplete) {
-      ctx.issue(
-        "truncated_record",
-        "hostd fault dump without its end: read as far as it goes",
-        first?.lineNo,
-        excerpt(first?.raw ?? ""),
-      );
+      truncated(f.lines, "hostd fault dump without its end: read as far as it goes");
     }
     const b = f.head.block;
     observation(
@@ -386,12 +380,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
   function finish(p: Pending): void {
     if (pending.get(p.key) === p) pending.delete(p.key);
     if (p.overflow) {
-      ctx.issue(
-        "truncated_record",
-        `hostd dump longer than ${MAX_DUMP_LINES} lines: the rest was skipped`,
-        p.lines[0]?.lineNo,
-        excerpt(p.lines[0]?.raw ?? ""),
-      );
+      truncated(p.lines, `hostd dump longer than ${MAX_DUMP_LINES} lines: the rest was skipped`);
     }
     if (p.kind === "arg") mergeArg(p);
     else if (p.kind === "result") mergeResult(p);
