@@ -24,6 +24,7 @@ import {
   type ReaderContext,
 } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { shareOfLines } from "../sniff.js";
 
 const GUEST = "vim.vm.guest.";
 
@@ -266,16 +267,10 @@ export const AUDIT_MARKERS: readonly string[] = [
 ];
 
 export function sniffAudit(head: readonly string[]): number {
-  let audit = 0;
-  let total = 0;
-  for (const text of head) {
-    if (text.trim() === "") continue;
-    total++;
+  const f = shareOfLines(head, (text) => {
     const env = parseEnvelope(text, { assumeTz: "UTC" });
-    if (env !== undefined && auditElement(env) !== undefined) audit++;
-  }
-  if (total === 0) return 0;
-  const f = audit / total;
+    return env !== undefined && auditElement(env) !== undefined;
+  });
   return f >= 0.5 ? 0.8 + 0.15 * f : 0.5 * f;
 }
 

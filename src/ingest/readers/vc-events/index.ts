@@ -13,6 +13,7 @@ import { parseEnvelope } from "../../syslog/envelope.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { shareOfLines } from "../sniff.js";
 import { interpretEvent, type VcEvent } from "./events.js";
 
 export {
@@ -241,15 +242,8 @@ export const vcEventsReader = defineReader({
   shape: "lines",
   markers: ["Event ["],
   sniff: (head) => {
-    let seen = 0;
-    let hits = 0;
-    for (const l of head) {
-      if (!l.trim()) continue;
-      seen++;
-      if (SNIFF.test(l)) hits++;
-    }
-    if (seen === 0 || hits === 0) return 0;
-    const f = hits / seen;
+    const f = shareOfLines(head, (l) => SNIFF.test(l));
+    if (f === 0) return 0;
     return f >= 0.8 ? 0.9 : 0.35 + 0.4 * f;
   },
   open: openVcEvents,

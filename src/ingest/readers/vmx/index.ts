@@ -13,6 +13,7 @@ import type { InputSource, Observation, VmRef } from "../../../model/record.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { shareOfLines } from "../sniff.js";
 
 // ESXi 7/8: `<ts> In(05) <thread> <opID|-> <msg>`. The thread never holds `[` or `:`, which keeps
 // hostd (`Hostd[pid]:`) and vmkernel (`vmkernel:`) lines of the same era out.
@@ -243,18 +244,13 @@ export const vmxReader = defineReader({
    * vmware.log lines (a README, an issue) does not, and scores below the threshold.
    */
   sniff: (head) => {
-    let seen = 0;
-    let hits = 0;
     let strong = false;
-    for (const l of head) {
-      if (!l.trim()) continue;
-      seen++;
-      if (!SNIFF_LINE.some((re) => re.test(l))) continue;
-      hits++;
+    const f = shareOfLines(head, (l) => {
+      if (!SNIFF_LINE.some((re) => re.test(l))) return false;
       if (SNIFF_STRONG.test(l)) strong = true;
-    }
-    if (seen === 0 || hits === 0) return 0;
-    const f = hits / seen;
+      return true;
+    });
+    if (f === 0) return 0;
     if (f < 0.5) return 0.25 * f;
     return strong ? 0.95 : 0.85;
   },

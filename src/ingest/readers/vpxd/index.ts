@@ -19,6 +19,7 @@ import { parseEnvelope } from "../../syslog/envelope.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { shareOfLines } from "../sniff.js";
 import { matchSessionText } from "../vc-events/index.js";
 
 /**
@@ -296,17 +297,14 @@ export const vpxdReader = defineReader({
    * or date) and carries vpxd's header or an LRO: prose quoting vpxd lines does not count.
    */
   sniff: (head) => {
-    let seen = 0;
-    let hits = 0;
-    for (const l of head) {
-      if (!l.trim()) continue;
-      seen++;
-      if (!SNIFF_START.test(l)) continue;
-      if (/\b[Vv]px[ad](?:\[[0-9A-Fa-f]+\]:?| \d+) \[(?:Originator|ops)@\d+/.test(l)) hits++;
-      else if (l.includes("[VpxLRO] -- ")) hits++;
-    }
-    if (seen === 0 || hits === 0) return 0;
-    const f = hits / seen;
+    const f = shareOfLines(
+      head,
+      (l) =>
+        SNIFF_START.test(l) &&
+        (/\b[Vv]px[ad](?:\[[0-9A-Fa-f]+\]:?| \d+) \[(?:Originator|ops)@\d+/.test(l) ||
+          l.includes("[VpxLRO] -- ")),
+    );
+    if (f === 0) return 0;
     return f >= 0.5 ? 0.85 : 0.35 + 0.4 * f;
   },
   open: openVpxd,
