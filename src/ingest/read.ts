@@ -22,7 +22,7 @@ import type {
   ReadIssue,
   ReadIssueCode,
 } from "../model/record.js";
-import { GuestOpsError } from "../shared/errors.js";
+import { GuestOpsError, isGuestOpsError } from "../shared/errors.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
@@ -478,7 +478,12 @@ class Run {
               text,
             );
           }
-          parser.line(text, lineNo);
+          try {
+            parser.line(text, lineNo);
+          } catch (error) {
+            // A reader that throws on one hostile line must not blind the rest of the run.
+            tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
+          }
         },
         tooLong: (lineNo) => {
           tally.issue("line_too_long", `line longer than ${max} bytes: cut at ${max}`, lineNo);
@@ -496,7 +501,11 @@ class Run {
       }
     }
     splitter.end();
-    parser.end();
+    try {
+      parser.end();
+    } catch (error) {
+      tally.issue("reader_error", readerErrorMessage(error));
+    }
     tally.lines = splitter.lines();
     tally.linesPassed = splitter.passed();
   }
@@ -518,7 +527,16 @@ class Run {
       }
     };
     const stream = counted();
-    await reader.read(stream, ctx);
+    try {
+      await reader.read(stream, ctx);
+    } catch (error) {
+      if (isGuestOpsError(error)) throw error;
+      // The records read before the failure are kept; the rest of this input is counted, not read.
+      tally.issue(
+        "reader_error",
+        `${readerErrorMessage(error)}; the rest of this input was not read`,
+      );
+    }
     await drain(stream); // whatever the reader left unread
     tally.lines = newlines + (tally.bytes > 0 && last !== 0x0a ? 1 : 0);
     tally.linesPassed = tally.lines;
@@ -578,3 +596,9 @@ function validateTime(time: string | undefined): string | undefined {
 }
 
 export type { Container };
+
+/** A reader's unexpected exception as an issue message (the stack goes nowhere: input is hostile). */
+function readerErrorMessage(error: unknown): string {
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return `the reader failed on this line (${what.slice(0, 200)}); the line was skipped`;
+}

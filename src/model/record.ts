@@ -194,7 +194,8 @@ export type ReadIssueCode =
   | "truncated_input" // gzip / tar / zip ended early: what was read is kept
   | "bad_json" // a JSON element that does not parse
   | "unknown_method" // a guest-ops spelling not in the catalog
-  | "orphan_part"; // a part of a multi-part vCenter event whose other parts never came
+  | "orphan_part" // a part of a multi-part vCenter event whose other parts never came
+  | "reader_error"; // a reader threw on a line (a bug met by hostile input): line skipped, run goes on
 
 export interface ReadIssue {
   readonly code: ReadIssueCode;
