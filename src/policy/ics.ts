@@ -6,7 +6,14 @@
  */
 import ICAL from "ical.js";
 import type { IcsEvent, WindowOccurrence } from "./types.js";
-import { checkRrule, isValidZone, localTime, resolveLocal, type WallTime } from "./windows.js";
+import {
+  checkRrule,
+  isValidZone,
+  localTime,
+  resolveLocal,
+  wallOf,
+  type WallTime,
+} from "./windows.js";
 
 const MINUTE = 60_000;
 
@@ -41,13 +48,6 @@ function ianaFor(
   }
   return fallback;
 }
-
-const wallOf = (t: ICAL.Time): WallTime => ({
-  date: { year: t.year, month: t.month, day: t.day },
-  minutes: t.isDate ? 0 : t.hour * 60 + t.minute,
-  seconds: t.isDate ? 0 : t.second,
-  dateOnly: t.isDate,
-});
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
 const wallText = (w: WallTime): string =>

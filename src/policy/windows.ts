@@ -424,7 +424,8 @@ export function checkRrule(rrule: string): string | undefined {
   return undefined;
 }
 
-const wallOf = (t: ICAL.Time): WallTime => ({
+/** An ical.js time as wall-clock parts (a date-only value at midnight). */
+export const wallOf = (t: ICAL.Time): WallTime => ({
   date: { year: t.year, month: t.month, day: t.day },
   minutes: t.isDate ? 0 : t.hour * 60 + t.minute,
   seconds: t.isDate ? 0 : t.second,
