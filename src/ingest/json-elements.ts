@@ -213,6 +213,12 @@ export async function* splitJsonElements(
     let i = 0;
     // Start of the current record's text within this chunk.
     let from = kind === "none" ? -1 : 0;
+    /** The current record, ending before `end` in this chunk, finished. */
+    const cut = (end: number): JsonElement | undefined => {
+      keep(s.slice(from, end));
+      from = -1;
+      return finish();
+    };
 
     while (i < n) {
       const c = s.charCodeAt(i);
@@ -221,10 +227,8 @@ export async function* splitJsonElements(
         if (c === LF && ndjson && !inArray) {
           // NDJSON: a record never spans lines, so a record still open at a line end is cut there
           // (JSON.parse will reject it) instead of swallowing the records after it.
-          keep(s.slice(from, i));
-          const el = finish();
+          const el = cut(i);
           if (el) yield el;
-          from = -1;
           continue;
         }
         if (inString) {
@@ -233,10 +237,8 @@ export async function* splitJsonElements(
           else if (c === QUOTE) {
             inString = false;
             if (kind === "string") {
-              keep(s.slice(from, i + 1));
-              const el = finish();
+              const el = cut(i + 1);
               if (el) yield el;
-              from = -1;
             }
           } else if (c === LF) line++;
           i++;
@@ -244,10 +246,8 @@ export async function* splitJsonElements(
         }
         if (kind === "scalar") {
           if (endsScalar(c)) {
-            keep(s.slice(from, i));
-            const el = finish();
+            const el = cut(i);
             if (el) yield el;
-            from = -1;
             continue; // look at c again as a separator
           }
           i++;
@@ -259,10 +259,8 @@ export async function* splitJsonElements(
         else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
           depth--;
           if (depth === 0) {
-            keep(s.slice(from, i + 1));
-            const el = finish();
+            const el = cut(i + 1);
             if (el) yield el;
-            from = -1;
           }
         } else if (c === LF) line++;
         i++;
