@@ -8,16 +8,11 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readInputs } from "../ingest/read.js";
 import type { CanonicalRecord } from "../model/record.js";
-import {
-  REAL_SAMPLES,
-  REAL_SAMPLES_MISSING,
-  warnIfNoRealSamples,
-} from "../../test/helpers/reader-harness.js";
+import { REAL_SAMPLES, realSamplesSkip } from "../../test/helpers/reader-harness.js";
 import { correlate } from "./correlate.js";
 import { summarise } from "./summary.js";
 
-const present = warnIfNoRealSamples();
-const skip = present ? false : REAL_SAMPLES_MISSING;
+const skip = realSamplesSkip();
 
 interface Read {
   readonly records: CanonicalRecord[];

@@ -146,3 +146,16 @@ export function warnIfNoRealSamples(): boolean {
   process.stderr.write(`\n*** SKIPPED: ${REAL_SAMPLES_MISSING} ***\n\n`);
   return false;
 }
+
+/** A suite's `skip` option for tests on the real samples: false, or the loud reason they are missing. */
+export const realSamplesSkip = (): false | string =>
+  warnIfNoRealSamples() ? false : REAL_SAMPLES_MISSING;
+
+/** The fixtures in the `fixtures/` folder beside the test module at `moduleUrl` (`import.meta.url`). */
+export function fixtures(moduleUrl: string): {
+  readonly path: (name: string) => string;
+  readonly text: (name: string) => string;
+} {
+  const path = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, moduleUrl));
+  return { path, text: (name) => readFileSync(path(name), "utf8") };
+}

@@ -1,10 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import {
-  readRealSample,
-  REAL_SAMPLES_MISSING,
-  warnIfNoRealSamples,
-} from "../../../test/helpers/reader-harness.js";
+import { readRealSample, realSamplesSkip } from "../../../test/helpers/reader-harness.js";
 import type { ReadOptions } from "../types.js";
 import { facilityOf, parseEnvelope, severityOf } from "./envelope.js";
 
@@ -259,8 +255,7 @@ describe("parseEnvelope", () => {
   });
 
   describe("real samples", () => {
-    const present = warnIfNoRealSamples();
-    const opts = { skip: present ? false : REAL_SAMPLES_MISSING };
+    const opts = { skip: realSamplesSkip() };
     const lines = (name: string): string[] =>
       readRealSample(name)
         .split("\n")

@@ -1,14 +1,10 @@
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { readLines, source } from "../../../../test/helpers/reader-harness.js";
+import { fixtures, readLines, source } from "../../../../test/helpers/reader-harness.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { esxAuditReader, isAuditEnvelope } from "./index.js";
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const text = readFileSync(join(FIXTURES, "audit.log"), "utf8");
+const text = fixtures(import.meta.url).text("audit.log");
 const OPTS = { assumeTz: "UTC" };
 
 describe("esx-audit reader", () => {

@@ -1,24 +1,20 @@
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import type { Observation, SessionRecord } from "../../../model/record.js";
 import type { ReadOptions } from "../../types.js";
 import {
+  fixtures,
   readLines,
-  recorder,
   readRealSample,
-  REAL_SAMPLES_MISSING,
-  source,
-  warnIfNoRealSamples,
+  realSamplesSkip,
+  recorder,
   type Recording,
+  source,
 } from "../../../../test/helpers/reader-harness.js";
 import { HOSTD_MARKERS, hostdReader, sniffHostd } from "./index.js";
 import { readHostdLine } from "./line.js";
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const fixture = (name: string): string => readFileSync(join(FIXTURES, name), "utf8");
+const fixture = fixtures(import.meta.url).text;
 const OPTS: ReadOptions = { assumeTz: "UTC", referenceTime: "2024-06-10T00:00:00.000Z" };
 
 /** Runs the reader the way the input layer does with its prefilter: marker-less lines dropped. */
@@ -492,8 +488,7 @@ describe("hostd reader", () => {
   });
 
   describe("real samples", () => {
-    const present = warnIfNoRealSamples();
-    const opts = { skip: present ? false : REAL_SAMPLES_MISSING };
+    const opts = { skip: realSamplesSkip() };
     const read = (name: string): Recording =>
       readLines(hostdReader, readRealSample(name), source(name), { assumeTz: "UTC" });
 

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import {
+  fixtures,
   readDocument,
   readDocumentFile,
   realSample,
-  REAL_SAMPLES_MISSING,
+  realSamplesSkip,
   source,
-  warnIfNoRealSamples,
 } from "../../../../test/helpers/reader-harness.js";
 import { readerByName } from "../../registry.js";
 import type { Envelope, LineParser, ReaderContext } from "../../types.js";
@@ -15,10 +14,9 @@ import { vcEventsReader } from "../vc-events/index.js";
 import { vpxdReader } from "../vpxd/index.js";
 import { createSiemJsonReader, createSiemJsonReaderFor, siemTime } from "./index.js";
 
-const path = (name: string): string =>
-  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const { path } = fixtures(import.meta.url);
 
-const haveReal = warnIfNoRealSamples();
+const skipReal = realSamplesSkip();
 
 /** The reader as the registry builds it: routing through the registered readers. */
 const siemJsonReader = createSiemJsonReaderFor((name) => readerByName(name));
@@ -213,35 +211,31 @@ describe("siem-json reader: through the syslog router and the registered readers
   });
 });
 
-describe(
-  "siem-json reader: real samples",
-  { skip: haveReal ? false : REAL_SAMPLES_MISSING },
-  () => {
-    it("Sentinel VMwareESXi sample: three messages routed with their hosts, programs and times", async () => {
-      const r = recordingRouter();
-      const rec = await readDocumentFile(
-        createSiemJsonReader(r.open),
-        realSample("azure-sentinel-sample-data-vmwareesxi-excerpt.json"),
-      );
-      assert.deepEqual(
-        r.routed.map((x) => [x.envelope?.program, x.envelope?.host, x.envelope?.time, x.line]),
-        [
-          ["Vpxa", "SAMPLEHOST0002", "2020-11-13T14:06:58.000Z", 2],
-          ["Hostd", "SAMPLEHOST0003", "2020-11-13T14:06:57.000Z", 23],
-          ["Vpxa", "SAMPLEHOST0003", "2020-11-13T13:43:56.000Z", 44],
-        ],
-      );
-      assert.ok(r.routed[0]?.body.startsWith("info vpxa[9B66B70] [Originator@6876"));
-      assert.equal(r.routed[1]?.envelope?.pri, 163);
-      assert.deepEqual(rec.issues, []);
-    });
+describe("siem-json reader: real samples", { skip: skipReal }, () => {
+  it("Sentinel VMwareESXi sample: three messages routed with their hosts, programs and times", async () => {
+    const r = recordingRouter();
+    const rec = await readDocumentFile(
+      createSiemJsonReader(r.open),
+      realSample("azure-sentinel-sample-data-vmwareesxi-excerpt.json"),
+    );
+    assert.deepEqual(
+      r.routed.map((x) => [x.envelope?.program, x.envelope?.host, x.envelope?.time, x.line]),
+      [
+        ["Vpxa", "SAMPLEHOST0002", "2020-11-13T14:06:58.000Z", 2],
+        ["Hostd", "SAMPLEHOST0003", "2020-11-13T14:06:57.000Z", 23],
+        ["Vpxa", "SAMPLEHOST0003", "2020-11-13T13:43:56.000Z", 44],
+      ],
+    );
+    assert.ok(r.routed[0]?.body.startsWith("info vpxa[9B66B70] [Originator@6876"));
+    assert.equal(r.routed[1]?.envelope?.pri, 163);
+    assert.deepEqual(rec.issues, []);
+  });
 
-    it("Sentinel VMwareESXi sample through the registered readers: no guest ops, no crash", async () => {
-      const rec = await readDocumentFile(
-        siemJsonReader,
-        realSample("azure-sentinel-sample-data-vmwareesxi-excerpt.json"),
-      );
-      assert.equal(rec.observations().length, 0);
-    });
-  },
-);
+  it("Sentinel VMwareESXi sample through the registered readers: no guest ops, no crash", async () => {
+    const rec = await readDocumentFile(
+      siemJsonReader,
+      realSample("azure-sentinel-sample-data-vmwareesxi-excerpt.json"),
+    );
+    assert.equal(rec.observations().length, 0);
+  });
+});

@@ -1,15 +1,12 @@
 import { strict as assert } from "node:assert";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
+  fixtures,
   readLines,
   readRealSample,
+  realSamplesSkip,
   recorder,
-  REAL_SAMPLES_MISSING,
   source,
-  warnIfNoRealSamples,
 } from "../../../../test/helpers/reader-harness.js";
 import type { FormatName } from "../../../model/record.js";
 import { readerByName } from "../../registry.js";
@@ -21,8 +18,7 @@ const registered = readerByName("syslog");
 if (registered?.shape !== "lines") throw new Error("the syslog reader is not registered");
 const syslogReader: LineReader = registered;
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const text = readFileSync(join(FIXTURES, "receiver-two-hosts.log"), "utf8");
+const text = fixtures(import.meta.url).text("receiver-two-hosts.log");
 const OPTS: ReadOptions = { assumeTz: "Europe/Paris", referenceTime: "2024-06-10T00:00:00Z" };
 
 describe("syslog router", () => {
@@ -187,8 +183,7 @@ describe("syslog router", () => {
   });
 
   describe("real samples", () => {
-    const present = warnIfNoRealSamples();
-    const opts = { skip: present ? false : REAL_SAMPLES_MISSING };
+    const opts = { skip: realSamplesSkip() };
 
     it(
       "Elastic vSphere mix: RFC 5424 vCenter lines and ESXi lines route without a crash",

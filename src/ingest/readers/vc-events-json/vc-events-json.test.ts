@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { readDocument, readDocumentFile, source } from "../../../../test/helpers/reader-harness.js";
+import {
+  fixtures,
+  readDocument,
+  readDocumentFile,
+  source,
+} from "../../../../test/helpers/reader-harness.js";
 import { eventTime, morefOf, vcEventsJsonReader } from "./index.js";
 
-const path = (name: string): string =>
-  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
-const fixture = (name: string): string => readFileSync(path(name), "utf8");
+const { path, text: fixture } = fixtures(import.meta.url);
 
 describe("vc-events-json reader: govc events -json", () => {
   it("reads indented records, strips govc's `(objectId)` suffix and takes the moref from it", async () => {

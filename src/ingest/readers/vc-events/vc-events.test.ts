@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
+  fixtures,
   readLines,
   readRealSample,
   readRouted,
-  REAL_SAMPLES_MISSING,
-  warnIfNoRealSamples,
+  realSamplesSkip,
 } from "../../../../test/helpers/reader-harness.js";
 import { matchSessionText, vcEventsReader } from "./index.js";
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
+const fixture = fixtures(import.meta.url).text;
 
-const haveReal = warnIfNoRealSamples();
+const skipReal = realSamplesSkip();
 
 describe("vc-events reader: the syslog event stream", () => {
   const rec = readLines(vcEventsReader, fixture("stream.log"));
@@ -176,27 +174,23 @@ describe("matchSessionText", () => {
   });
 });
 
-describe(
-  "vc-events reader: real samples",
-  { skip: haveReal ? false : REAL_SAMPLES_MISSING },
-  () => {
-    it("Elastic vSphere sample: 0 observations; sessions with user agents and API counts", () => {
-      const rec = readLines(
-        vcEventsReader,
-        readRealSample("elastic-integrations-vsphere-test-format-common.log"),
-      );
-      assert.equal(rec.observations().length, 0);
-      const s = rec.sessions();
-      assert.equal(s.filter((x) => x.kind === "login").length, 7);
-      assert.equal(s.filter((x) => x.kind === "logout").length, 6);
-      assert.ok(s.every((x) => x.userAgent && x.sourceIp && x.user));
-      assert.ok(
-        s.filter((x) => x.kind === "logout").every((x) => x.apiInvocations === 3),
-        "every logout states 3 API invocations",
-      );
-      assert.ok(s.filter((x) => x.eventKey !== "513220451").every((x) => x.vcenter === "vcenter"));
-      assert.equal(s.find((x) => x.eventKey === "513220451")?.userAgent, "VMware-client/6.5.0");
-      assert.deepEqual(rec.issues, []);
-    });
-  },
-);
+describe("vc-events reader: real samples", { skip: skipReal }, () => {
+  it("Elastic vSphere sample: 0 observations; sessions with user agents and API counts", () => {
+    const rec = readLines(
+      vcEventsReader,
+      readRealSample("elastic-integrations-vsphere-test-format-common.log"),
+    );
+    assert.equal(rec.observations().length, 0);
+    const s = rec.sessions();
+    assert.equal(s.filter((x) => x.kind === "login").length, 7);
+    assert.equal(s.filter((x) => x.kind === "logout").length, 6);
+    assert.ok(s.every((x) => x.userAgent && x.sourceIp && x.user));
+    assert.ok(
+      s.filter((x) => x.kind === "logout").every((x) => x.apiInvocations === 3),
+      "every logout states 3 API invocations",
+    );
+    assert.ok(s.filter((x) => x.eventKey !== "513220451").every((x) => x.vcenter === "vcenter"));
+    assert.equal(s.find((x) => x.eventKey === "513220451")?.userAgent, "VMware-client/6.5.0");
+    assert.deepEqual(rec.issues, []);
+  });
+});

@@ -1,20 +1,18 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
+  fixtures,
   readLines,
   readRealSample,
   readRouted,
-  REAL_SAMPLES_MISSING,
+  realSamplesSkip,
   source,
-  warnIfNoRealSamples,
 } from "../../../../test/helpers/reader-harness.js";
 import { vmDirFromSource, vmxReader } from "./index.js";
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
+const fixture = fixtures(import.meta.url).text;
 
-const haveReal = warnIfNoRealSamples();
+const skipReal = realSamplesSkip();
 
 describe("vmx reader: ESXi 8 layout", () => {
   const rec = readLines(vmxReader, fixture("esxi8-vmware.log"));
@@ -172,7 +170,7 @@ describe("vmx reader: detection", () => {
   });
 });
 
-describe("vmx reader: real samples", { skip: haveReal ? false : REAL_SAMPLES_MISSING }, () => {
+describe("vmx reader: real samples", { skip: skipReal }, () => {
   it("artefacts.help ESXi 8 vmware.log: 8 requests, each with an opID", () => {
     const rec = readLines(vmxReader, readRealSample("artefacts-help-esxi8-vm-vmware-log.log"));
     const req = rec.observations().filter((o) => o.kind === "vmx.request");

@@ -1,20 +1,18 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
+  fixtures,
   readLines,
   readRealSample,
   readRouted,
-  REAL_SAMPLES_MISSING,
+  realSamplesSkip,
   source,
-  warnIfNoRealSamples,
 } from "../../../../test/helpers/reader-harness.js";
 import { vpxdReader } from "./index.js";
 
-const fixture = (name: string): string =>
-  readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
+const fixture = fixtures(import.meta.url).text;
 
-const haveReal = warnIfNoRealSamples();
+const skipReal = realSamplesSkip();
 
 describe("vpxd reader: 6.x/7.0 and 5.x lines", () => {
   const rec = readLines(
@@ -195,7 +193,7 @@ describe("vpxd reader: 8.0U3/9 quoted form, syslog-wrapped, vpxa", () => {
   });
 });
 
-describe("vpxd reader: real samples", { skip: haveReal ? false : REAL_SAMPLES_MISSING }, () => {
+describe("vpxd reader: real samples", { skip: skipReal }, () => {
   it("Broadcom KB 416771: one LRO with a redacted time, reported as missing_time", () => {
     const rec = readLines(
       vpxdReader,
