@@ -6,31 +6,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { run } from "../src/cli/run.js";
-import type { Io } from "../src/cli/types.js";
 import { readInputs } from "../src/ingest/read.js";
 import type { InputSummary, ReadSummary } from "../src/ingest/summary.js";
 import type { CanonicalRecord } from "../src/model/record.js";
 import { gzip, tar, zip } from "./helpers/archives.js";
+import { fakeIo } from "./helpers/cli.js";
 import { hostdLine, noiseLine, testReaders } from "./helpers/test-readers.js";
 
 const GOOD = `${[hostdLine(1), noiseLine(1), hostdLine(2)].join("\n")}\n`;
-
-function fakeIo(cwd: string, stdin: Buffer = Buffer.alloc(0)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    stdin: () => Readable.from([stdin]),
-    isStderrTty: false,
-    env: {},
-    cwd,
-  };
-  return { io, out, err };
-}
 
 interface Case {
   readonly file: string;

@@ -3,25 +3,16 @@
  * of the Veeam job on dc01, and one spelling per host.
  */
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/run.js";
-import type { Io } from "../../src/cli/types.js";
 import type { OperationJson } from "../../src/report/operations.js";
+import { fakeIo } from "../helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 async function events(args: readonly string[]): Promise<OperationJson[]> {
-  const out: string[] = [];
-  const io: Io = {
-    stdout: (t) => void out.push(t),
-    stderr: () => undefined,
-    stdin: () => Readable.from([]),
-    isStderrTty: false,
-    env: {},
-    cwd: ROOT,
-  };
+  const { io, out } = fakeIo(ROOT);
   assert.equal(await run(["events", "examples/logs", ...args, "--format", "json"], io), 0);
   return (JSON.parse(out.join("\n")) as { operations: OperationJson[] }).operations;
 }

@@ -6,33 +6,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/run.js";
-import type { Io } from "../../src/cli/types.js";
 import type { Alert } from "../../src/model/alert.js";
 import type { ScanSummary } from "../../src/report/alerts.js";
+import { fakeIo } from "../helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STORY = ["scan", "examples/logs", "--policy", "examples/policy.yaml"];
-
-function fakeIo(): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (t) => void out.push(t),
-      stderr: (t) => void err.push(t),
-      stdin: () => Readable.from([]),
-      isStderrTty: false,
-      env: {},
-      cwd: ROOT,
-    },
-  };
-}
 
 interface ScanDoc {
   readonly version: number;
@@ -41,7 +23,7 @@ interface ScanDoc {
 }
 
 async function scanJson(args: readonly string[]): Promise<{ code: number; doc: ScanDoc }> {
-  const { io, out, err } = fakeIo();
+  const { io, out, err } = fakeIo(ROOT);
   const code = await run([...args, "--format", "json"], io);
   assert.equal(err.length, 0, `--format json writes nothing to stderr: ${err.join("\n")}`);
   return { code, doc: JSON.parse(out.join("\n")) as ScanDoc };
@@ -171,7 +153,7 @@ describe("guestops scan exit codes and options", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("--fail-on: 1 when an alert reaches the severity", async () => {
-    const { io } = fakeIo();
+    const { io } = fakeIo(ROOT);
     assert.equal(await run([...STORY, "--fail-on", "critical"], io), 1);
   });
 
@@ -207,14 +189,14 @@ describe("guestops scan exit codes and options", () => {
       ["scan", "examples/no-such-dir"],
       ["scan", "examples/logs", "--policy", "examples/no-such-policy.yaml"],
     ]) {
-      const { io, err } = fakeIo();
+      const { io, err } = fakeIo(ROOT);
       assert.equal(await run(args, io), 2, args.join(" "));
       assert.ok(err.length > 0, `a message for ${args.join(" ")}`);
     }
   });
 
   it("table on stdout, summary on stderr", async () => {
-    const { io, out, err } = fakeIo();
+    const { io, out, err } = fakeIo(ROOT);
     assert.equal(await run(STORY, io), 0);
     assert.match(out.join("\n"), /^SEVERITY +ID/);
     assert.match(out.join("\n"), /^CRITICAL +al-[0-9a-f]{16}/m);
@@ -223,7 +205,7 @@ describe("guestops scan exit codes and options", () => {
   });
 
   it("--out writes the alerts to a file (csv)", async () => {
-    const { io, out } = fakeIo();
+    const { io, out } = fakeIo(ROOT);
     const file = join(dir, "alerts.csv");
     assert.equal(await run([...STORY, "--format", "csv", "--out", file], io), 0);
     assert.deepEqual(out, []);

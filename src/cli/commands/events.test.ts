@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { Command } from "commander";
 import { isGuestOpsError } from "../../shared/errors.js";
@@ -10,28 +9,8 @@ import type { ExitCode, Io } from "../types.js";
 import { buildFilters, eventsCommand, parseTimeBound } from "./events.js";
 import { correlate } from "../../attribute/correlate.js";
 import { vic3029, artefactsHostd } from "../../attribute/fixtures/records.js";
-import {
-  realSample,
-  warnIfNoRealSamples,
-  REAL_SAMPLES_MISSING,
-} from "../../../test/helpers/reader-harness.js";
-
-function fakeIo(cwd: string): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (t) => void out.push(t),
-      stderr: (t) => void err.push(t),
-      stdin: () => Readable.from([]),
-      isStderrTty: false,
-      env: {},
-      cwd,
-    },
-  };
-}
+import { fakeIo } from "../../../test/helpers/cli.js";
+import { realSample, realSamplesSkip } from "../../../test/helpers/reader-harness.js";
 
 /** Runs `guestops events ...` through commander, as the CLI does. */
 async function runEvents(args: string[], io: Io): Promise<ExitCode> {
@@ -42,8 +21,7 @@ async function runEvents(args: string[], io: Io): Promise<ExitCode> {
   return code;
 }
 
-const samples = warnIfNoRealSamples();
-const skip = samples ? false : REAL_SAMPLES_MISSING;
+const skip = realSamplesSkip();
 
 describe("guestops events", () => {
   const dir = mkdtempSync(join(tmpdir(), "guestops-events-"));

@@ -2,28 +2,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../run.js";
-import type { Io } from "../types.js";
-
-function fakeIo(): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (t) => void out.push(t),
-      stderr: (t) => void err.push(t),
-      stdin: () => Readable.from([]),
-      isStderrTty: false,
-      env: {},
-      cwd: process.cwd(),
-    },
-  };
-}
+import { fakeIo } from "../../../test/helpers/cli.js";
 
 const SITE_POLICY = fileURLToPath(new URL("../../../examples/policies/site.yaml", import.meta.url));
 
