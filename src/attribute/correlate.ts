@@ -792,7 +792,7 @@ class Joiner {
           f.slots.has("hostd.request") ||
           f.slots.has("vmx.response")),
     );
-    const pairs = windowJoin(lefts, rights, {
+    return this.#join(frags, lefts, rights, {
       slot: "hostd.event",
       range: (l) => {
         const start = l.start ?? l.done;
@@ -808,7 +808,6 @@ class Joiner {
       grade: (l, r) =>
         hostsOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? vmRelation(l, r) : false,
     });
-    return this.#applyPairs(frags, pairs, "hostd.event");
   }
 
   /** ESXi audit `api.call` records without an opID: same host, same method, close in time. */
@@ -816,7 +815,7 @@ class Joiner {
     const w = this.#w;
     const rights = frags.filter((f) => f.slots.size === 1 && f.slots.has("audit"));
     const lefts = frags.filter((f) => !f.slots.has("audit") && hasHostSide(f));
-    const pairs = windowJoin(lefts, rights, {
+    return this.#join(frags, lefts, rights, {
       slot: "audit",
       range: (l) => {
         const start = l.start ?? l.event ?? l.done;
@@ -829,7 +828,6 @@ class Joiner {
           ? vmRelation(l, r)
           : false,
     });
-    return this.#applyPairs(frags, pairs, "audit");
   }
 
   /**
@@ -963,7 +961,7 @@ class Joiner {
     const w = this.#w;
     const rights = frags.filter(isVcEventOnly);
     const lefts = frags.filter((f) => !f.slots.has("vc.event") && hasHostSide(f));
-    const pairs = windowJoin(lefts, rights, {
+    return this.#join(frags, lefts, rights, {
       slot: "vc.event",
       range: (l) => hostSideSpan(l, w.vcenterSkew),
       time: (r) => r.vcTime,
@@ -972,7 +970,6 @@ class Joiner {
           ? vmRelation(l, r)
           : false,
     });
-    return this.#applyPairs(frags, pairs, "vc.event");
   }
 
   /**
@@ -986,7 +983,7 @@ class Joiner {
       f.slots.has("vpxd.lro") && !(hasHostSide(f) || f.slots.has("vc.event"));
     const rights = frags.filter(isLroOnly);
     const lefts = frags.filter((f) => !f.slots.has("vpxd.lro") && hasHostSide(f));
-    const pairs = windowJoin(lefts, rights, {
+    return this.#join(frags, lefts, rights, {
       slot: "vpxd.lro",
       range: (l) => {
         if (l.vcTime !== undefined) {
@@ -999,7 +996,6 @@ class Joiner {
       grade: (l, r) =>
         vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
     });
-    return this.#applyPairs(frags, pairs, "vpxd.lro");
   }
 
   /** vCenter events left over ↔ vpxd LROs without a host-side record (vCenter-only data). */
@@ -1009,7 +1005,7 @@ class Joiner {
     const lefts = frags.filter(
       (f) => f.slots.has("vpxd.lro") && !f.slots.has("vc.event") && !hasHostSide(f),
     );
-    const pairs = windowJoin(lefts, rights, {
+    return this.#join(frags, lefts, rights, {
       slot: "vc.event",
       range: (l) => {
         const start = l.start ?? l.done;
@@ -1021,7 +1017,11 @@ class Joiner {
       grade: (l, r) =>
         vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
     });
-    return this.#applyPairs(frags, pairs, "vc.event");
+  }
+
+  /** `windowJoin` of `lefts` and `rights`, its pairs merged into `frags` (see `#applyPairs`). */
+  #join(frags: Frag[], lefts: readonly Frag[], rights: readonly Frag[], spec: JoinSpec): Frag[] {
+    return this.#applyPairs(frags, windowJoin(lefts, rights, spec), spec.slot);
   }
 
   #applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
