@@ -2069,6 +2069,17 @@ function buildOperation(
   const info = methodByApi(api);
   const notes = [...new Set(frag.notes)];
   if (time === undefined) notes.push("no time: the source does not give one (redacted or missing)");
+  const host = hostDisplay(frag, ctx.hostNames);
+  const vcenter = vcenterDisplay(observations);
+  // When and where: the same for a burst record and for a call.
+  const placed = {
+    id,
+    time,
+    ...(end && end !== time ? { end } : {}),
+    ...(host ? { host } : {}),
+    ...(vcenter ? { vcenter } : {}),
+    vm: vmOf(frag, observations),
+  };
 
   if (frag.slots.has("burst")) {
     const counts = observations.map((o) => o.count).filter((c): c is number => c !== undefined);
@@ -2095,15 +2106,8 @@ function buildOperation(
               evidence: [],
             }
           : { level: "unknown", reason: "the burst record names no account", evidence: [] };
-    const vcenter = vcenterDisplay(observations);
-    const host = hostDisplay(frag, ctx.hostNames);
     return {
-      id,
-      time,
-      ...(end && end !== time ? { end } : {}),
-      ...(host ? { host } : {}),
-      ...(vcenter ? { vcenter } : {}),
-      vm: vmOf(frag, observations),
+      ...placed,
       api: "unknown",
       category: "unknown",
       outcome: "unknown",
@@ -2133,15 +2137,8 @@ function buildOperation(
   const opIdRaw = trusted.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
   const session = trusted.find((o) => o.session)?.session;
   const guest = guestOf(observations);
-  const host = hostDisplay(frag, ctx.hostNames);
-  const vcenter = vcenterDisplay(observations);
   return {
-    id,
-    time,
-    ...(end && end !== time ? { end } : {}),
-    ...(host ? { host } : {}),
-    ...(vcenter ? { vcenter } : {}),
-    vm: vmOf(frag, observations),
+    ...placed,
     api,
     category: info?.category ?? "unknown",
     outcome: outcomeOf(observations),
