@@ -10,11 +10,8 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { DateTime } from "luxon";
 import { Option } from "commander";
-import { createCorrelator } from "../../attribute/correlate.js";
 import { accountMatches, hostKey } from "../../attribute/identity.js";
-import { summarise } from "../../attribute/summary.js";
 import { createProgressDisplay } from "../../ingest/progress.js";
-import { readInputs } from "../../ingest/read.js";
 import { readers } from "../../ingest/registry.js";
 import type { ReadSummary } from "../../ingest/summary.js";
 import { lookupMethod } from "../../model/catalog.js";
@@ -244,6 +241,12 @@ export async function events(
     );
   }
   const filters = buildFilters(options, assumeTz);
+  // The reading and attribution code loads only when the command runs.
+  const [{ createCorrelator }, { summarise }, { readInputs }] = await Promise.all([
+    import("../../attribute/correlate.js"),
+    import("../../attribute/summary.js"),
+    import("../../ingest/read.js"),
+  ]);
   const correlator = createCorrelator();
   let observations = 0;
   let sessionRecords = 0;

@@ -6,7 +6,6 @@
  */
 import { Option } from "commander";
 import { formatBytes, createProgressDisplay } from "../../ingest/progress.js";
-import { readInputs } from "../../ingest/read.js";
 import { readers } from "../../ingest/registry.js";
 import type { InputSummary, IssueExample, ReadSummary } from "../../ingest/summary.js";
 import { escapeTerminal, safeJsonStringify, truncateForDisplay } from "../../report/escape.js";
@@ -48,6 +47,7 @@ export async function inspect(
   const progress = io.isStderrTty
     ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
     : undefined;
+  const { readInputs } = await import("../../ingest/read.js");
   const summary = await readInputs(
     paths,
     {

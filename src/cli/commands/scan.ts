@@ -15,8 +15,7 @@ import { DateTime } from "luxon";
 import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
 import { readers } from "../../ingest/registry.js";
 import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
-import { analyze, type Analysis } from "../../pipeline.js";
-import { defaultPolicy, loadPolicy } from "../../policy/load.js";
+import type { Analysis } from "../../pipeline.js";
 import type { Policy } from "../../policy/types.js";
 import {
   ALERT_FORMATS,
@@ -94,6 +93,11 @@ export async function scan(
     }
     failOn = options.failOn;
   }
+  // The pipeline and the policy code (zod, yaml, ical.js) load only when the command runs.
+  const [{ analyze }, { defaultPolicy, loadPolicy }] = await Promise.all([
+    import("../../pipeline.js"),
+    import("../../policy/load.js"),
+  ]);
   const policy: Policy =
     options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
   const zone = policy.defaultSite.zone;
