@@ -307,16 +307,21 @@ function assignBuckets(
   const lo = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
   const hi = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
   const members: number[][] = Array.from({ length: 8 }, () => []);
+  // Per position of the window, which byte values a bucket's masks accept (a byte table per
+  // call: the plan is made before the code is optimised, so the scan loop must be plain).
+  const accept = new Uint8Array(width * 256);
   const matches = (loMask: readonly number[], hiMask: readonly number[]): number => {
+    for (let j = 0; j < width; j++) {
+      const l = loMask[j] ?? 0;
+      const h = hiMask[j] ?? 0;
+      for (let b = 0; b < 256; b++) accept[j * 256 + b] = (l >> (b & 15)) & (h >> (b >> 4)) & 1;
+    }
     let n = 0;
-    for (let p = 0; p + width <= text.length; p++) {
-      let ok = true;
-      for (let j = 0; j < width && ok; j++) {
-        const b = text[p + j] ?? 0;
-        ok =
-          ((loMask[j] ?? 0) & (1 << (b & 15))) !== 0 && ((hiMask[j] ?? 0) & (1 << (b >> 4))) !== 0;
-      }
-      if (ok) n++;
+    const last = text.length - width;
+    for (let p = 0; p <= last; p++) {
+      let j = 0;
+      while (j < width && accept[j * 256 + (text[p + j] as number)] === 1) j++;
+      if (j === width) n++;
     }
     return n;
   };

@@ -564,6 +564,7 @@ async function countBytes(chunks: AsyncIterable<Buffer>): Promise<number> {
 }
 
 function validateZone(zone: string): string {
+  if (zone === "UTC") return zone; // the default: no need to load the zone data (~25 ms)
   if (zone.trim() === "" || !DateTime.now().setZone(zone).isValid) {
     throw new GuestOpsError("ERR_USAGE", `unknown time zone ${JSON.stringify(zone)}`, {
       hint: "Use an IANA zone name such as UTC, Europe/Paris or America/New_York.",

@@ -88,11 +88,13 @@ interface Severity {
 }
 
 const SEVERITY_CODES = ["Em", "Al", "Cr", "Er", "Wa", "No", "In", "Db"];
+/** The codes as `first << 8 | second` char codes: no two-character string per line. */
+const SEVERITY_PAIRS = new Set(SEVERITY_CODES.map((c) => (c.charCodeAt(0) << 8) | c.charCodeAt(1)));
 
 /** ESXi 8 severity token at `i`: `In(166)`, `Db(167)`, `In(14)[+]`, `In(14)+`; then a space. */
 function scanSeverity(s: string, i: number): Severity | undefined {
   if (s.charCodeAt(i + 2) !== 40 /* ( */) return undefined;
-  if (!SEVERITY_CODES.includes(s.slice(i, i + 2))) return undefined;
+  if (!SEVERITY_PAIRS.has((s.charCodeAt(i) << 8) | s.charCodeAt(i + 1))) return undefined;
   let j = i + 3;
   let pri = 0;
   const p = j;
