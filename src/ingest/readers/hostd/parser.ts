@@ -422,6 +422,11 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     const head = p.head;
     if (head === undefined) return;
     const call = calls.get(p.threadKey);
+    if (call?.fault === undefined && call?.guest !== true) {
+      // neither a guest call's fault nor a guest call: its dump is not read
+      skipLines(p.lines);
+      return;
+    }
     const dump = p.texts.length > 0 ? parseDump(p.texts.join("\n")) : undefined;
     if (call?.fault !== undefined) {
       call.fault.lines.push(...p.lines);
