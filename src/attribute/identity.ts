@@ -6,6 +6,7 @@
  */
 import type { Principal } from "../model/operation.js";
 import type { VmRef } from "../model/record.js";
+import { globMatch } from "../shared/glob.js";
 
 /* ------------------------------------------------------------------------------------------------
  * Accounts
@@ -100,15 +101,6 @@ export const namesEndUser = (principal: Principal): boolean =>
 /** Two principals are the same account (same id). */
 export const samePrincipal = (a: Principal, b: Principal): boolean => a.id === b.id;
 
-const globToRegExp = (glob: string): RegExp =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-    "s",
-  );
-
 /** `corp` (NetBIOS) and `corp.example.com` (DNS) name one domain: the first label is compared. */
 const domainsMatch = (a: string, b: string): boolean => {
   if (a === b) return true;
@@ -139,12 +131,11 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
       domainsMatch(wanted.domain, principal.domain)
     );
   }
-  if (!globToRegExp(wanted.user).test(principal.user)) return false;
+  if (!globMatch(wanted.user, principal.user)) return false;
   if (wanted.domain === undefined) return principal.domain === undefined;
   if (principal.domain === undefined) return wanted.domain === "*";
-  const domainGlob = globToRegExp(wanted.domain);
   const netbios = principal.domain.split(".")[0] ?? principal.domain;
-  return domainGlob.test(principal.domain) || domainGlob.test(netbios);
+  return globMatch(wanted.domain, principal.domain) || globMatch(wanted.domain, netbios);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import {
   type EventsContext,
 } from "../../report/operations.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { globMatch } from "../../shared/glob.js";
 import { VERSION } from "../../version.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
@@ -97,15 +98,6 @@ interface Filters {
   readonly test: (op: Operation) => boolean;
 }
 
-const globRegExp = (glob: string): RegExp =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".")}$`,
-    "is",
-  );
-
 /**
  * `--since`/`--until`: ISO 8601 with a zone, or a date (`2024-06-04`) taken in `zone`. For
  * `--until`, a date means the end of that day.
@@ -157,20 +149,21 @@ export function buildFilters(options: EventsOptions, zone: string): Filters {
     });
   }
   if (options.vm !== undefined) {
-    const re = globRegExp(options.vm);
-    given["vm"] = options.vm;
+    const pattern = options.vm;
+    given["vm"] = pattern;
     tests.push((op) =>
       [op.vm.name, op.vm.vmx, op.vm.dir, op.vm.dir?.split("/").pop(), op.vm.moref].some(
-        (v) => v !== undefined && re.test(v),
+        (v) => v !== undefined && globMatch(pattern, v),
       ),
     );
   }
   if (options.host !== undefined) {
     const wanted = options.host;
-    const re = globRegExp(wanted);
     given["host"] = wanted;
     tests.push(
-      (op) => op.host !== undefined && (hostKey(op.host) === hostKey(wanted) || re.test(op.host)),
+      (op) =>
+        op.host !== undefined &&
+        (hostKey(op.host) === hostKey(wanted) || globMatch(wanted, op.host)),
     );
   }
   if (options.method !== undefined) {
