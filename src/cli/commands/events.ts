@@ -27,6 +27,7 @@ import {
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { globMatch } from "../../shared/glob.js";
 import { VERSION } from "../../version.js";
+import { parseTimeBound } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
 export interface EventsOptions {
@@ -96,28 +97,6 @@ export const eventsCommand = defineCommand({
 interface Filters {
   readonly given: Record<string, string>;
   readonly test: (op: Operation) => boolean;
-}
-
-/**
- * `--since`/`--until`: ISO 8601 with a zone, or a date (`2024-06-04`) taken in `zone`. For
- * `--until`, a date means the end of that day.
- */
-export function parseTimeBound(text: string, zone: string, bound: "since" | "until"): number {
-  const trimmed = text.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed)) {
-    const day = DateTime.fromISO(trimmed, { zone });
-    if (!day.isValid) throw usage(`--${bound} ${trimmed} is not a valid date`);
-    return (bound === "until" ? day.plus({ days: 1 }) : day).toMillis();
-  }
-  if (!/(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(trimmed)) {
-    throw usage(
-      `--${bound} ${trimmed} has no zone`,
-      "Give a zone (2024-06-04T21:58:00Z, 2024-06-04T23:58:00+02:00) or a date (2024-06-04).",
-    );
-  }
-  const t = DateTime.fromISO(trimmed, { setZone: true });
-  if (!t.isValid) throw usage(`--${bound} ${trimmed} is not an ISO 8601 time`);
-  return t.toMillis();
 }
 
 const usage = (message: string, hint?: string): GuestOpsError =>

@@ -11,7 +11,6 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option } from "commander";
-import { DateTime } from "luxon";
 import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
 import { readers } from "../../ingest/registry.js";
 import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
@@ -28,6 +27,7 @@ import {
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { VERSION } from "../../version.js";
+import { parseTimeBound } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
 export interface ScanOptions {
@@ -157,36 +157,6 @@ export async function scan(
     if (alerts.some((a) => severityRank(a.severity) >= threshold)) return EXIT.ALERTS;
   }
   return EXIT.OK;
-}
-
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const HAS_ZONE = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
-
-/**
- * `--since`/`--until`: ISO 8601 with a zone (`2026-03-14T02:00Z`, `2026-03-14T03:00+01:00`), or a
- * date taken in the site's zone (the policy's default site): `--since` from its start, `--until`
- * up to its end (the next day's start, exclusive). Returns epoch milliseconds.
- */
-export function parseTimeBound(text: string, zone: string, bound: "since" | "until"): number {
-  const value = text.trim();
-  if (DATE_ONLY.test(value)) {
-    const day = DateTime.fromISO(value, { zone });
-    if (day.isValid) {
-      return (
-        bound === "since" ? day.startOf("day") : day.startOf("day").plus({ days: 1 })
-      ).toMillis();
-    }
-  } else if (HAS_ZONE.test(value)) {
-    const t = DateTime.fromISO(value, { setZone: true });
-    if (t.isValid) return t.toMillis();
-  }
-  throw new GuestOpsError(
-    "ERR_USAGE",
-    `--${bound} ${escapeTerminal(value)} is not a time guestops understands`,
-    {
-      hint: `give ISO 8601 with a zone (2026-03-14T02:00Z, 2026-03-14T03:00+01:00) or a date (2026-03-14, taken in ${zone})`,
-    },
-  );
 }
 
 /** The run's summary: inputs, formats, issues, operations, attribution, alerts, rules. */
