@@ -28,11 +28,7 @@ const DAY = 24 * HOUR;
  * Zones and local time
  * ---------------------------------------------------------------------------------------------- */
 
-/** True for IANA zone names the runtime knows (`Europe/Paris`, `UTC`); false for offsets. */
-export function isValidZone(zone: string): boolean {
-  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return false;
-  return IANAZone.isValidZone(zone);
-}
+export { isValidZone } from "../shared/zone.js";
 
 const zoneCache = new Map<string, IANAZone>();
 const ianaZone = (zone: string): IANAZone => {

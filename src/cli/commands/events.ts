@@ -8,7 +8,6 @@
  */
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { DateTime } from "luxon";
 import { Option } from "commander";
 import { accountMatches, hostKey } from "../../attribute/identity.js";
 import { createProgressDisplay } from "../../ingest/progress.js";
@@ -26,6 +25,7 @@ import {
 } from "../../report/operations.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { globMatch } from "../../shared/glob.js";
+import { isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
@@ -206,7 +206,7 @@ export async function events(
   const format = options.format ?? "table";
   if (!isOperationFormat(format)) throw usage(`unknown format ${format}`);
   const assumeTz = options.assumeTz ?? "UTC";
-  if (!DateTime.now().setZone(assumeTz).isValid) {
+  if (!isValidZone(assumeTz)) {
     throw usage(
       `--assume-tz ${assumeTz} is not an IANA time zone`,
       "For example UTC, Europe/Paris.",
