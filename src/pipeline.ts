@@ -22,6 +22,8 @@ export interface AnalyzeOptions {
   readonly assumeTz?: string;
   /** Read every input as this format instead of detecting it. */
   readonly inputFormat?: string;
+  /** Reference time (ISO 8601) for the year of year-less timestamps (see `readInputs`). */
+  readonly referenceTime?: string;
   /** Keep operations at or after this instant (epoch ms). */
   readonly since?: number;
   /** Keep operations before this instant (epoch ms). */
@@ -55,6 +57,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
     {
       ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
       ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     },

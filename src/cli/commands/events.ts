@@ -11,7 +11,6 @@ import { resolve } from "node:path";
 import { Option } from "commander";
 import { accountMatches, hostKey } from "../../attribute/identity.js";
 import { createProgressDisplay } from "../../ingest/progress.js";
-import { readers } from "../../ingest/registry.js";
 import type { ReadSummary } from "../../ingest/summary.js";
 import { lookupMethod } from "../../model/catalog.js";
 import type { Operation } from "../../model/operation.js";
@@ -28,9 +27,10 @@ import { globMatch } from "../../shared/glob.js";
 import { isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface EventsOptions {
+export interface EventsOptions extends ReadCliOptions {
   readonly format?: string;
   readonly out?: string;
   readonly since?: string;
@@ -39,16 +39,12 @@ export interface EventsOptions {
   readonly vm?: string;
   readonly host?: string;
   readonly method?: string;
-  readonly inputFormat?: string;
-  readonly assumeTz?: string;
-  readonly referenceTime?: string;
 }
 
 export const eventsCommand = defineCommand({
   name: "events",
   register(program, io, done) {
-    program
-      .command("events")
+    addReadOptions(program.command("events"))
       .description(
         "List guest operations, one per API call, with who made them and how sure guestops is",
       )
@@ -80,13 +76,6 @@ export const eventsCommand = defineCommand({
         "--method <method>",
         "only this method (any spelling) or category (execute, query, ...)",
       )
-      .addOption(
-        new Option("--input-format <name>", "read every input as this format").choices(
-          readers.map((r) => r.name),
-        ),
-      )
-      .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
-      .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
       .action(async (paths: string[], options: EventsOptions) => {
         done(await events(paths, options, io));
       });
@@ -228,9 +217,8 @@ export async function events(
   const read = await readInputs(
     paths,
     {
+      ...readOptionsOf(options),
       assumeTz,
-      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
-      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
       stdin: io.stdin,
       cwd: io.cwd,
     },

@@ -4,34 +4,22 @@
  * understood, issues, time span) and the totals. Exit 0 even when issues were found (they are
  * reported); 2 for a missing or unreadable path or a bad option.
  */
-import { Option } from "commander";
 import { formatBytes, createProgressDisplay } from "../../ingest/progress.js";
-import { readers } from "../../ingest/registry.js";
 import type { InputSummary, IssueExample, ReadSummary } from "../../ingest/summary.js";
 import { escapeTerminal, safeJsonStringify, truncateForDisplay } from "../../report/escape.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-interface InspectOptions {
-  readonly inputFormat?: string;
-  readonly assumeTz?: string;
-  readonly referenceTime?: string;
+interface InspectOptions extends ReadCliOptions {
   readonly json?: boolean;
 }
 
 export const inspectCommand = defineCommand({
   name: "inspect",
   register(program, io, done) {
-    program
-      .command("inspect")
+    addReadOptions(program.command("inspect"))
       .description("Show what guestops recognises in log files, bundles and archives")
       .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
-      .addOption(
-        new Option("--input-format <name>", "read every input as this format").choices(
-          readers.map((r) => r.name),
-        ),
-      )
-      .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
-      .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
       .option("--json", "print the summary as JSON")
       .action(async (paths: string[], options: InspectOptions) => {
         done(await inspect(paths, options, io));
@@ -51,9 +39,7 @@ export async function inspect(
   const summary = await readInputs(
     paths,
     {
-      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
-      ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
-      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+      ...readOptionsOf(options),
       stdin: io.stdin,
       cwd: io.cwd,
     },

@@ -1,6 +1,7 @@
 /**
  * `guestops scan PATH... [--policy FILE] [--format table|ndjson|json|csv] [--out FILE]
- * [--since T] [--until T] [--fail-on SEVERITY] [--input-format NAME] [--assume-tz ZONE]`:
+ * [--since T] [--until T] [--fail-on SEVERITY] [--input-format NAME] [--assume-tz ZONE]
+ * [--reference-time ISO]`:
  * reads the logs, attributes the guest operations, runs the rules and prints the alerts
  * (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
  *
@@ -12,7 +13,6 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
-import { readers } from "../../ingest/registry.js";
 import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
 import type { Analysis } from "../../pipeline.js";
 import type { Policy } from "../../policy/types.js";
@@ -28,24 +28,22 @@ import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface ScanOptions {
+export interface ScanOptions extends ReadCliOptions {
   readonly policy?: string;
   readonly format: string;
   readonly out?: string;
   readonly since?: string;
   readonly until?: string;
   readonly failOn?: string;
-  readonly inputFormat?: string;
-  readonly assumeTz?: string;
 }
 
 export const scanCommand = defineCommand({
   name: "scan",
   register(program, io, done) {
-    program
-      .command("scan")
+    addReadOptions(program.command("scan"))
       .description("Scan logs for guest operations that break the site's policy and print alerts")
       .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
       .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
@@ -60,12 +58,6 @@ export const scanCommand = defineCommand({
           SEVERITIES,
         ),
       )
-      .addOption(
-        new Option("--input-format <name>", "read every input as this format").choices(
-          readers.map((r) => r.name),
-        ),
-      )
-      .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
       .action(async (paths: string[], options: ScanOptions) => {
         done(await scan(paths, options, io));
       });
@@ -115,8 +107,7 @@ export async function scan(
   const analysis = await analyze({
     paths,
     policy,
-    ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
-    ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+    ...readOptionsOf(options),
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
     stdin: io.stdin,
