@@ -1,10 +1,10 @@
 /**
- * `analyze()`: read → attribute → detect, the whole of `guestops scan` minus the command line and
- * the output. Records stream from the readers into the correlator (memory grows with the number
+ * `attributeInputs()`: read → attribute, the whole of `guestops events`; `analyze()`: the same, then
+ * detect, the whole of `guestops scan` — both minus the command line and the output. Records stream from the readers into the correlator (memory grows with the number
  * of guest operations, never with the size of the input); the operations, cut to the requested
  * time range, go through the rules.
  */
-import { createCorrelator } from "./attribute/correlate.js";
+import { createCorrelator, type CorrelationResult } from "./attribute/correlate.js";
 import { summarise, type AttributionSummary } from "./attribute/summary.js";
 import { detect } from "./detect/engine.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
@@ -15,25 +15,72 @@ import type { Operation } from "./model/operation.js";
 import type { CanonicalRecord } from "./model/record.js";
 import type { Policy } from "./policy/types.js";
 
-export interface AnalyzeOptions {
+/** What reading and attribution need. */
+export interface AttributeOptions {
   readonly paths: readonly string[];
-  readonly policy: Policy;
   /** IANA zone for timestamps without one (RFC 3164 receivers). Default `UTC`. */
   readonly assumeTz?: string;
   /** Read every input as this format instead of detecting it. */
   readonly inputFormat?: string;
   /** Reference time (ISO 8601) for the year of year-less timestamps (see `readInputs`). */
   readonly referenceTime?: string;
+  readonly stdin?: () => NodeJS.ReadableStream;
+  /** Base for relative paths. */
+  readonly cwd?: string;
+  readonly onProgress?: (progress: ReadProgress) => void;
+}
+
+export interface AnalyzeOptions extends AttributeOptions {
+  readonly policy: Policy;
   /** Keep operations at or after this instant (epoch ms). */
   readonly since?: number;
   /** Keep operations before this instant (epoch ms). */
   readonly until?: number;
   /** Rules to run. Default: the built-in rules. */
   readonly rules?: readonly Rule[];
-  readonly stdin?: () => NodeJS.ReadableStream;
-  /** Base for relative paths. */
-  readonly cwd?: string;
-  readonly onProgress?: (progress: ReadProgress) => void;
+}
+
+/** Inputs read and attributed: one operation per API call. */
+export interface Attributed {
+  readonly read: ReadSummary;
+  readonly correlated: CorrelationResult;
+  /** Canonical records by type, as read. */
+  readonly records: { readonly observations: number; readonly sessions: number };
+  /** Spans the vpxd.log inputs cover (for direct-host-access). */
+  readonly coverage: readonly CoverageSpan[];
+}
+
+/** Reads the inputs and streams their records into the correlator. */
+export async function attributeInputs(options: AttributeOptions): Promise<Attributed> {
+  const correlator = createCorrelator();
+  const vpxd = new VpxdCoverage();
+  let observations = 0;
+  let sessions = 0;
+  const read = await readInputs(
+    options.paths,
+    {
+      ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
+      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+      ...(options.stdin ? { stdin: options.stdin } : {}),
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    },
+    {
+      record: (record) => {
+        if (record.type === "observation") observations++;
+        else sessions++;
+        vpxd.add(record);
+        correlator.add(record);
+      },
+      ...(options.onProgress ? { progress: options.onProgress } : {}),
+    },
+  );
+  return {
+    read,
+    correlated: correlator.finish(),
+    records: { observations, sessions },
+    coverage: vpxd.spans(),
+  };
 }
 
 export interface Analysis {
@@ -50,28 +97,8 @@ export interface Analysis {
 
 /** Reads the inputs, attributes the operations and runs the rules. */
 export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
-  const correlator = createCorrelator();
-  const vpxd = new VpxdCoverage();
-  const read = await readInputs(
-    options.paths,
-    {
-      ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
-      ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
-      ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
-      ...(options.stdin ? { stdin: options.stdin } : {}),
-      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    },
-    {
-      record: (record) => {
-        vpxd.add(record);
-        correlator.add(record);
-      },
-      ...(options.onProgress ? { progress: options.onProgress } : {}),
-    },
-  );
-  const correlated = correlator.finish();
+  const { read, correlated, coverage } = await attributeInputs(options);
   const { kept, outside } = inTimeRange(correlated.operations, options.since, options.until);
-  const coverage = vpxd.spans();
   const detection = detect(kept, {
     rules: options.rules ?? BUILTIN_RULES,
     policy: options.policy,

@@ -203,36 +203,26 @@ export async function events(
   }
   const filters = buildFilters(options, assumeTz);
   // The reading and attribution code loads only when the command runs.
-  const [{ createCorrelator }, { summarise }, { readInputs }] = await Promise.all([
-    import("../../attribute/correlate.js"),
+  const [{ attributeInputs }, { summarise }] = await Promise.all([
+    import("../../pipeline.js"),
     import("../../attribute/summary.js"),
-    import("../../ingest/read.js"),
   ]);
-  const correlator = createCorrelator();
-  let observations = 0;
-  let sessionRecords = 0;
   const progress = io.isStderrTty
     ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
     : undefined;
-  const read = await readInputs(
+  const {
+    read,
+    correlated: result,
+    records,
+  } = await attributeInputs({
     paths,
-    {
-      ...readOptionsOf(options),
-      assumeTz,
-      stdin: io.stdin,
-      cwd: io.cwd,
-    },
-    {
-      record: (record) => {
-        if (record.type === "observation") observations++;
-        else sessionRecords++;
-        correlator.add(record);
-      },
-      ...(progress ? { progress: progress.update } : {}),
-    },
-  );
+    ...readOptionsOf(options),
+    assumeTz,
+    stdin: io.stdin,
+    cwd: io.cwd,
+    ...(progress ? { onProgress: progress.update } : {}),
+  });
   progress?.finish("");
-  const result = correlator.finish();
   const selected = result.operations.filter(filters.test);
   const summary = summarise({ ...result, operations: selected });
   const context = contextOf(
@@ -240,8 +230,8 @@ export async function events(
     { assumeTz, filters: filters.given },
     {
       records: read.totals.records,
-      observations,
-      sessionRecords,
+      observations: records.observations,
+      sessionRecords: records.sessions,
       duplicateObservations: result.observations.duplicates,
       operations: selected.length,
       filteredOut: result.operations.length - selected.length,
