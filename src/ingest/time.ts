@@ -274,32 +274,17 @@ export function scanBsdTime(
   return { time: undefined, assumed: true, end: i };
 }
 
-// Any fraction length (vCenter writes 5-6 digits, `2021-09-06T14:40:13.26309Z`); zone optional.
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-
 /**
  * An ISO 8601 / RFC 3339 timestamp as UTC ISO with milliseconds (fraction truncated, not
  * rounded), or undefined when `text` is not one or names an impossible date. A timestamp
- * without a zone is read in `assumeTz` and flagged `assumed`.
+ * without a zone is read in `assumeTz` and flagged `assumed`. The same scanner as header
+ * timestamps (`scanIsoTime`), so every reader reads a time the same way.
  */
 export function parseIsoTime(text: string, assumeTz = "UTC"): ParsedTime | undefined {
-  const m = ISO.exec(text.trim());
-  if (!m) return undefined;
-  const frac = ((m[7] ?? "") + "000").slice(0, 3);
-  return timeFromParts(
-    {
-      year: Number(m[1]),
-      month: Number(m[2]),
-      day: Number(m[3]),
-      hour: Number(m[4]),
-      minute: Number(m[5]),
-      second: Number(m[6]),
-      millisecond: Number(frac),
-    },
-    m[8],
-    assumeTz,
-  );
+  const value = text.trim();
+  const scanned = scanIsoTime(value, 0, { assumeTz }, true);
+  if (!scanned || scanned.time === undefined || scanned.end !== value.length) return undefined;
+  return { time: scanned.time, assumed: scanned.assumed };
 }
 
 export interface TimeParts {
