@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createLineSplitter, decodeLine, headLines, utf8Boundary } from "./lines.js";
+import {
+  createLineSplitter,
+  decodeLine,
+  headLines,
+  utf8Boundary,
+  type InPlaceMemory,
+} from "./lines.js";
+import { createScanMemory } from "./prefilter.js";
 
 interface Got {
   lineNo: number;
@@ -169,6 +176,111 @@ describe("createLineSplitter", () => {
       });
     });
   }
+});
+
+/**
+ * A small read arena as outer.ts builds one: slots of a carry gap (`gap` bytes) then `read` bytes,
+ * in the scanner's shared memory.
+ */
+function testArena(capacity: number, gap: number, read: number, slots: number) {
+  const stride = gap + read + 64;
+  const scan = createScanMemory(capacity, slots * stride, gap + read);
+  assert.ok(scan, "shared WebAssembly memory is available");
+  const first = scan.layout.reservedAt;
+  let claimed = false;
+  const memory: InPlaceMemory = {
+    ...scan,
+    claim: () => !claimed && (claimed = true),
+    free: () => void (claimed = false),
+    carrySpace: (offset) => {
+      const rel = offset - first;
+      if (rel < 0 || rel >= slots * stride) return -1;
+      const inSlot = rel % stride;
+      if (inSlot < gap || inSlot > gap + read) return -1;
+      return inSlot === gap ? gap : 0;
+    },
+  };
+  const view = Buffer.from(scan.buffer);
+  /** Puts bytes at `skip` bytes into slot `i`'s read area; returns the lent view. */
+  const place = (i: number, bytes: Buffer, skip = 0): Buffer => {
+    const at = first + (i % slots) * stride + gap + skip;
+    bytes.copy(view, at);
+    return view.subarray(at, at + bytes.length);
+  };
+  return { memory, place, claimed: () => claimed };
+}
+
+describe("createLineSplitter in place", () => {
+  it("scans chunks where they were read, with the same lines as copying, never writing a read area", () => {
+    const rand = rng(11);
+    const words = [
+      "Guest",
+      "op",
+      "-->",
+      "é",
+      "\r\n",
+      "\n",
+      "\n",
+      " ",
+      "logged in",
+      "zz",
+      "x".repeat(90),
+    ];
+    const markers = ["Guest", "-->", "logged in"];
+    const max = 256;
+    for (let round = 0; round < 30; round++) {
+      let text = "";
+      while (text.length < 6000 + round * 400) text += words[Math.floor(rand() * words.length)];
+      if (round % 5 === 0) text += `Guest ${"y".repeat(900)}\nGuest tail`; // over-long, then no \n
+      const input = Buffer.from(text);
+      const arena = testArena(512 + max, max, 700, 3);
+      const got: Got[] = [];
+      const tooLong: (number | undefined)[] = [];
+      const splitter = createLineSplitter(
+        { markers, maxLineBytes: max, chunkBytes: 512, inPlace: arena.memory },
+        {
+          line: (buf, st, e, lineNo, cut) =>
+            got.push({ lineNo, text: buf.toString("utf8", st, e), cut }),
+          tooLong: (n) => tooLong.push(n),
+        },
+      );
+      assert.ok(arena.claimed(), "the splitter's scanner lives in the arena");
+      let off = 0;
+      for (let k = 0; off < input.length; k++) {
+        const n = Math.min(input.length - off, 1 + Math.floor(rand() * 700));
+        const bytes = input.subarray(off, off + n);
+        // mostly read-area starts; sometimes a view past the start (a skipped BOM) or a plain buffer
+        const kind = rand();
+        const chunk =
+          kind < 0.15
+            ? Buffer.from(bytes)
+            : arena.place(k, bytes, kind < 0.3 && n < 690 ? 1 + Math.floor(rand() * 5) : 0);
+        const before = Buffer.from(chunk);
+        splitter.push(chunk);
+        assert.ok(chunk.equals(before), `round ${round}: a read area was written`);
+        off += n;
+      }
+      splitter.end();
+      assert.equal(arena.claimed(), false, "the arena is free again");
+      const ref = reference(text, markers, max);
+      assert.deepEqual(got, ref.got, `round ${round}`);
+      assert.deepEqual(tooLong, ref.tooLong, `round ${round}`);
+      assert.equal(splitter.lines(), ref.lines);
+    }
+  });
+
+  it("uses its own scanner when the arena is taken", () => {
+    const arena = testArena(512 + 256, 256, 700, 2);
+    const opts = { markers: ["Guest"], maxLineBytes: 256, chunkBytes: 512, inPlace: arena.memory };
+    const sink = { line: () => undefined, tooLong: () => undefined };
+    const a = createLineSplitter(opts, sink);
+    const lines: number[] = [];
+    const b = createLineSplitter(opts, { ...sink, line: (_b, _s, _e, n) => lines.push(n) });
+    b.push(arena.place(0, Buffer.from("x\nGuest\n"))); // copied: b's memory is not the arena
+    b.end();
+    a.end();
+    assert.deepEqual(lines, [2]);
+  });
 });
 
 describe("decodeLine", () => {

@@ -8,7 +8,12 @@
  * is skipped without being buffered, so a 10 MB line costs no more memory than a short one.
  */
 import { isUtf8 } from "node:buffer";
-import { createMarkerScanner, LONG_LINE_EXAMPLES, type MarkerScanner } from "./prefilter.js";
+import {
+  createMarkerScanner,
+  LONG_LINE_EXAMPLES,
+  type MarkerScanner,
+  type ScanMemory,
+} from "./prefilter.js";
 
 /** Default longest line kept whole, in bytes. Longer lines are cut and counted (`line_too_long`). */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -29,6 +34,19 @@ export interface LineSink {
   readonly tooLong: (lineNo: number | undefined) => void;
 }
 
+/**
+ * Memory the input is read into (outer.ts) that the scanner can live in: chunks lent from it are
+ * scanned where they lie instead of being copied (a gigabyte copied costs ~0.13 s).
+ */
+export interface InPlaceMemory extends ScanMemory {
+  /**
+   * For a chunk at `offset` in this memory: how many bytes just before it the splitter may
+   * overwrite (to put the previous chunk's unfinished line there); -1 when `offset` is not in a
+   * read area. Bytes at or after a read area's start are never overwritten: they are being hashed.
+   */
+  readonly carrySpace: (offset: number) => number;
+}
+
 export interface LineSplitterOptions {
   /** The reader's markers, or `"all"` to pass every line. */
   readonly markers: readonly string[] | "all";
@@ -38,10 +56,15 @@ export interface LineSplitterOptions {
   readonly engine?: "wasm" | "js";
   /** The input's first bytes: the prefilter picks its fingerprints for text like this. */
   readonly sample?: Buffer;
+  /** The memory the chunks are read into, when they are scanned in place (see InPlaceMemory). */
+  readonly inPlace?: InPlaceMemory;
 }
 
 export interface LineSplitter {
-  /** Feeds bytes; the chunk is copied, so the caller may reuse it after the call. */
+  /**
+   * Feeds bytes. A chunk in the `inPlace` memory is scanned where it lies; any other is copied. The
+   * caller may reuse the chunk's bytes after the call.
+   */
   readonly push: (chunk: Buffer) => void;
   /** End of input: the last line (without `\n`) is handled. The splitter is then done. */
   readonly end: () => void;
@@ -63,9 +86,14 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
     maxLineBytes: maxLine,
     ...(options.engine ? { engine: options.engine } : {}),
     ...(options.sample ? { sample: options.sample } : {}),
+    ...(options.inPlace ? { shared: options.inPlace } : {}),
   });
-  const buf = scanner.input;
-  let filled = 0;
+  // The scanner's memory: copied bytes go to its input area at 0, where the unfinished last line
+  // (the carry) waits too; chunks read into it elsewhere are scanned where they lie.
+  const buf = scanner.memory;
+  const inPlace =
+    options.inPlace && buf.buffer === options.inPlace.buffer ? options.inPlace : undefined;
+  let filled = 0; // bytes in buf[0, filled): the carry, then copied bytes
   let lines = 0; // complete lines so far (the next line is lines + 1)
   let passed = 0;
   let skipping = false; // inside the remainder of an over-long line
@@ -79,9 +107,16 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
     sink.line(buf, start, e, lineNo, cut);
   };
 
-  /** Scans buf[0, end), which starts at a line start; `final`: the range ends the input. */
-  const scanRange = (end: number, final: boolean): void => {
-    const hits = scanner.scan(end);
+  const markerBytes = options.markers === "all" ? [] : options.markers.map((m) => Buffer.from(m));
+  /** Whether the kept head of the over-long line at `lineStart` holds a marker (rare: no hurry). */
+  const headHasMarker = (lineStart: number): boolean => {
+    const head = buf.subarray(lineStart, utf8Boundary(buf, lineStart, lineStart + maxLine));
+    return markerBytes.some((m) => head.includes(m));
+  };
+
+  /** Scans buf[start, end), which starts at a line start; `final`: the range ends the input. */
+  const scanRange = (start: number, end: number, final: boolean): void => {
+    const hits = scanner.scanRange(start, end);
     const nl = scanner.newlines();
     const longCount = scanner.longLines();
     // Long complete lines (a range holds fewer than LONG_LINE_EXAMPLES of them unless the limit
@@ -91,29 +126,32 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
       sink.tooLong(idx < 0 ? undefined : lines + idx + 1);
     }
     if (all) {
-      let start = 0;
-      for (let idx = 0; start < end; idx++) {
-        const e = buf.indexOf(NL, start);
+      let from = start;
+      for (let idx = 0; from < end; idx++) {
+        const e = buf.indexOf(NL, from);
         if (e < 0 || e >= end) {
-          if (final) deliver(start, end, lines + idx + 1, end - start > maxLine);
+          if (final) deliver(from, end, lines + idx + 1, end - from > maxLine);
           break;
         }
-        deliver(start, e, lines + idx + 1, e - start > maxLine);
-        start = e + 1;
+        deliver(from, e, lines + idx + 1, e - from > maxLine);
+        from = e + 1;
       }
     } else {
       for (let i = 0; i < hits; i++) {
         const pos = scanner.hitPos(i);
-        const start = pos === 0 ? 0 : buf.lastIndexOf(NL, pos) + 1;
+        const lineStart = pos === start ? start : Math.max(start, buf.lastIndexOf(NL, pos) + 1);
         const e = buf.indexOf(NL, pos);
         const lineEnd = e < 0 || e >= end ? end : e;
-        deliver(start, lineEnd, lines + scanner.hitLine(i) + 1, lineEnd - start > maxLine);
+        const cut = lineEnd - lineStart > maxLine;
+        // an over-long line is read as its head: it passes only if the head holds a marker
+        if (cut && !headHasMarker(lineStart)) continue;
+        deliver(lineStart, lineEnd, lines + scanner.hitLine(i) + 1, cut);
       }
     }
     lines += nl;
     if (final) {
       // the last line had no terminator
-      const lastStart = end === 0 ? 0 : buf.lastIndexOf(NL, end - 1) + 1;
+      const lastStart = end === start ? start : Math.max(start, buf.lastIndexOf(NL, end - 1) + 1);
       if (end > lastStart) {
         lines++;
         if (end - lastStart > maxLine) sink.tooLong(lines);
@@ -127,7 +165,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
     const lastNl = buf.lastIndexOf(NL, filled - 1);
     let carryStart = 0;
     if (lastNl >= 0) {
-      scanRange(lastNl + 1, false);
+      scanRange(0, lastNl + 1, false);
       carryStart = lastNl + 1;
     }
     const carry = filled - carryStart;
@@ -147,6 +185,27 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
     skipping = true;
   };
 
+  /**
+   * Scans `buf[at, at + n)`, lent from the in-place memory, where it lies: the carry goes just
+   * before it, the unfinished last line back to the carry. False (nothing done) when the chunk
+   * cannot be scanned in place: no room for the carry, or no line end in it.
+   */
+  const pushInPlace = (at: number, n: number): boolean => {
+    if (!inPlace || n === 0 || inPlace.carrySpace(at) < filled) return false;
+    const end = at + n;
+    const rel = buf.subarray(at, end).lastIndexOf(NL);
+    if (rel < 0) return false;
+    const lastNl = at + rel;
+    if (filled > 0) buf.copy(buf, at - filled, 0, filled);
+    scanRange(at - filled, lastNl + 1, false);
+    // Only the head of an over-long unfinished line is needed: cutCarry reports and skips the rest.
+    const keep = Math.min(end - (lastNl + 1), maxLine + 1);
+    if (keep > 0) buf.copy(buf, 0, lastNl + 1, lastNl + 1 + keep);
+    filled = keep;
+    if (filled > maxLine) cutCarry();
+    return true;
+  };
+
   const push = (chunk: Buffer): void => {
     if (ended) throw new Error("LineSplitter: push after end");
     let off = 0;
@@ -157,6 +216,9 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
         skipping = false;
         off = e + 1;
         continue;
+      }
+      if (chunk.buffer === buf.buffer && pushInPlace(chunk.byteOffset + off, chunk.length - off)) {
+        return;
       }
       const n = Math.min(capacity - filled, chunk.length - off);
       chunk.copy(buf, filled, off, off + n);
@@ -171,7 +233,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
     if (ended) return;
     ended = true;
     if (!skipping && filled > 0) {
-      scanRange(filled, true);
+      scanRange(0, filled, true);
       filled = 0;
     }
     skipping = false;

@@ -2,9 +2,11 @@
  * Reading an outer input (a file or standard input) as lent chunks, with its SHA-256 computed in
  * the same pass.
  *
- * Regular files are read in large reads into a few reused buffers (a fresh buffer per read costs
- * page faults that show at gigabyte sizes), one read ahead of the consumer, so the next chunk
- * arrives while this one is scanned. Chunks are lent: valid until the next chunk is requested;
+ * Regular files are read in large reads into the slots of one shared memory per run (the read
+ * arena), one read ahead of the consumer, so the next chunk arrives while this one is scanned.
+ * The arena is also where the marker scanner lives (lines.ts, prefilter.ts): a chunk is scanned
+ * where it was read, never copied, and the hash worker reads the same bytes from the same memory
+ * (a message per chunk names the slot). Chunks are lent: valid until the next chunk is requested;
  * whoever keeps bytes copies them. For large files the hash runs on a worker thread: SHA-256
  * costs about as much CPU as the whole scan, and on a second core it is free. docs/DESIGN.md has
  * the numbers.
@@ -13,6 +15,8 @@ import { createHash, type Hash } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { GuestOpsError } from "../shared/errors.js";
+import { CHUNK_BYTES, MAX_LINE_BYTES, type InPlaceMemory } from "./lines.js";
+import { createScanMemory, SLACK } from "./prefilter.js";
 import type { SourceEntry } from "./sources.js";
 import { inputError } from "./sources.js";
 
@@ -20,8 +24,8 @@ import { inputError } from "./sources.js";
 export const READ_BYTES = 4 * 1024 * 1024;
 /** Files at least this large are hashed on a worker thread. */
 export const WORKER_HASH_MIN_BYTES = 64 * 1024 * 1024;
-/** Buffers circulating between reader and hash worker (how far the hash may lag behind). */
-const POOL_BUFFERS = 8;
+/** Read slots in the arena (how far the hash may lag behind the scan). */
+const SLOTS = 8;
 
 export interface OuterInput {
   /** The input's bytes as lent chunks (see the module comment). Throws only for I/O errors. */
@@ -32,17 +36,85 @@ export interface OuterInput {
   readonly digest: () => Promise<string>;
 }
 
-/** Owns the hash worker of a run (started on first use); `close` when the run ends. */
+/**
+ * The read arena: SLOTS slots, each a carry gap of MAX_LINE_BYTES (where the line splitter puts
+ * the previous chunk's unfinished line, so that a chunk is scanned in place) then READ_BYTES read
+ * into. Placed in a scanner's shared memory when WebAssembly is there, else a plain shared buffer.
+ */
+class ReadArena {
+  readonly buffer: SharedArrayBuffer;
+  /** The arena as scanner memory (undefined without WebAssembly: chunks are then copied). */
+  readonly inPlace: InPlaceMemory | undefined;
+  private readonly free: number[] = [];
+  private readonly waiters: ((offset: number) => void)[] = [];
+  private readonly first: number;
+  private readonly stride = align64(MAX_LINE_BYTES + READ_BYTES + SLACK);
+  private claimed = false;
+
+  constructor() {
+    const scan = createScanMemory(
+      CHUNK_BYTES + MAX_LINE_BYTES,
+      SLOTS * this.stride,
+      MAX_LINE_BYTES + READ_BYTES,
+    );
+    this.first = scan ? scan.layout.reservedAt : 0;
+    this.buffer = scan?.buffer ?? new SharedArrayBuffer(SLOTS * this.stride);
+    for (let i = SLOTS - 1; i >= 0; i--)
+      this.free.push(this.first + i * this.stride + MAX_LINE_BYTES);
+    this.inPlace = scan && {
+      ...scan,
+      claim: () => !this.claimed && (this.claimed = true),
+      free: () => void (this.claimed = false),
+      carrySpace: (offset) => this.carrySpace(offset),
+    };
+  }
+
+  /** A free slot's read area (READ_BYTES), when one is free. */
+  acquire(): Buffer | Promise<Buffer> {
+    const at = this.free.pop();
+    if (at !== undefined) return Buffer.from(this.buffer, at, READ_BYTES);
+    return new Promise((resolve) =>
+      this.waiters.push((offset) => resolve(Buffer.from(this.buffer, offset, READ_BYTES))),
+    );
+  }
+
+  /** Gives back the slot of a chunk (a view from the start of an acquired read area). */
+  give(offset: number): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(offset);
+    else this.free.push(offset);
+  }
+
+  private carrySpace(offset: number): number {
+    const rel = offset - this.first;
+    if (rel < 0 || rel >= SLOTS * this.stride) return -1;
+    const inSlot = rel % this.stride;
+    if (inSlot < MAX_LINE_BYTES || inSlot > MAX_LINE_BYTES + READ_BYTES) return -1;
+    return inSlot === MAX_LINE_BYTES ? MAX_LINE_BYTES : 0;
+  }
+}
+
+const align64 = (n: number): number => Math.ceil(n / 64) * 64;
+
+/** Owns the read arena and the hash worker of a run (started on first use); `close` at the end. */
 export class HashService {
   private worker: HashWorker | undefined;
-  /** Read buffers shared by the inputs hashed inline (one file after another). */
-  private readonly free: Buffer[] = [];
+  private arenaValue: ReadArena | undefined;
+
+  private get arena(): ReadArena {
+    return (this.arenaValue ??= new ReadArena());
+  }
 
   /** A hasher for one input; `large` inputs use the worker. */
   hasher(large: boolean): Hasher {
-    if (!large) return inlineHasher(this.free);
-    this.worker ??= new HashWorker();
-    return this.worker.hasher(this.free);
+    if (!large) return inlineHasher(this.arena);
+    this.worker ??= new HashWorker(this.arena);
+    return this.worker.hasher();
+  }
+
+  /** The memory file chunks are read into, for the line splitter to scan them in place. */
+  inPlace(): InPlaceMemory | undefined {
+    return this.arenaValue?.inPlace;
   }
 
   async close(): Promise<void> {
@@ -171,40 +243,33 @@ export interface Hasher {
   readonly digest: () => Promise<string>;
 }
 
-/** Buffers kept for reuse between inputs (each is READ_BYTES). */
-const MAX_FREE = 4;
-
-function inlineHasher(free: Buffer[]): Hasher {
+function inlineHasher(arena: ReadArena): Hasher {
   const hash: Hash = createHash("sha256");
-  const give = (chunk: Buffer): void => {
-    if (free.length < MAX_FREE) free.push(Buffer.from(chunk.buffer, chunk.byteOffset, READ_BYTES));
-  };
   return {
-    acquire: () => free.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES),
+    acquire: () => arena.acquire(),
     release: (chunk) => {
       hash.update(chunk);
-      give(chunk);
+      arena.give(chunk.byteOffset);
     },
-    discard: give,
+    discard: (chunk) => arena.give(chunk.byteOffset),
     update: (chunk) => void hash.update(chunk),
     digest: () => Promise.resolve(hash.digest("hex")),
   };
 }
 
 /**
- * The worker hashes chunks in buffers passed back and forth by transfer (no copy, no allocation:
- * a small pool circulates). Shared memory would avoid the messages, but V8 copies out of a
- * SharedArrayBuffer byte by byte (15 times slower than out of a plain buffer), which costs more
- * than the hash it saves.
+ * The worker hashes chunks where they lie in the arena (its shared memory): a message names the
+ * slot and length, the reply gives the slot back. Nothing is copied or transferred.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
+const memory = workerData.buffer;
 let hash = createHash("sha256");
 parentPort.on("message", (m) => {
   if (m.type === "chunk") {
-    hash.update(new Uint8Array(m.buffer, 0, m.length));
-    parentPort.postMessage({ type: "back", buffer: m.buffer }, [m.buffer]);
+    hash.update(new Uint8Array(memory, m.offset, m.length));
+    parentPort.postMessage({ type: "back", offset: m.offset });
   } else if (m.type === "digest") {
     parentPort.postMessage({ type: "digest", id: m.id, hex: hash.digest("hex") });
     hash = createHash("sha256");
@@ -213,44 +278,38 @@ parentPort.on("message", (m) => {
 `;
 
 type WorkerReply =
-  | { readonly type: "back"; readonly buffer: ArrayBuffer }
+  | { readonly type: "back"; readonly offset: number }
   | { readonly type: "digest"; readonly id: number; readonly hex: string };
 
 class HashWorker {
   private readonly worker: Worker;
-  private readonly pool: ArrayBuffer[] = [];
-  private readonly bufferWaiters: ((buffer: ArrayBuffer) => void)[] = [];
   private readonly digestWaiters = new Map<number, (hex: string) => void>();
   private failure: Error | undefined;
   private nextId = 0;
   private busy = false;
+  /** Slots sent to the worker and not yet given back. */
+  private readonly inFlight = new Set<number>();
 
-  constructor() {
-    for (let i = 0; i < POOL_BUFFERS; i++) this.pool.push(new ArrayBuffer(READ_BYTES));
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+  constructor(private readonly arena: ReadArena) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { buffer: arena.buffer } });
     this.worker.on("message", (m: WorkerReply) => {
       if (m.type === "back") {
-        this.returnBuffer(m.buffer);
+        this.inFlight.delete(m.offset);
+        arena.give(m.offset);
       } else {
         this.digestWaiters.get(m.id)?.(m.hex);
         this.digestWaiters.delete(m.id);
       }
     });
-    this.worker.on("error", (error) => (this.failure ??= error));
-    this.worker.on("exit", () => (this.failure ??= new Error("hash worker exited")));
+    this.worker.on("error", (error) => this.fail(error));
+    this.worker.on("exit", () => this.fail(new Error("hash worker exited")));
   }
 
-  private takeBuffer(): ArrayBuffer | Promise<ArrayBuffer> {
-    const ready = this.pool.pop();
-    if (ready) return ready;
-    if (this.failure) throw this.unreadable();
-    return new Promise((resolve) => this.bufferWaiters.push(resolve));
-  }
-
-  private returnBuffer(buffer: ArrayBuffer): void {
-    const waiter = this.bufferWaiters.shift();
-    if (waiter) waiter(buffer);
-    else this.pool.push(buffer);
+  /** The worker is gone: its slots come back (a reader waiting for one must not hang). */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const offset of this.inFlight) this.arena.give(offset);
+    this.inFlight.clear();
   }
 
   private unreadable(): GuestOpsError {
@@ -258,21 +317,23 @@ class HashWorker {
   }
 
   /** One input at a time: a worker hash is sequential state. */
-  hasher(free: Buffer[]): Hasher {
-    if (this.busy) return inlineHasher(free);
+  hasher(): Hasher {
+    if (this.busy) return inlineHasher(this.arena);
     this.busy = true;
     return {
       acquire: () => {
-        const buffer = this.takeBuffer();
-        return buffer instanceof ArrayBuffer
-          ? Buffer.from(buffer)
-          : buffer.then((b) => Buffer.from(b));
+        if (this.failure) throw this.unreadable();
+        return this.arena.acquire();
       },
       release: (chunk) => {
-        const buffer = chunk.buffer as ArrayBuffer;
-        this.worker.postMessage({ type: "chunk", buffer, length: chunk.length }, [buffer]);
+        if (this.failure) {
+          this.arena.give(chunk.byteOffset);
+          return;
+        }
+        this.inFlight.add(chunk.byteOffset);
+        this.worker.postMessage({ type: "chunk", offset: chunk.byteOffset, length: chunk.length });
       },
-      discard: (chunk) => this.returnBuffer(chunk.buffer as ArrayBuffer),
+      discard: (chunk) => this.arena.give(chunk.byteOffset),
       update: () => {
         throw new Error("a worker hasher hashes acquired buffers only");
       },

@@ -15,6 +15,11 @@ export interface MarkerScanner {
   /** Where callers put the bytes to scan: `capacity` bytes (plus a little slack the scan may read). */
   readonly input: Buffer;
   readonly capacity: number;
+  /**
+   * All of the scanner's memory, `input` at its start. A scanner in a {@link ScanMemory} also
+   * scans bytes put elsewhere in it (`scanRange`), so that reads land where they are scanned.
+   */
+  readonly memory: Buffer;
   /** `"wasm"` or `"js"`: which implementation runs. */
   readonly engine: "wasm" | "js";
   /**
@@ -23,6 +28,11 @@ export interface MarkerScanner {
    * `\n` bytes before it. `newlines()` is the number of `\n` bytes in the range.
    */
   readonly scan: (end: number) => number;
+  /**
+   * `scan` over `memory[start, end)`, a range that starts at a line start (offsets, `hitPos`
+   * included, count from the start of `memory`). The bytes up to 64 past `end` must be memory.
+   */
+  readonly scanRange: (start: number, end: number) => number;
   readonly hitPos: (i: number) => number;
   readonly hitLine: (i: number) => number;
   readonly newlines: () => number;
@@ -45,8 +55,23 @@ export interface MarkerScanner {
 export const LONG_LINE_EXAMPLES = 32;
 
 const NL = 0x0a;
-/** Bytes past `capacity` the vector loads may touch (3 loads of 16 bytes at offsets 0..2). */
-const SLACK = 64;
+/** Bytes past a range's end the vector loads may touch (3 loads of 16 bytes at offsets 0..2). */
+export const SLACK = 64;
+
+/**
+ * Memory a scanner can be placed in, shared with other users of it (the read buffers of
+ * outer.ts): `layout` says where the scanner's own areas are, and whatever lies between its input
+ * area and them (`reserved`) may hold ranges to scan in place. `memory` is a shared
+ * `WebAssembly.Memory` of `layout.pages` pages; only one scanner lives in it at a time.
+ */
+export interface ScanMemory {
+  readonly memory: object;
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: ScanLayout;
+  /** Takes the memory for one scanner; false when another scanner has it. */
+  readonly claim: () => boolean;
+  readonly free: () => void;
+}
 
 /**
  * A scanner for `markers` (case-sensitive, UTF-8, non-empty, without `\n`). An empty marker list
@@ -60,6 +85,8 @@ export function createMarkerScanner(
     maxLineBytes?: number;
     /** Text like the one to scan (the input's head): picks the cheapest fingerprints for it. */
     sample?: Buffer;
+    /** Place the scanner in this memory when it is free and large enough (WebAssembly only). */
+    shared?: ScanMemory;
   } = {},
 ): MarkerScanner {
   const maxLine = options.maxLineBytes ?? capacity;
@@ -72,6 +99,15 @@ export function createMarkerScanner(
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   // The SIMD scanner checks line lengths per 64-byte group: it needs limits of 64 bytes or more.
   const engine = options.engine !== "js" && wasm && maxLine >= 64 ? "wasm" : "js";
+  const shared = options.shared;
+  if (engine === "wasm" && wasm && shared && capacity <= shared.layout.capacity && shared.claim()) {
+    try {
+      const placed = { memory: shared, capacity: shared.layout.capacity };
+      return wasmScanner(wasm, bytes, placed, maxLine, options.sample, () => shared.free());
+    } catch {
+      shared.free();
+    }
+  }
   const key = [engine, capacity, maxLine, ...bytes.map((b) => b.toString("hex"))].join("\0");
   const pooled = scannerPool.get(key)?.pop();
   if (pooled) return pooled;
@@ -83,7 +119,7 @@ export function createMarkerScanner(
   };
   if (engine === "wasm" && wasm) {
     try {
-      return wasmScanner(wasm, bytes, capacity, maxLine, options.sample, release);
+      return wasmScanner(wasm, bytes, { capacity }, maxLine, options.sample, release);
     } catch {
       // No SIMD support in this runtime: fall through to the portable scanner.
     }
@@ -108,11 +144,13 @@ function jsScanner(
   let long: number[] = [];
   let longCount = 0;
   let nl = 0;
-  const scan = (end: number): number => {
-    if (end > capacity || end < 0) throw new RangeError(`scan end ${end} out of range`);
+  const scanRange = (start: number, end: number): number => {
+    if (end > capacity || start < 0 || start > end) {
+      throw new RangeError(`scan range ${start}..${end} out of range`);
+    }
     const hits: number[] = [];
     for (const m of markers) {
-      let p = 0;
+      let p = start;
       for (;;) {
         const h = input.indexOf(m, p);
         if (h < 0 || h + m.length > end) break;
@@ -128,7 +166,7 @@ function jsScanner(
     long = [];
     longCount = 0;
     nl = 0;
-    let lineStart = 0;
+    let lineStart = start;
     let k = 0;
     for (;;) {
       const e = input.indexOf(NL, lineStart);
@@ -155,8 +193,10 @@ function jsScanner(
   const scanner: MarkerScanner = {
     input,
     capacity,
+    memory: input,
     engine: "js",
-    scan,
+    scan: (end) => scanRange(0, end),
+    scanRange,
     hitPos: (i) => pos[i] ?? -1,
     hitLine: (i) => line[i] ?? -1,
     newlines: () => nl,
@@ -174,11 +214,42 @@ function jsScanner(
 interface WasmApi {
   readonly Module: new (bytes: Uint8Array) => WasmModule;
   readonly Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
+  readonly Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => {
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  };
 }
 type WasmModule = object;
 interface ScannerExports {
-  readonly scan: (end: number, maxLine: number) => number;
+  readonly scan: (start: number, end: number, maxLine: number) => number;
   readonly mem: { readonly buffer: ArrayBuffer };
+}
+
+/** Where a scanner lives: its own memory of `capacity` input bytes, or a place in shared memory. */
+interface Placement {
+  readonly capacity: number;
+  readonly memory?: ScanMemory;
+}
+
+/**
+ * A shared memory for a scanner of `capacity` input bytes followed by `reserved` bytes for the
+ * caller, scanning ranges of up to `maxRange` bytes; undefined where WebAssembly (or its shared
+ * memory) is unavailable.
+ */
+export function createScanMemory(
+  capacity: number,
+  reserved: number,
+  maxRange: number,
+): Omit<ScanMemory, "claim" | "free"> | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  const layout = scanLayout(capacity, reserved, maxRange);
+  try {
+    const memory = new wasm.Memory({ initial: layout.pages, maximum: layout.pages, shared: true });
+    if (!(memory.buffer instanceof SharedArrayBuffer)) return undefined;
+    return { memory, buffer: memory.buffer, layout };
+  } catch {
+    return undefined;
+  }
 }
 
 const moduleCache = new Map<string, WasmModule>();
@@ -211,24 +282,25 @@ const MIN_SAMPLE = 16 * 1024;
 function wasmScanner(
   wasm: WasmApi,
   markers: readonly Buffer[],
-  capacity: number,
+  place: Placement,
   maxLine: number,
   sample: Buffer | undefined,
   release: (scanner: MarkerScanner) => void,
 ): MarkerScanner {
+  const capacity = place.capacity;
   const shortest = markers.length === 0 ? 0 : Math.min(...markers.map((m) => m.length));
   const markerKey = markers.map((m) => m.toString("hex")).join(",");
   const cached = planCache.get(markerKey);
-  if (cached) return wasmInstance(wasm, markers, cached, capacity, maxLine, release);
+  if (cached) return wasmInstance(wasm, markers, cached, place, maxLine, release);
   if (!sample || sample.length < MIN_SAMPLE || shortest < 2) {
     const plan = planFor(markers, Math.min(3, shortest), undefined);
-    return wasmInstance(wasm, markers, plan, capacity, maxLine, release);
+    return wasmInstance(wasm, markers, plan, place, maxLine, release);
   }
   // Plan every width on the sample, try each, keep the cheapest by the cost model.
   let best: { scanner: MarkerScanner; plan: Plan; cost: number } | undefined;
   for (const width of [...new Set([2, Math.min(3, shortest)])]) {
     const plan = planFor(markers, width, sample);
-    const scanner = wasmInstance(wasm, markers, plan, capacity, maxLine, release);
+    const scanner = wasmInstance(wasm, markers, plan, place, maxLine, release);
     const n = Math.min(sample.length, capacity);
     sample.copy(scanner.input, 0, 0, n);
     scanner.scan(n);
@@ -367,13 +439,16 @@ function wasmInstance(
   wasm: WasmApi,
   markers: readonly Buffer[],
   plan: Plan,
-  capacity: number,
+  place: Placement,
   maxLine: number,
   release: (scanner: MarkerScanner) => void,
 ): MarkerScanner {
-  const layout = memoryLayout(capacity);
+  const layout = place.memory?.layout ?? scanLayout(place.capacity, 0, place.capacity);
   const key = [
-    capacity,
+    layout.pages,
+    layout.capacity,
+    layout.scratch,
+    place.memory ? "shared" : "own",
     plan.width,
     plan.windows.join(","),
     plan.buckets.map((b) => b.join(",")).join(";"),
@@ -381,23 +456,33 @@ function wasmInstance(
   ].join("\0");
   let mod = moduleCache.get(key);
   if (!mod) {
-    mod = new wasm.Module(buildTeddy(markers, plan, layout));
+    mod = new wasm.Module(buildTeddy(markers, plan, layout, place.memory !== undefined));
     if (moduleCache.size > 64) moduleCache.clear();
     moduleCache.set(key, mod);
   }
-  const exports = new wasm.Instance(mod, {}).exports as ScannerExports;
-  const buffer = exports.mem.buffer;
-  const input = Buffer.from(buffer, 0, capacity + SLACK);
+  const imports = place.memory ? { env: { mem: place.memory.memory } } : {};
+  const exports = new wasm.Instance(mod, imports).exports as ScannerExports;
+  const buffer = place.memory?.buffer ?? exports.mem.buffer;
+  const memory = Buffer.from(buffer, 0, layout.scratch);
+  const input = memory.subarray(0, layout.capacity + SLACK);
   const out = new Uint32Array(buffer, layout.out, layout.outEntries * 2);
   const counters = new Uint32Array(buffer, layout.counters, 3 + LONG_LINE_EXAMPLES);
+  const scanRange = (start: number, end: number): number => {
+    if (start < 0 || start > end || end - start > layout.maxRange || end + SLACK > layout.scratch) {
+      throw new RangeError(`scan range ${start}..${end} out of range`);
+    }
+    return exports.scan(start, end, maxLine);
+  };
   const scanner: MarkerScanner = {
     input,
-    capacity,
+    capacity: place.capacity,
+    memory,
     engine: "wasm",
     scan: (end) => {
-      if (end > capacity || end < 0) throw new RangeError(`scan end ${end} out of range`);
-      return exports.scan(end, maxLine);
+      if (end > place.capacity || end < 0) throw new RangeError(`scan end ${end} out of range`);
+      return exports.scan(0, end, maxLine);
     },
+    scanRange,
     hitPos: (i) => out[2 * i] ?? -1,
     hitLine: (i) => out[2 * i + 1] ?? -1,
     newlines: () => counters[0] ?? 0,
@@ -409,7 +494,16 @@ function wasmInstance(
   return scanner;
 }
 
-interface Layout {
+/**
+ * A scanner's memory: the input area at 0 (`capacity` bytes and the slack), the caller's
+ * `reserved` bytes, then the scanner's own areas from `scratch` on.
+ */
+export interface ScanLayout {
+  readonly capacity: number;
+  /** Start of the reserved bytes. */
+  readonly reservedAt: number;
+  /** Longest range one scan takes (sizes the hit list). */
+  readonly maxRange: number;
   readonly scratch: number;
   /** u32: newlines, long lines, LONG_LINE_EXAMPLES long-line indexes, slow blocks. */
   readonly counters: number;
@@ -418,14 +512,25 @@ interface Layout {
   readonly pages: number;
 }
 
-function memoryLayout(capacity: number): Layout {
-  const scratch = align(capacity + SLACK, 16);
+function scanLayout(capacity: number, reserved: number, maxRange: number): ScanLayout {
+  const reservedAt = align(capacity + SLACK, 64);
+  const scratch = align(reservedAt + reserved, 16);
   const counters = scratch + 16;
   const out = align(counters + 4 * (3 + LONG_LINE_EXAMPLES), 16);
   // A line holding a marker has at least 2 bytes (marker byte + `\n`), except the last one.
-  const outEntries = Math.floor(capacity / 2) + 2;
+  const range = Math.max(capacity, maxRange);
+  const outEntries = Math.floor(range / 2) + 2;
   const total = out + outEntries * 8;
-  return { scratch, counters, out, outEntries, pages: Math.ceil(total / 65536) };
+  return {
+    capacity,
+    reservedAt,
+    maxRange: range,
+    scratch,
+    counters,
+    out,
+    outEntries,
+    pages: Math.ceil(total / 65536),
+  };
 }
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
@@ -553,8 +658,8 @@ function rarestWindow(marker: Buffer, width: number): number {
 }
 
 /**
- * Builds the scanner module. Export `scan(end, maxLine) -> hits`; memory layout from
- * `memoryLayout`.
+ * Builds the scanner module. Export `scan(start, end, maxLine) -> hits`; memory layout from
+ * `scanLayout`, its own (exported as `mem`) or, `shared`, imported as `env.mem`.
  *
  * Teddy: every marker is represented by a window of F (<= 3) bytes, its rarest; markers are put
  * in up to 8 buckets. For a 16-byte block at `base`, the bytes at `base+j` (j < F) are split into
@@ -566,7 +671,12 @@ function rarestWindow(marker: Buffer, width: number): number {
  * The main loop takes 64 bytes at a time and only drops to the 16-byte path (the one that
  * verifies candidates) for groups with a candidate, and for the tail.
  */
-function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uint8Array {
+function buildTeddy(
+  markers: readonly Buffer[],
+  plan: Plan,
+  layout: ScanLayout,
+  shared: boolean,
+): Uint8Array {
   const { width: F, windows, buckets } = plan;
   const lo = Array.from({ length: F }, () => new Array<number>(16).fill(0));
   const hi = Array.from({ length: F }, () => new Array<number>(16).fill(0));
@@ -585,36 +695,37 @@ function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uin
     }
   });
 
-  // Locals: 0 = end, 1 = maxLine (params); i32 locals; i64; v128 locals after.
+  // Locals: 0 = start, 1 = end, 2 = maxLine (params); i32 locals; i64; v128 locals after.
   const L = {
-    end: 0,
-    maxLine: 1,
-    base: 2,
-    nlmask: 3,
-    nlBefore: 4,
-    cmask: 5,
-    bit: 6,
-    p: 7,
-    lineIdx: 8,
-    lastLine: 9,
-    nHits: 10,
-    bits: 11,
-    lastNl: 12,
-    nLong: 13,
-    first: 14,
-    slow: 15,
+    start: 0,
+    end: 1,
+    maxLine: 2,
+    base: 3,
+    nlmask: 4,
+    nlBefore: 5,
+    cmask: 6,
+    bit: 7,
+    p: 8,
+    lineIdx: 9,
+    lastLine: 10,
+    nHits: 11,
+    bits: 12,
+    lastNl: 13,
+    nLong: 14,
+    first: 15,
+    slow: 16,
   };
   const nI32 = 14;
-  const X = { nl64: 16 };
+  const X = { nl64: 17 };
   const nI64 = 1;
   const V = {
-    m0f: 17,
-    nl: 18,
-    res: 19,
-    acc: 20,
-    tmp: 21,
-    lo: (j: number) => 22 + j,
-    hi: (j: number) => 22 + F + j,
+    m0f: 18,
+    nl: 19,
+    res: 20,
+    acc: 21,
+    tmp: 22,
+    lo: (j: number) => 23 + j,
+    hi: (j: number) => 23 + F + j,
   };
   const nV128 = 5 + 2 * F;
 
@@ -660,8 +771,9 @@ function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uin
   for (let j = 0; j < F; j++) {
     emit(v128Const(lo[j] as number[]), set(V.lo(j)), v128Const(hi[j] as number[]), set(V.hi(j)));
   }
-  emit(c(0), set(L.base), c(0), set(L.nlBefore), c(-1), set(L.lastLine), c(0), set(L.nHits));
-  emit(c(-1), set(L.lastNl), c(0), set(L.nLong), c(0), set(L.slow));
+  emit(get(L.start), set(L.base), c(0), set(L.nlBefore), c(-1), set(L.lastLine));
+  emit(c(0), set(L.nHits), get(L.start), c(1), OP.i32Sub, set(L.lastNl));
+  emit(c(0), set(L.nLong), c(0), set(L.slow));
   emit(OP.block, VOID, OP.loop, VOID);
   emit(get(L.base), get(L.end), OP.i32GeU, OP.brIf, 1);
 
@@ -727,8 +839,9 @@ function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uin
           const m = markers[mi] as Buffer;
           const o = windows[mi] ?? 0;
           emit(OP.block, VOID);
-          // p = base + bit - o, which must be >= 0 and leave room for the marker before `end`
-          emit(get(L.base), get(L.bit), OP.i32Add, tee(L.p), c(o), OP.i32LtU, OP.brIf, 0);
+          // p = base + bit - o, which must be >= start and leave room for the marker before `end`
+          emit(get(L.base), get(L.bit), OP.i32Add, tee(L.p), get(L.start), c(o), OP.i32Add);
+          emit(OP.i32LtU, OP.brIf, 0);
           emit(get(L.p), c(o), OP.i32Sub, tee(L.p), c(m.length), OP.i32Add, get(L.end));
           emit(OP.i32GtU, OP.brIf, 0);
           for (let j = 0; j < m.length; j++) {
@@ -773,15 +886,28 @@ function buildTeddy(markers: readonly Buffer[], plan: Plan, layout: Layout): Uin
   const body = [...locals, ...code];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]])),
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])),
+    // shared memory: limits flag 3 = shared, with a maximum
+    ...(shared
+      ? section(
+          2,
+          vec([
+            [
+              ...name("env"),
+              ...name("mem"),
+              0x02,
+              0x03,
+              ...u32(layout.pages),
+              ...u32(layout.pages),
+            ],
+          ]),
+        )
+      : []),
     ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...u32(layout.pages)]])),
+    ...(shared ? [] : section(5, vec([[0x00, ...u32(layout.pages)]]))),
     ...section(
       7,
-      vec([
-        [...name("scan"), 0x00, 0],
-        [...name("mem"), 0x02, 0],
-      ]),
+      vec([[...name("scan"), 0x00, 0], ...(shared ? [] : [[...name("mem"), 0x02, 0]])]),
     ),
     ...section(10, vec([[...u32(body.length), ...body]])),
   ];

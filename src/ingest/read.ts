@@ -30,7 +30,13 @@ import { sniffContainer, type Container } from "./archives/magic.js";
 import { hostHintFrom, isRelevantMember } from "./archives/members.js";
 import type { ArchiveMember } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
-import { createLineSplitter, decodeLine, headLines, MAX_LINE_BYTES } from "./lines.js";
+import {
+  createLineSplitter,
+  decodeLine,
+  headLines,
+  MAX_LINE_BYTES,
+  type InPlaceMemory,
+} from "./lines.js";
 import { HashService, openOuter } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
 import { expandPaths, type SourceEntry } from "./sources.js";
@@ -428,9 +434,11 @@ class Run {
     }
     tally.source.format = reader.name;
     const ctx = this.context(tally, loc);
-    if (reader.shape === "lines")
-      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, bom, head);
-    else await this.readDocument(reader, chunks, ctx, tally);
+    if (reader.shape === "lines") {
+      // a file's own bytes (not an archive member's) lie in the read arena: scanned in place
+      const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
+      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, { bom, head, inPlace });
+    } else await this.readDocument(reader, chunks, ctx, tally);
     return tally;
   }
 
@@ -462,12 +470,16 @@ class Run {
     parser: { line: (text: string, lineNo: number) => void; end: () => void },
     chunks: AsyncIterable<Buffer>,
     tally: InputTally,
-    bom: number,
-    sample: Buffer,
+    text: { bom: number; head: Buffer; inPlace: InPlaceMemory | undefined },
   ): Promise<void> {
     const max = this.maxLine;
     const splitter = createLineSplitter(
-      { markers, maxLineBytes: max, sample },
+      {
+        markers,
+        maxLineBytes: max,
+        sample: text.head,
+        ...(text.inPlace ? { inPlace: text.inPlace } : {}),
+      },
       {
         line: (buf, start, end, lineNo) => {
           const { text, valid } = decodeLine(buf, start, end);
@@ -491,7 +503,7 @@ class Run {
         },
       },
     );
-    let skip = bom;
+    let skip = text.bom;
     for await (const chunk of chunks) {
       tally.bytes += chunk.length;
       if (skip > 0) {
