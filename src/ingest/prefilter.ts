@@ -379,8 +379,17 @@ function assignBuckets(
   const lo = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
   const hi = Array.from({ length: 8 }, () => new Array<number>(width).fill(0));
   const members: number[][] = Array.from({ length: 8 }, () => []);
-  // Per position of the window, which byte values a bucket's masks accept (a byte table per
-  // call: the plan is made before the code is optimised, so the scan loop must be plain).
+  // The sample's distinct windows with their counts (a few thousand): `matches` then tests each
+  // once instead of every position of the sample.
+  const distinct = new Map<number, number>();
+  for (let p = 0; p + width <= text.length; p++) {
+    let key = 0;
+    for (let j = 0; j < width; j++) key = key * 256 + (text[p + j] as number);
+    distinct.set(key, (distinct.get(key) ?? 0) + 1);
+  }
+  const windowKeys = Int32Array.from(distinct.keys());
+  const windowCounts = Int32Array.from(distinct.values());
+  // Per position of the window, which byte values a bucket's masks accept.
   const accept = new Uint8Array(width * 256);
   const matches = (loMask: readonly number[], hiMask: readonly number[]): number => {
     for (let j = 0; j < width; j++) {
@@ -389,11 +398,14 @@ function assignBuckets(
       for (let b = 0; b < 256; b++) accept[j * 256 + b] = (l >> (b & 15)) & (h >> (b >> 4)) & 1;
     }
     let n = 0;
-    const last = text.length - width;
-    for (let p = 0; p <= last; p++) {
-      let j = 0;
-      while (j < width && accept[j * 256 + (text[p + j] as number)] === 1) j++;
-      if (j === width) n++;
+    for (let i = 0; i < windowKeys.length; i++) {
+      let key = windowKeys[i] as number;
+      let ok = 1;
+      for (let j = width - 1; j >= 0 && ok === 1; j--) {
+        ok = accept[j * 256 + (key & 255)] as number;
+        key >>>= 8;
+      }
+      if (ok === 1) n += windowCounts[i] as number;
     }
     return n;
   };
