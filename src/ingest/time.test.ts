@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseIsoTime, timeFromEpochMs } from "./time.js";
+import {
+  canonicalIsoMs,
+  isCanonicalIsoAt,
+  isoTimeMs,
+  parseIsoTime,
+  scanIsoTime,
+  timeFromEpochMs,
+} from "./time.js";
 
 describe("parseIsoTime", () => {
   it("normalises every fraction length and zone form to UTC with milliseconds", () => {
@@ -44,5 +51,50 @@ describe("parseIsoTime", () => {
     assert.equal(timeFromEpochMs(1717538280975), "2024-06-04T21:58:00.975Z");
     assert.equal(timeFromEpochMs(Number.NaN), undefined);
     assert.equal(timeFromEpochMs(1e20), undefined);
+  });
+});
+
+describe("isoTimeMs, isCanonicalIsoAt, canonicalIsoMs", () => {
+  // Deterministic pseudo-random canonical-looking times, in range and out of range.
+  let state = 1675;
+  const rand = (n: number): number => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+  const two = (n: number): string => String(n).padStart(2, "0");
+  const samples: string[] = [
+    "2024-02-29T23:59:59.999Z",
+    "2023-02-29T00:00:00.000Z",
+    "2024-06-30T12:00:60.123Z",
+    "1969-12-31T23:59:59.999Z",
+    "2024-06-31T00:00:00.000Z",
+    "2024-06-03T24:00:00.000Z",
+    "2024-06-03T00:00.123456Z",
+    "2024-06-03T00:00:00,123Z",
+    "2024-06-03T00:00:00.123+02:00",
+  ];
+  for (let k = 0; k < 500; k++) {
+    samples.push(
+      `${1960 + rand(80)}-${two(rand(14))}-${two(rand(33))}T${two(rand(26))}:${two(rand(61))}:${two(rand(62))}.${String(rand(1000)).padStart(3, "0")}Z`,
+    );
+  }
+
+  it("isoTimeMs is Date.parse", () => {
+    for (const t of samples) assert.deepEqual(isoTimeMs(t), Date.parse(t), t);
+  });
+
+  it("a canonical time is read by scanIsoTime to its end; its ms are Date.parse of the time read", () => {
+    for (const t of samples) {
+      const line = `x ${t} rest`;
+      if (!isCanonicalIsoAt(line, 2)) {
+        assert.ok(t.length !== 24 || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(t), t);
+        continue;
+      }
+      const scanned = scanIsoTime(line, 2, { assumeTz: "UTC" });
+      assert.equal(scanned?.end, 26, t);
+      const expected = scanned?.time === undefined ? NaN : Date.parse(scanned.time);
+      assert.deepEqual(canonicalIsoMs(line, 2), expected, t);
+    }
+    assert.equal(isCanonicalIsoAt("2024-06-03T00:00:00.000", 0), false, "cut short");
   });
 });

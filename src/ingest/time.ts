@@ -186,6 +186,87 @@ export function scanIsoTime(
   return { time: utc === undefined ? undefined : timeFromEpochMs(utc), assumed: true, end: i };
 }
 
+/** Length of `YYYY-MM-DDThh:mm:ss.mmmZ`. */
+export const CANONICAL_ISO_LENGTH = 24;
+
+/**
+ * `s` at `start` is shaped `YYYY-MM-DDThh:mm:ss.mmmZ` (digits where digits go; the fields may be
+ * out of range). `scanIsoTime` reads such a time to `start + 24` and does not fail on it.
+ */
+export function isCanonicalIsoAt(s: string, start: number): boolean {
+  if (start + CANONICAL_ISO_LENGTH > s.length) return false;
+  for (let k = 0; k < 23; k++) {
+    const c = s.charCodeAt(start + k);
+    switch (k) {
+      case 4:
+      case 7:
+        if (c !== 45) return false;
+        break;
+      case 10:
+        if (c !== 84) return false;
+        break;
+      case 13:
+      case 16:
+        if (c !== 58) return false;
+        break;
+      case 19:
+        if (c !== 46) return false;
+        break;
+      default:
+        if (!isDigit(c)) return false;
+    }
+  }
+  return s.charCodeAt(start + 23) === 90;
+}
+
+/**
+ * Epoch ms of the time `scanIsoTime` reads at `start` when `isCanonicalIsoAt(s, start)`, as
+ * `Date.parse` reads its `time`: NaN when the fields are out of range (no time).
+ */
+export function canonicalIsoMs(s: string, start: number): number {
+  const y = digits(s, start, 4);
+  const mo = digits(s, start + 5, 2);
+  const d = digits(s, start + 8, 2);
+  const h = digits(s, start + 11, 2);
+  const mi = digits(s, start + 14, 2);
+  const sec = digits(s, start + 17, 2);
+  const ms = digits(s, start + 20, 3);
+  if (!validFields(y, mo, d, h, mi, sec)) return NaN;
+  // A leap second is read as :59.999 (see scanIsoTime).
+  return sec === 60
+    ? Date.UTC(y, mo - 1, d, h, mi, 59, 999)
+    : Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+}
+
+/**
+ * `Date.parse(time)`, with the form every scanner here returns (`YYYY-MM-DDThh:mm:ss.mmmZ`, valid
+ * fields) read without the general date parser (hot path: one call per continuation line).
+ */
+export function isoTimeMs(time: string): number {
+  if (
+    time.length === 24 &&
+    time.charCodeAt(23) === 90 /* Z */ &&
+    time.charCodeAt(4) === 45 &&
+    time.charCodeAt(7) === 45 &&
+    time.charCodeAt(10) === 84 /* T */ &&
+    time.charCodeAt(13) === 58 &&
+    time.charCodeAt(16) === 58 &&
+    time.charCodeAt(19) === 46
+  ) {
+    const y = digits(time, 0, 4);
+    const mo = digits(time, 5, 2);
+    const d = digits(time, 8, 2);
+    const h = digits(time, 11, 2);
+    const mi = digits(time, 14, 2);
+    const s = digits(time, 17, 2);
+    const ms = digits(time, 20, 3);
+    if ((y | mo | d | h | mi | s | ms) >= 0 && s <= 59 && validFields(y, mo, d, h, mi, s)) {
+      return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+    }
+  }
+  return Date.parse(time);
+}
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 function monthAt(s: string, i: number): number {

@@ -97,16 +97,39 @@ function knownKeyAt(s: string, i: number): number {
   return 0;
 }
 
+/** Receives an element's parameters, in order, as `readParams` reads them. */
+export type ParamSink<T> = (target: T, name: string, value: string) => void;
+
+const pushParam: ParamSink<[string, string][]> = (target, name, value) => {
+  target.push([name, value]);
+};
+
 /**
  * Parses one element whose text is `s.slice(start, end)` (from `[`; `end` is just past `]`, or the
  * end of the text when truncated).
  */
 export function parseElement(s: string, start: number, end: number, truncated = false): SdElement {
+  const params: [string, string][] = [];
+  const idEnd = readParams(s, start, end, truncated, params, pushParam);
+  return { id: s.slice(start + 1, idEnd), params, truncated };
+}
+
+/**
+ * The parameters of one element (`s.slice(start, end)` as for `parseElement`), handed to `sink`
+ * one by one instead of collected: no array per element. Returns the index just after the SD-ID.
+ */
+export function readParams<T>(
+  s: string,
+  start: number,
+  end: number,
+  truncated: boolean,
+  target: T,
+  sink: ParamSink<T>,
+): number {
   const stop = truncated ? end : end - 1; // exclude the closing bracket
   let i = start + 1;
   while (i < stop && !isSpace(s.charCodeAt(i))) i++;
-  const id = s.slice(start + 1, i);
-  const params: [string, string][] = [];
+  const idEnd = i;
   while (i < stop) {
     while (i < stop && isSpace(s.charCodeAt(i))) i++;
     if (i >= stop) break;
@@ -118,7 +141,7 @@ export function parseElement(s: string, start: number, end: number, truncated = 
     }
     if (i >= stop || s.charCodeAt(i) !== 61) {
       // A bare word (malformed): keep it as a nameless value so nothing vanishes silently.
-      params.push(["", s.slice(nameStart, i)]);
+      sink(target, "", s.slice(nameStart, i));
       continue;
     }
     const name = s.slice(nameStart, i);
@@ -150,7 +173,7 @@ export function parseElement(s: string, start: number, end: number, truncated = 
         i++;
       }
       if (!closed) value += s.slice(runStart, Math.min(i, stop));
-      params.push([name, value]);
+      sink(target, name, value);
       continue;
     }
     // Unquoted: up to the next " <known key>=" or the end of the element.
@@ -162,10 +185,10 @@ export function parseElement(s: string, start: number, end: number, truncated = 
         break;
       }
     }
-    params.push([name, s.slice(valueStart, valueEnd)]);
+    sink(target, name, s.slice(valueStart, valueEnd));
     i = valueEnd;
   }
-  return { id, params, truncated };
+  return idEnd;
 }
 
 /** Every element of a run of SD elements (`[a@1 x="1"][b@2 y="2"]`); `-` gives none. */

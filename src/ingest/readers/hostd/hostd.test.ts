@@ -12,6 +12,7 @@ import {
   source,
 } from "../../../../test/helpers/reader-harness.js";
 import { HOSTD_MARKERS, hostdReader, sniffHostd } from "./index.js";
+import { parseEnvelope } from "../../syslog/envelope.js";
 import { readHostdLine } from "./line.js";
 
 const fixture = fixtures(import.meta.url).text;
@@ -649,6 +650,155 @@ describe("hostd reader", () => {
         const rec = read(name);
         assert.equal(rec.records.length, 0, name);
       }
+    });
+  });
+
+  describe("continuation lines read from their first bytes", () => {
+    /** The same lines through the router path: body + the envelope parseEnvelope gives. */
+    function readAsRouted(lines: readonly string[]): Recording {
+      const { ctx, rec } = recorder(source(), OPTS);
+      const p = hostdReader.open(ctx);
+      lines.forEach((l, i) => {
+        const env = parseEnvelope(l, OPTS);
+        if (env === undefined) p.line(l, i + 1);
+        else p.line(env.body, i + 1, env);
+      });
+      p.end();
+      return rec;
+    }
+
+    it("folds interleaved ESXi 8 [+] dumps of two pids, and reads them the same when routed", () => {
+      const lines = [
+        "2024-06-04T21:58:00.960Z Db(167) Hostd[11]: [Originator@6876 sub=Solo.Vmomi opID=a1] Arg spec:",
+        "2024-06-04T21:58:00.960Z Db(167) Hostd[12]: [Originator@6876 sub=Solo.Vmomi opID=b1] Arg auth:",
+        "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[12]: --> (vim.vm.guest.NamePasswordAuthentication) {",
+        '2024-06-04T21:58:00.962Z Db(167)[+] Hostd[12]: -->    username = "eve",',
+        '2024-06-04T21:58:00.962Z Db(167)[+] Hostd[11]: -->    programPath = "/bin/sh",',
+        "2024-06-04T21:58:00.963Z Db(167)[+] Hostd[12]: --> }",
+        "2024-06-04T21:58:00.963Z Db(167)[+] Hostd[11]: --> }",
+      ];
+      const rec = readLines(hostdReader, lines.join("\n"), source(), OPTS);
+      const args = obs(rec, "hostd.args");
+      assert.equal(args.length, 2);
+      const a = args.find((o) => o.opId === "a1");
+      const b = args.find((o) => o.opId === "b1");
+      assert.equal(a?.guest?.program, "/bin/sh");
+      assert.equal(a?.thread, "11");
+      assert.deepEqual(a?.prov.raw.split("\n"), [lines[0], lines[2], lines[5], lines[7]]);
+      assert.equal(b?.guest?.username, "eve");
+      assert.deepEqual(b?.prov.raw.split("\n"), [lines[1], lines[3], lines[4], lines[6]]);
+      assert.deepEqual(rec.issues, []);
+      assert.deepEqual(readAsRouted(lines).records, rec.records);
+    });
+
+    it("folds thread-less syslog continuations into their host's last record, hosts interleaved", () => {
+      const lines = [
+        "<166>2024-06-04T21:58:00.960Z esx-a Hostd: verbose hostd[7A] [Originator@6876 sub=Solo.Vmomi opID=a1] Arg spec:",
+        "<166>2024-06-04T21:58:00.960Z esx-b Hostd: verbose hostd[7B] [Originator@6876 sub=Solo.Vmomi opID=b1] Arg spec:",
+        "<166>2024-06-04T21:58:00.961Z esx-a Hostd: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        "<166>2024-06-04T21:58:00.961Z esx-b Hostd: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        '<166>2024-06-04T21:58:00.962Z esx-b Hostd: -->    programPath = "/bin/b",',
+        '<166>2024-06-04T21:58:00.962Z esx-a Hostd: -->    programPath = "/bin/a",',
+        "<166>2024-06-04T21:58:00.963Z esx-a Hostd: --> }",
+        "<166>2024-06-04T21:58:00.963Z esx-b Hostd: --> }",
+      ];
+      const rec = readLines(hostdReader, lines.join("\n"), source(), OPTS);
+      const args = obs(rec, "hostd.args");
+      assert.deepEqual(
+        args.map((o) => [o.host, o.thread, o.guest?.program, o.prov.lineCount]),
+        [
+          ["esx-a", "7A", "/bin/a", 4],
+          ["esx-b", "7B", "/bin/b", 4],
+        ],
+      );
+      assert.deepEqual(readAsRouted(lines).records, rec.records);
+    });
+
+    it("does not fold a local continuation after a dropped head into the dump before it", () => {
+      const text = [
+        "2016-11-04T19:14:11.716Z verbose hostd[7C] [Originator@6876 sub=Solo.Vmomi] Arg spec:",
+        "--> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        '-->    programPath = "/bin/sh",',
+        // the dump is still open (no closing brace) when an unrelated head without a marker comes
+        "2016-11-04T19:14:11.717Z info hostd[7C] [Originator@6876 sub=PropertyProvider] RecordOp:",
+        "--> (vim.host.Foo) {",
+        "--> }",
+      ].join("\n");
+      const rec = readFiltered(text);
+      const [args] = obs(rec, "hostd.args");
+      assert.equal(args?.guest?.program, "/bin/sh");
+      assert.equal(args?.prov.lineCount, 3, "the lines after the gap are not part of it");
+      assert.deepEqual(rec.issueCodes(), ["truncated_record"]);
+      assert.deepEqual(rec.skipped, [5, 6], "an irrelevant orphan block is skipped silently");
+      assertAccounted(rec, rec.passed);
+    });
+
+    it("reports an orphan block that mentions guest operations once, at its first such line", () => {
+      for (const [name, lines] of [
+        [
+          "local",
+          [
+            "--> (vim.TaskInfo) {",
+            "-->    info = (vim.vm.guest.NamePasswordAuthentication) {",
+            '-->       username = "eve",',
+            "--> }",
+          ],
+        ],
+        [
+          "ESXi 8",
+          [
+            "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: --> (vim.TaskInfo) {",
+            "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: -->    info = (vim.vm.guest.NamePasswordAuthentication) {",
+            '2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: -->       username = "eve",',
+            "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: --> }",
+          ],
+        ],
+      ] as const) {
+        const rec = readLines(hostdReader, lines.join("\n"), source(), OPTS);
+        assert.deepEqual(
+          rec.issues.map((i) => [i.code, i.line, i.excerpt]),
+          [["orphan_part", 2, lines[1]]],
+          name,
+        );
+        assert.deepEqual(rec.skipped, [1, 3, 4], name);
+        assert.equal(rec.records.length, 0, name);
+      }
+    });
+
+    it("reads [+] lines without --> and CRLF input the same way as the LF input", () => {
+      const lines = [
+        "2024-06-04T21:58:00.960Z Db(167) Hostd[11]: [Originator@6876 sub=Solo.Vmomi opID=a1] Arg spec:",
+        "2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        '2024-06-04T21:58:00.961Z Db(167)[+] Hostd[11]: -->    programPath = "/bin/sh",',
+        "2024-06-04T21:58:00.962Z Db(167)[+] Hostd[11]: }",
+      ];
+      const lf = readLines(hostdReader, lines.join("\n"), source(), OPTS);
+      const [args] = obs(lf, "hostd.args");
+      assert.equal(args?.guest?.program, "/bin/sh");
+      assert.equal(args?.prov.lineCount, 4);
+      const crlf = readLines(hostdReader, `${lines.join("\r\n")}\r\n`, source(), OPTS);
+      assert.deepEqual(crlf.records, lf.records);
+      assert.deepEqual(crlf.issues, lf.issues);
+    });
+
+    it("starts an orphan block when a continuation comes over 5 s after its head, routed or not", () => {
+      const lines = [
+        "2024-06-04T21:58:00.960Z Db(167) Hostd[11]: [Originator@6876 sub=Solo.Vmomi] Arg spec:",
+        "2024-06-04T21:58:06.000Z Db(167)[+] Hostd[11]: --> (vim.vm.guest.ProcessManager.ProgramSpec) {",
+        '2024-06-04T21:58:06.000Z Db(167)[+] Hostd[11]: -->    programPath = "/bin/sh",',
+        "2024-06-04T21:58:06.000Z Db(167)[+] Hostd[11]: --> }",
+      ];
+      const rec = readLines(hostdReader, lines.join("\n"), source(), OPTS);
+      assert.equal(obs(rec, "hostd.args").length, 0);
+      assert.deepEqual(rec.issueCodes(), ["orphan_part"]);
+      assert.deepEqual(readAsRouted(lines).issues, rec.issues);
+      // within the window, the same lines fold
+      const near = lines.map((l) => l.replace("21:58:06.000Z", "21:58:04.960Z"));
+      assert.equal(
+        obs(readLines(hostdReader, near.join("\n"), source(), OPTS), "hostd.args").length,
+        1,
+      );
     });
   });
 });

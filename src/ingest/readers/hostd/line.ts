@@ -15,7 +15,12 @@
  * files after the header, there with the `[+]` marker).
  */
 import { parseEnvelope } from "../../syslog/envelope.js";
-import { elementEnd, parseElement, parseStructuredData } from "../../syslog/structured-data.js";
+import {
+  elementEnd,
+  parseElement,
+  parseStructuredData,
+  readParams,
+} from "../../syslog/structured-data.js";
 import { scanIsoTime } from "../../time.js";
 import type { Envelope, ReadOptions } from "../../types.js";
 
@@ -104,6 +109,7 @@ function isSdStart(s: string, i: number): boolean {
 }
 
 function setField(b: Block, name: string, value: string): void {
+  // Only known names are kept (no attacker-chosen keys).
   switch (name) {
     case "sub":
       b.sub = value;
@@ -136,6 +142,13 @@ function blockFrom(params: readonly (readonly [string, string])[]): Block {
   return b;
 }
 
+/** The block of the SD element `s.slice(start, end)` (as `parseElement` reads it). */
+function blockAt(s: string, start: number, end: number, truncated: boolean): Block {
+  const b: Block = {};
+  readParams(s, start, end, truncated, b, setField);
+  return b;
+}
+
 /** First `]` followed by white space or the end, at or after `from`; -1 if none. */
 function closingBracket(s: string, from: number): number {
   let i = s.indexOf("]", from);
@@ -154,9 +167,18 @@ interface BlockParse {
   readonly inferred?: boolean;
 }
 
+/** `s.slice(i, lim)` includes `needle` (without the slice; at most `lim - i` steps). */
+function includesBefore(s: string, needle: string, i: number, lim: number): boolean {
+  const c = needle.charCodeAt(0);
+  for (let k = i; k + needle.length <= lim; k++) {
+    if (s.charCodeAt(k) === c && s.startsWith(needle, k)) return true;
+  }
+  return false;
+}
+
 const inferredSd = (s: string, i: number, end: number): boolean => {
-  const head = s.slice(i, Math.min(end, i + 64));
-  return head.includes("@4413") || head.includes('="');
+  const lim = Math.min(end, i + 64);
+  return includesBefore(s, "@4413", i, lim) || includesBefore(s, '="', i, lim);
 };
 
 /**
@@ -167,23 +189,20 @@ const inferredSd = (s: string, i: number, end: number): boolean => {
 export function parseOriginator(s: string, i: number): BlockParse {
   let end = elementEnd(s, i);
   if (end < 0) {
-    const el = parseElement(s, i, s.length, true);
     return {
-      block: blockFrom(el.params),
+      block: blockAt(s, i, s.length, true),
       msg: "",
       truncated: true,
       ...(inferredSd(s, i, s.length) ? { inferred: true } : {}),
     };
   }
-  let el = parseElement(s, i, end);
-  let block = blockFrom(el.params);
+  let block = blockAt(s, i, end, false);
   if (block.sub?.startsWith("Vmsvc.vm:") && !block.sub.includes(".vmx")) {
     const vmx = s.indexOf(".vmx", end - 1);
     const e2 = vmx < 0 ? -1 : closingBracket(s, vmx + 4);
     if (e2 > 0) {
       end = e2;
-      el = parseElement(s, i, end);
-      block = blockFrom(el.params);
+      block = blockAt(s, i, end, false);
     }
   }
   return {
@@ -396,7 +415,7 @@ function parseLocal(
   return parseAfterTime(s, lt.end, lt.p, host, undefined, wrapped, false);
 }
 
-const isHostdProgram = (p: string | undefined): boolean => p === "Hostd" || p === "hostd";
+export const isHostdProgram = (p: string | undefined): boolean => p === "Hostd" || p === "hostd";
 
 function isEmpty(b: Block): boolean {
   for (const k in b) if (Object.hasOwn(b, k)) return false;
@@ -408,7 +427,15 @@ function isEmpty(b: Block): boolean {
  * and program; otherwise the line is unwrapped here (`parseEnvelope`) or read as a local line.
  */
 export function readHostdLine(text: string, options: ReadOptions, envelope?: Envelope): LineResult {
-  const env = envelope ?? parseEnvelope(text, options);
+  return readHostdLineFrom(text, options, envelope ?? parseEnvelope(text, options));
+}
+
+/** `readHostdLine` once the envelope is known: `env` undefined means the line has none. */
+export function readHostdLineFrom(
+  text: string,
+  options: ReadOptions,
+  env: Envelope | undefined,
+): LineResult {
   if (env === undefined) {
     const local = parseLocal(text, options, undefined, false);
     return local === undefined ? { type: "unparsed" } : { type: "hostd", line: local };

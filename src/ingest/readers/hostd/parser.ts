@@ -11,6 +11,11 @@
  * A continuation block with no owner is counted: an `orphan_part` issue when its text is about
  * guest operations (evidence lost with its head), a skip otherwise.
  *
+ * Cost. Most lines handed over are continuation lines, so `line` reads them from their first bytes
+ * (`fastContinuation`): a local `-->` line needs only its line number; a syslog-wrapped one only
+ * its header's host, pid and time (`scanHeader` offsets, the time read from its digits), not an
+ * `Envelope` or a `HostdLine`. Every other line is read in full, as before.
+ *
  * Call dumps. At verbose level hostd writes, per thread, for a call that faults:
  * `Activation … Invoke done [method] on [vim.vm.guest.X:moid]`, `Arg <name>:` + dump (one per
  * argument), `Throw <fault>`, `Result:` + dump. Consecutive `Arg` records of a thread become one
@@ -28,10 +33,18 @@ import type {
   SessionRecord,
   VmRef,
 } from "../../../model/record.js";
+import {
+  envelopeFromScan,
+  headerTimeMs,
+  newHeaderScan,
+  scanHeader,
+  type HeaderScan,
+} from "../../syslog/envelope.js";
 import type { Envelope, LineParser, ReaderContext } from "../../types.js";
+import { isoTimeMs } from "../../time.js";
 import { excerpt } from "../excerpt.js";
 import { parseDump } from "./dump.js";
-import { readHostdLine, type HostdLine } from "./line.js";
+import { isHostdProgram, readHostdLineFrom, type HostdLine } from "./line.js";
 import {
   GUEST_STATE,
   dirOf,
@@ -56,27 +69,49 @@ interface Phys {
 
 type PendingKind = "arg" | "result" | "other" | "orphan";
 
-interface Pending {
+/** A multi-line record being folded (one class: every pending record has the same shape). */
+class Pending {
   readonly kind: PendingKind;
   readonly key: string;
-  readonly head?: HostdLine;
   readonly threadKey: string;
-  readonly argName?: string;
+  readonly head: HostdLine | undefined;
+  readonly argName: string | undefined;
   readonly lines: Phys[];
-  readonly texts: string[];
+  readonly texts: string[] = [];
   lastLineNo: number;
-  reported?: boolean;
-  overflow?: boolean;
+  reported = false;
+  overflow = false;
   /** Bracket depth of the dump so far (outside quotes), to close it at its natural end. */
-  depth?: number;
-  inQuote?: boolean;
+  depth = 0;
+  inQuote = false;
+  /** The head's time in epoch ms, once `headMs` has read it (NaN: not read yet). */
+  headTime = NaN;
+  headTimeRead = false;
+
+  constructor(
+    kind: PendingKind,
+    key: string,
+    threadKey: string,
+    head: HostdLine | undefined,
+    argName: string | undefined,
+    lines: Phys[],
+    lastLineNo: number,
+  ) {
+    this.kind = kind;
+    this.key = key;
+    this.threadKey = threadKey;
+    this.head = head;
+    this.argName = argName;
+    this.lines = lines;
+    this.lastLineNo = lastLineNo;
+  }
 }
 
-/** Updates a dump's bracket depth and quote state with one more line of it. */
-function scanDepth(p: Pending, t: string): void {
-  let depth = p.depth ?? 0;
-  let q = p.inQuote ?? false;
-  for (let i = 0; i < t.length; i++) {
+/** Updates a dump's bracket depth and quote state with one more line of it: `t` from `from`. */
+function scanDepth(p: Pending, t: string, from: number): void {
+  let depth = p.depth;
+  let q = p.inQuote;
+  for (let i = from; i < t.length; i++) {
     const c = t.charCodeAt(i);
     if (q) {
       if (c === 92) i++;
@@ -121,6 +156,8 @@ interface CallCtx {
 }
 
 const LOCAL = "\u0000local";
+/** The thread key of a local continuation line (no host, no thread). */
+const LOCAL_THREAD = "\u0000?";
 /** Pending records and call contexts older than this many lines are closed. */
 const STALE_LINES = 5000;
 const SWEEP_EVERY = 2048;
@@ -135,12 +172,24 @@ const MAX_OPEN = 20_000;
  * continuation block with it is lost evidence. (`guest` alone is too common: property dumps of
  * `vim.vm.GuestInfo`.)
  */
-const RELEVANT = /vim\.vm\.guest\./;
+const RELEVANT = "vim.vm.guest.";
 /** A continuation line this much later than its open record's head belongs to another record. */
 const CONTINUATION_WINDOW_MS = 5000;
 
-/** Strips `-->` and the one space hostd writes after it. */
-const contText = (msg: string): string => (msg.charCodeAt(0) === 32 ? msg.slice(1) : msg);
+/** Index of the first character at or after `i` that is not a space or tab. */
+function skipBlanks(s: string, i: number): number {
+  while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
+  return i;
+}
+
+/** `s.slice(start, end) === v`, without the slice. */
+const sameText = (s: string, start: number, end: number, v: string | undefined): boolean =>
+  v !== undefined && v.length === end - start && s.startsWith(v, start);
+
+/** `Hostd` / `hostd` as the header's program tag (any other program's line is foreign). */
+const isHostdTag = (s: string, h: HeaderScan): boolean =>
+  h.programEnd - h.programStart === 5 &&
+  (s.startsWith("Hostd", h.programStart) || s.startsWith("hostd", h.programStart));
 
 const PATH_ARG = /path$/i;
 
@@ -149,6 +198,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
   const calls = new Map<string, CallCtx>();
   const lastKeyByHost = new Map<string, string>();
   let sinceSweep = 0;
+  const header = newHeaderScan();
 
   // ---- emission -------------------------------------------------------------------------------
 
@@ -207,7 +257,17 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     if (head.timeAssumed && head.time !== undefined) o.timeAssumed = true;
     const host = hostOf(head);
     if (host !== undefined) o.host = host;
-    for (const [k, v] of Object.entries(init)) if (v !== undefined) o[k] = v;
+    // In the order of ObsInit (every call site writes its fields in that order).
+    if (init.vm !== undefined) o.vm = init.vm;
+    if (init.method !== undefined) o.method = init.method;
+    if (init.api !== undefined) o.api = init.api;
+    if (init.opId !== undefined) o.opId = init.opId;
+    if (init.session !== undefined) o.session = init.session;
+    if (init.user !== undefined) o.user = init.user;
+    if (init.outcome !== undefined) o.outcome = init.outcome;
+    if (init.fault !== undefined) o.fault = init.fault;
+    if (init.guest !== undefined) o.guest = init.guest;
+    if (init.eventKey !== undefined) o.eventKey = init.eventKey;
     if (head.thread !== undefined) o.thread = head.thread;
     o.process = "hostd";
     o.evidence = head.inferred ? "inferred" : evidence;
@@ -238,7 +298,15 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     if (head.timeAssumed && head.time !== undefined) o.timeAssumed = true;
     const host = hostOf(head);
     if (host !== undefined) o.host = host;
-    for (const [k, v] of Object.entries(init)) if (v !== undefined) o[k] = v;
+    // In the order of SessionInit (every call site writes its fields in that order).
+    if (init.user !== undefined) o.user = init.user;
+    if (init.sourceIp !== undefined) o.sourceIp = init.sourceIp;
+    if (init.userAgent !== undefined) o.userAgent = init.userAgent;
+    if (init.session !== undefined) o.session = init.session;
+    if (init.opId !== undefined) o.opId = init.opId;
+    if (init.apiInvocations !== undefined) o.apiInvocations = init.apiInvocations;
+    if (init.loginTime !== undefined) o.loginTime = init.loginTime;
+    if (init.eventKey !== undefined) o.eventKey = init.eventKey;
     o.process = "hostd";
     o.evidence = head.inferred ? "inferred" : evidence;
     o.prov = prov([phys]);
@@ -263,9 +331,38 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
   // ---- call contexts (per host + thread) ------------------------------------------------------
 
   function timeMs(head: HostdLine): number | undefined {
-    if (head.time === undefined) return undefined;
-    const t = Date.parse(head.time);
+    return msOf(head.time);
+  }
+
+  function msOf(time: string | undefined): number | undefined {
+    if (time === undefined) return undefined;
+    const t = isoTimeMs(time);
     return Number.isNaN(t) ? undefined : t;
+  }
+
+  // The folding key of the last (host, thread) seen: consecutive lines mostly share it.
+  let lastHost: string | undefined;
+  let lastThread: string | undefined;
+  let lastKey = "\u0000";
+
+  /** `host NUL thread`: the key of a wrapped line's open record. */
+  function keyOf(host: string | undefined, thread: string | undefined): string {
+    if (host !== lastHost || thread !== lastThread) {
+      lastHost = host;
+      lastThread = thread;
+      lastKey = `${host ?? ""}\u0000${thread ?? ""}`;
+    }
+    return lastKey;
+  }
+
+  /** The time of a pending record's head (read once per record). */
+  function headMs(p: Pending): number | undefined {
+    if (!p.headTimeRead) {
+      p.headTimeRead = true;
+      const t = p.head === undefined ? undefined : timeMs(p.head);
+      if (t !== undefined) p.headTime = t;
+    }
+    return Number.isNaN(p.headTime) ? undefined : p.headTime;
   }
 
   function callFor(threadKey: string, head: HostdLine, lineNo: number): CallCtx {
@@ -534,17 +631,16 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         lineNo,
         excerpt(phys.raw),
       );
-      open({ kind: "other", key, threadKey, lines: [], texts: [], lastLineNo: lineNo });
+      open(new Pending("other", key, threadKey, undefined, undefined, [], lineNo));
       return;
     }
-    const base = { key, threadKey, head: line, lastLineNo: lineNo, texts: [] as string[] };
     const argName = parseArgHead(msg);
     if (argName !== undefined) {
       flushFault(threadKey);
-      open({ ...base, kind: "arg", argName, lines: [phys] });
+      open(new Pending("arg", key, threadKey, line, argName, [phys], lineNo));
     } else if (isResultHead(msg)) {
       flushArgs(threadKey);
-      open({ ...base, kind: "result", lines: [phys] });
+      open(new Pending("result", key, threadKey, line, undefined, [phys], lineNo));
     } else {
       const thrown = parseThrow(msg);
       flushArgs(threadKey);
@@ -559,12 +655,14 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         flushFault(threadKey);
         single(line, phys, threadKey);
       }
-      open({ ...base, kind: "other", lines: [] });
+      open(new Pending("other", key, threadKey, line, undefined, [], lineNo));
     }
     for (const part of extra) {
       const p = pending.get(key);
-      if (p !== undefined)
-        appendText(p, part.trimStart().startsWith("-->") ? part.trimStart().slice(3) : part);
+      if (p !== undefined) {
+        const msg = part.trimStart().startsWith("-->") ? part.trimStart().slice(3) : part;
+        appendText(p, msg, 0, undefined, "");
+      }
     }
   }
 
@@ -702,71 +800,159 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
 
   // ---- continuation lines ---------------------------------------------------------------------
 
-  function appendText(p: Pending, msg: string, phys?: Phys): void {
-    const t = contText(msg);
-    if (phys !== undefined) p.lastLineNo = phys.lineNo;
+  /**
+   * One more line of a multi-line record: its text is `s` from `from` (just after `-->`).
+   * `lineNo` undefined: a part of an rsyslog `#012` line, already counted with its head.
+   */
+  function appendText(
+    p: Pending,
+    s: string,
+    from: number,
+    lineNo: number | undefined,
+    raw: string,
+  ): void {
+    // hostd writes one space after `-->`: not part of the text.
+    const ts = s.charCodeAt(from) === 32 ? from + 1 : from;
+    if (lineNo !== undefined) p.lastLineNo = lineNo;
     switch (p.kind) {
       case "arg":
       case "result":
         if (p.lines.length >= MAX_DUMP_LINES) {
           p.overflow = true;
-          if (phys !== undefined) ctx.skip(phys.lineNo);
+          if (lineNo !== undefined) ctx.skip(lineNo);
           return;
         }
-        if (phys !== undefined) p.lines.push(phys);
-        p.texts.push(t);
-        scanDepth(p, t);
+        if (lineNo !== undefined) p.lines.push({ lineNo, raw });
+        p.texts.push(s.slice(ts));
+        scanDepth(p, s, ts);
         // A dump ends when its brackets close (or at once for a scalar): close it now, so that
         // the lines of a later dump whose head the prefilter dropped are not folded into it.
-        if ((p.depth ?? 0) <= 0 && !p.inQuote) finish(p);
+        if (p.depth <= 0 && !p.inQuote) finish(p);
         return;
       case "other":
-        if (phys !== undefined) ctx.skip(phys.lineNo);
+        if (lineNo !== undefined) ctx.skip(lineNo);
         return;
       case "orphan":
-        if (!p.reported && RELEVANT.test(t)) {
+        if (!p.reported && s.indexOf(RELEVANT, ts) >= 0) {
           p.reported = true;
           ctx.issue(
             "orphan_part",
             "continuation lines of a multi-line hostd record whose first line is missing",
-            phys?.lineNo,
-            excerpt(phys?.raw ?? t),
+            lineNo,
+            excerpt(lineNo !== undefined ? raw : s.slice(ts)),
           );
-        } else if (phys !== undefined) ctx.skip(phys.lineNo);
+        } else if (lineNo !== undefined) ctx.skip(lineNo);
         return;
     }
   }
 
-  function continuation(line: HostdLine, key: string, threadKey: string, phys: Phys): void {
-    let p: Pending | undefined;
-    if (!line.wrapped) {
-      p = pending.get(LOCAL);
-      // Locally a dump's lines are contiguous and all carry "-->" (a marker): a gap means the
-      // owner line was filtered out as irrelevant.
-      if (p !== undefined && phys.lineNo > p.lastLineNo + 1) {
+  /**
+   * A continuation line of a local file: it continues the physical line just before it, else
+   * (a gap: its owner was dropped by the prefilter) it starts an orphan block.
+   */
+  function localContinuation(s: string, from: number, lineNo: number, raw: string): void {
+    let p = pending.get(LOCAL);
+    if (p !== undefined && lineNo > p.lastLineNo + 1) {
+      finish(p);
+      p = undefined;
+    }
+    if (p === undefined) {
+      p = new Pending("orphan", LOCAL, LOCAL_THREAD, undefined, undefined, [], lineNo);
+      open(p);
+    }
+    appendText(p, s, from, lineNo, raw);
+  }
+
+  /**
+   * A continuation line of syslog-wrapped input: it continues the open record of its (host,
+   * thread), or without a thread the host's last record, unless that record's head is more than
+   * `CONTINUATION_WINDOW_MS` away; else it starts an orphan block.
+   */
+  function wrappedContinuation(
+    host: string | undefined,
+    thread: string | undefined,
+    t1: number,
+    s: string,
+    from: number,
+    lineNo: number,
+    raw: string,
+  ): void {
+    const hostKey = host ?? "";
+    const key = keyOf(host, thread);
+    let p = pending.get(key);
+    if (p === undefined && thread === undefined) {
+      const k = lastKeyByHost.get(hostKey);
+      if (k !== undefined) p = pending.get(k);
+    }
+    if (p !== undefined && !Number.isNaN(t1)) {
+      const t0 = headMs(p);
+      if (t0 !== undefined && Math.abs(t1 - t0) > CONTINUATION_WINDOW_MS) {
         finish(p);
         p = undefined;
       }
-    } else {
-      p = pending.get(key);
-      if (p === undefined && line.thread === undefined) {
-        const k = lastKeyByHost.get(line.host ?? "");
-        if (k !== undefined) p = pending.get(k);
-      }
-      const t0 = p?.head === undefined ? undefined : timeMs(p.head);
-      const t1 = timeMs(line);
-      if (p !== undefined && t0 !== undefined && t1 !== undefined) {
-        if (Math.abs(t1 - t0) > CONTINUATION_WINDOW_MS) {
-          finish(p);
-          p = undefined;
-        }
-      }
     }
     if (p === undefined) {
-      p = { kind: "orphan", key, threadKey, lines: [], texts: [], lastLineNo: phys.lineNo };
+      p = new Pending(
+        "orphan",
+        key,
+        `${hostKey}\u0000${thread ?? "?"}`,
+        undefined,
+        undefined,
+        [],
+        lineNo,
+      );
       open(p);
     }
-    appendText(p, line.msg, phys);
+    appendText(p, s, from, lineNo, raw);
+  }
+
+  /**
+   * A continuation line read from its first bytes alone, without building a line object: a local
+   * `-->` line, or a hostd syslog header (parsed or given) whose message starts with `-->`. False
+   * for anything else (heads, other shapes), which `line` then reads in full.
+   */
+  function fastContinuation(text: string, lineNo: number, envelope: Envelope | undefined): boolean {
+    if (envelope !== undefined) {
+      if (envelope.program !== undefined && !isHostdProgram(envelope.program)) return false;
+      const body = envelope.body;
+      const b = skipBlanks(body, 0);
+      if (!body.startsWith("-->", b)) return false;
+      wrappedContinuation(
+        envelope.host,
+        envelope.pid,
+        msOf(envelope.time) ?? NaN,
+        body,
+        b + 3,
+        lineNo,
+        envelope.line ?? text,
+      );
+      return true;
+    }
+    const i = skipBlanks(text, 0);
+    if (text.charCodeAt(i) === 45 /* - */) {
+      // No syslog header starts with `-` or a blank: a local line.
+      if (!text.startsWith("-->", i)) return false;
+      localContinuation(text, i + 3, lineNo, text);
+      return true;
+    }
+    return false;
+  }
+
+  /** After `scanHeader` found a header: a hostd `-->` message is a continuation line. */
+  function fastWrapped(text: string, lineNo: number, h: HeaderScan): boolean {
+    if (!isHostdTag(text, h)) return false;
+    const b = skipBlanks(text, h.bodyStart);
+    if (!text.startsWith("-->", b)) return false;
+    // Consecutive lines mostly share host and pid: reuse the last strings (and their key).
+    let host = lastHost;
+    if (h.hostStart < 0) host = undefined;
+    else if (!sameText(text, h.hostStart, h.hostEnd, host))
+      host = text.slice(h.hostStart, h.hostEnd);
+    let pid = lastThread;
+    if (h.pidStart < 0) pid = undefined;
+    else if (!sameText(text, h.pidStart, h.pidEnd, pid)) pid = text.slice(h.pidStart, h.pidEnd);
+    wrappedContinuation(host, pid, headerTimeMs(text, h), text, b + 3, lineNo, text);
+    return true;
   }
 
   // ---- LineParser -----------------------------------------------------------------------------
@@ -777,9 +963,16 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         sinceSweep = 0;
         sweep(lineNo);
       }
+      if (fastContinuation(text, lineNo, envelope)) return;
+      let env = envelope;
+      if (env === undefined) {
+        const kind = scanHeader(text, ctx.options, header);
+        if (kind === 1 && fastWrapped(text, lineNo, header)) return;
+        if (kind !== 0) env = envelopeFromScan(text, ctx.options, header);
+      }
       const raw = envelope?.line ?? text;
       const phys: Phys = { lineNo, raw };
-      const res = readHostdLine(text, ctx.options, envelope);
+      const res = readHostdLineFrom(text, ctx.options, env);
       if (res.type === "foreign") {
         ctx.skip(lineNo);
         return;
@@ -797,10 +990,20 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       }
       const line = res.line;
       const hostKey = line.host ?? "";
-      const key = line.wrapped ? `${hostKey}\u0000${line.thread ?? ""}` : LOCAL;
+      const key = line.wrapped ? keyOf(line.host, line.thread) : LOCAL;
       const threadKey = `${hostKey}\u0000${line.thread ?? "?"}`;
       if (line.kind === "continuation") {
-        continuation(line, key, threadKey, phys);
+        if (line.wrapped)
+          wrappedContinuation(
+            line.host,
+            line.thread,
+            msOf(line.time) ?? NaN,
+            line.msg,
+            0,
+            lineNo,
+            raw,
+          );
+        else localContinuation(line.msg, 0, lineNo, raw);
         return;
       }
       if (line.wrapped) lastKeyByHost.set(hostKey, key);
