@@ -105,6 +105,11 @@ export class HashService {
     return (this.arenaValue ??= new ReadArena());
   }
 
+  /** Starts the hash worker now, for a large input to come. */
+  prepare(): void {
+    this.worker ??= new HashWorker(this.arena);
+  }
+
   /** A hasher for one input; `large` inputs use the worker. */
   hasher(large: boolean): Hasher {
     if (!large) return inlineHasher(this.arena);

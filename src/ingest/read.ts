@@ -37,7 +37,7 @@ import {
   MAX_LINE_BYTES,
   type InPlaceMemory,
 } from "./lines.js";
-import { HashService, openOuter } from "./outer.js";
+import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
 import { expandPaths, type SourceEntry } from "./sources.js";
 import { InputTally, totalsOf, type InputSummary, type ReadSummary } from "./summary.js";
@@ -168,6 +168,10 @@ class Run {
       ? entries.reduce((n, e) => n + (e.size ?? 0), 0)
       : undefined;
     this.maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
+    // The hash worker boots (~70 ms) while the first input is opened and sniffed, not after.
+    if (entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)) {
+      this.hashes.prepare();
+    }
   }
 
   summaries(): InputSummary[] {

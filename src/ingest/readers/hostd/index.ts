@@ -10,7 +10,8 @@ import { createHostdParser } from "./parser.js";
  * Substrings without which a hostd line cannot matter (the input layer drops other lines before
  * decoding them). Chosen as the smallest set that still catches:
  * - `Guest` — `Guest operation` events, `Guest File Path is`, `Guestsvc.GuestFileHandler`;
- * - `guest` — `target='vim.vm.guest.*'` requests, `Invoke done [...] on [vim.vm.guest.*]`;
+ * - `vm.guest` — `target='vim.vm.guest.*'` requests, `Invoke done [...] on [vim.vm.guest.*]` (not
+ *   `guest`, whose cheapest fingerprint `gu` is in every `reconfigure` call: 5x the false alarms);
  * - `GUEST` — `State Transition (… -> VM_STATE_GUEST_OPERATION)`;
  * - `] Arg`, `] Throw `, `] Result:` — the `Solo.Vmomi` call-dump heads (`…] Arg spec:`, `…] Args:`),
  *   right after the block in every version; not `Vmomi`, which at debug level is on every call's
@@ -22,7 +23,7 @@ import { createHostdParser } from "./parser.js";
  */
 export const HOSTD_MARKERS: readonly string[] = [
   "Guest",
-  "guest",
+  "vm.guest",
   "GUEST",
   "] Arg",
   "] Throw ",
