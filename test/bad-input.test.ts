@@ -69,6 +69,10 @@ const CASES: Case[] = [
       assert.equal(records.length, 2);
       const vm = records[0]?.type === "observation" ? records[0].vm?.name : undefined;
       assert.equal(vm, "vm.\ufffd\ufffd\ufffd", "bad bytes are read as U+FFFD");
+      assert.equal(records[0]?.prov.rawEncoding, "base64", "the record keeps the bytes");
+      const bytes = Buffer.from(records[0]?.prov.raw ?? "", "base64");
+      assert.ok(bytes.includes(Buffer.from([0xff, 0xfe, 0x80])), "the line's exact bytes");
+      assert.equal(records[1]?.prov.rawEncoding, undefined, "a valid line stays text");
     },
   },
   {

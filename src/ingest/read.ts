@@ -40,6 +40,7 @@ import {
 import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
 import { expandPaths, type SourceEntry } from "./sources.js";
+import { InvalidLines } from "./raw-bytes.js";
 import { InputTally, totalsOf, type InputSummary, type ReadSummary } from "./summary.js";
 import { detectEncoding, looksBinary, transcodeUtf16 } from "./text.js";
 import type { Reader, ReaderContext, ReadOptions } from "./types.js";
@@ -437,16 +438,19 @@ class Run {
       return tally;
     }
     tally.source.format = reader.name;
-    const ctx = this.context(tally, loc);
     if (reader.shape === "lines") {
+      const invalid = new InvalidLines();
+      const ctx = this.context(tally, loc, invalid);
       // a file's own bytes (not an archive member's) lie in the read arena: scanned in place
       const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
-      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, { bom, head, inPlace });
-    } else await this.readDocument(reader, chunks, ctx, tally);
+      const text = { bom, head, inPlace, invalid };
+      await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
+    } else await this.readDocument(reader, chunks, this.context(tally, loc), tally);
     return tally;
   }
 
-  private context(tally: InputTally, loc: Location): ReaderContext {
+  /** `invalid`: lines read as text with U+FFFD, whose bytes records get back (raw-bytes.ts). */
+  private context(tally: InputTally, loc: Location, invalid?: InvalidLines): ReaderContext {
     const readOptions: ReadOptions = {
       assumeTz: this.assumeTz,
       ...((this.referenceTime ?? loc.mtime) !== undefined
@@ -456,7 +460,8 @@ class Run {
     return {
       source: tally.source,
       options: readOptions,
-      emit: (record) => {
+      emit: (emitted) => {
+        const record = invalid ? invalid.restore(emitted) : emitted;
         tally.record(record);
         this.records++;
         this.hooks.record(record);
@@ -474,15 +479,20 @@ class Run {
     parser: { line: (text: string, lineNo: number) => void; end: () => void },
     chunks: AsyncIterable<Buffer>,
     tally: InputTally,
-    text: { bom: number; head: Buffer; inPlace: InPlaceMemory | undefined },
+    lineText: {
+      bom: number;
+      head: Buffer;
+      inPlace: InPlaceMemory | undefined;
+      invalid: InvalidLines;
+    },
   ): Promise<void> {
     const max = this.maxLine;
     const splitter = createLineSplitter(
       {
         markers,
         maxLineBytes: max,
-        sample: text.head,
-        ...(text.inPlace ? { inPlace: text.inPlace } : {}),
+        sample: lineText.head,
+        ...(lineText.inPlace ? { inPlace: lineText.inPlace } : {}),
       },
       {
         line: (buf, start, end, lineNo) => {
@@ -490,10 +500,11 @@ class Run {
           if (!valid) {
             tally.issue(
               "invalid_utf8",
-              "line is not valid UTF-8: the bad bytes are read as U+FFFD",
+              "line is not valid UTF-8: read as text with U+FFFD; records keep its bytes (base64 raw)",
               lineNo,
               text,
             );
+            lineText.invalid.add(lineNo, text, buf, start, end);
           }
           try {
             parser.line(text, lineNo);
@@ -507,7 +518,7 @@ class Run {
         },
       },
     );
-    let skip = text.bom;
+    let skip = lineText.bom;
     for await (const chunk of chunks) {
       tally.bytes += chunk.length;
       if (skip > 0) {
