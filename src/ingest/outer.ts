@@ -113,8 +113,7 @@ export class HashService {
   /** A hasher for one input; `large` inputs use the worker. */
   hasher(large: boolean): Hasher {
     if (!large) return inlineHasher(this.arena);
-    this.worker ??= new HashWorker(this.arena);
-    return this.worker.hasher();
+    return (this.worker ??= new HashWorker(this.arena)).hasher();
   }
 
   /** The memory file chunks are read into, for the line splitter to scan them in place. */
