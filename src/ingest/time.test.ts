@@ -19,6 +19,8 @@ describe("parseIsoTime", () => {
       ["2024-06-04T23:58:00.9750000+02:00", "2024-06-04T21:58:00.975Z"],
       ["2024-06-04T16:58:00-0500", "2024-06-04T21:58:00.000Z"],
       ["2024-06-04 21:58:00,5Z", "2024-06-04T21:58:00.500Z"],
+      // as long as the canonical form, but without seconds: normalised, not taken as it is
+      ["2024-06-03T00:00.123456Z", "2024-06-03T00:00:00.123Z"],
     ];
     for (const [input, want] of cases) {
       assert.deepEqual(parseIsoTime(input), { time: want, assumed: false }, input);

@@ -148,7 +148,9 @@ export function scanIsoTime(
   if (z === 90 /* Z */ || z === 122 /* z */) {
     if (!ok) return { time: undefined, assumed: false, end: i + 1 };
     // Fast path: already `YYYY-MM-DDThh:mm:ss.mmmZ` (every ESXi line).
-    if (i === start + 23 && sep === 84 && sec === sec59 && z === 90)
+    const canonical =
+      i === start + 23 && s.charCodeAt(start + 16) === 58 && s.charCodeAt(start + 19) === 46;
+    if (canonical && sep === 84 && sec === sec59 && z === 90)
       return { time: s.slice(start, i + 1), assumed: false, end: i + 1 };
     if (sec === sec59)
       return {
