@@ -148,9 +148,7 @@ export function scanIsoTime(
   if (z === 90 /* Z */ || z === 122 /* z */) {
     if (!ok) return { time: undefined, assumed: false, end: i + 1 };
     // Fast path: already `YYYY-MM-DDThh:mm:ss.mmmZ` (every ESXi line).
-    const canonical =
-      i === start + 23 && s.charCodeAt(start + 16) === 58 && s.charCodeAt(start + 19) === 46;
-    if (canonical && sep === 84 && sec === sec59 && z === 90)
+    if (i === start + 23 && sec === sec59 && isCanonicalIsoAt(s, start))
       return { time: s.slice(start, i + 1), assumed: false, end: i + 1 };
     if (sec === sec59)
       return {
@@ -245,26 +243,10 @@ export function canonicalIsoMs(s: string, start: number): number {
  * fields) read without the general date parser (hot path: one call per continuation line).
  */
 export function isoTimeMs(time: string): number {
-  if (
-    time.length === 24 &&
-    time.charCodeAt(23) === 90 /* Z */ &&
-    time.charCodeAt(4) === 45 &&
-    time.charCodeAt(7) === 45 &&
-    time.charCodeAt(10) === 84 /* T */ &&
-    time.charCodeAt(13) === 58 &&
-    time.charCodeAt(16) === 58 &&
-    time.charCodeAt(19) === 46
-  ) {
-    const y = digits(time, 0, 4);
-    const mo = digits(time, 5, 2);
-    const d = digits(time, 8, 2);
-    const h = digits(time, 11, 2);
-    const mi = digits(time, 14, 2);
-    const s = digits(time, 17, 2);
-    const ms = digits(time, 20, 3);
-    if ((y | mo | d | h | mi | s | ms) >= 0 && s <= 59 && validFields(y, mo, d, h, mi, s)) {
-      return Date.UTC(y, mo - 1, d, h, mi, s, ms);
-    }
+  if (time.length === CANONICAL_ISO_LENGTH && isCanonicalIsoAt(time, 0)) {
+    const ms = canonicalIsoMs(time, 0);
+    // a leap second (:60) is left to Date.parse, as is every invalid field
+    if (!Number.isNaN(ms) && digits(time, 17, 2) <= 59) return ms;
   }
   return Date.parse(time);
 }
