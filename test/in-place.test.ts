@@ -11,22 +11,13 @@ import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { readInputs } from "../src/ingest/read.js";
 import type { InputSummary } from "../src/ingest/summary.js";
+import { mulberry32 } from "./helpers/random.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "src", "ingest", "readers", "hostd", "fixtures");
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** ~10 MiB of hostd text: the fixtures' lines in random order, noise, long lines, CRLF, bad bytes. */
 function corpus(seed: number): Buffer {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const real = ["esx65-local.log", "esx70-local.log", "esx80-local.log"].flatMap((f) =>
     readFileSync(join(FIXTURES, f), "utf8").split("\n").filter(Boolean),
   );
@@ -65,7 +56,7 @@ describe("reading a file in place", () => {
       writeFileSync(file, bytes);
       const read = async (path: string) => {
         const records: unknown[] = [];
-        const rand = rng(seed + 100);
+        const rand = mulberry32(seed + 100);
         const summary = await readInputs(
           [path],
           {

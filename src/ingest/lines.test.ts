@@ -8,6 +8,7 @@ import {
   type InPlaceMemory,
 } from "./lines.js";
 import { createScanMemory } from "./prefilter.js";
+import { mulberry32 } from "../../test/helpers/random.js";
 
 interface Got {
   lineNo: number;
@@ -64,17 +65,6 @@ function reference(text: string, markers: readonly string[] | "all", max: number
   return { got, tooLong, lines: parts.length };
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe("createLineSplitter", () => {
   for (const engine of ["wasm", "js"] as const) {
     describe(engine, () => {
@@ -97,7 +87,7 @@ describe("createLineSplitter", () => {
       });
 
       it("gives the same lines whatever the chunking", () => {
-        const rand = rng(7);
+        const rand = mulberry32(7);
         const words = ["Guest", "op", "-->", "é", "\r\n", "\n", "\n", " ", "logged in", "zz"];
         for (let round = 0; round < 20; round++) {
           let text = "";
@@ -212,7 +202,7 @@ function testArena(capacity: number, gap: number, read: number, slots: number) {
 
 describe("createLineSplitter in place", () => {
   it("scans chunks where they were read, with the same lines as copying, never writing a read area", () => {
-    const rand = rng(11);
+    const rand = mulberry32(11);
     const words = [
       "Guest",
       "op",

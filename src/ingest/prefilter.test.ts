@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createMarkerScanner, type MarkerScanner } from "./prefilter.js";
+import { mulberry32 } from "../../test/helpers/random.js";
 
 /** Reference: split on \n, report the index of every line that contains a marker. */
 function naive(text: Buffer, end: number, markers: readonly string[]) {
@@ -46,18 +47,6 @@ function run(scanner: MarkerScanner, data: Buffer) {
     lines.push(scanner.hitLine(i));
   }
   return { lines, newlines: scanner.newlines() };
-}
-
-// Deterministic pseudo-random generator (tests must not be flaky).
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HOSTD_MARKERS = [
@@ -147,7 +136,7 @@ describe("createMarkerScanner", () => {
           "q",
         ];
         const alphabet = "abcdefghijklmnopqrstuvwxyz GuestopraiLdnvm.-->[]AuthVpxLRO\n\n\n\u00e9";
-        const rand = rng(42);
+        const rand = mulberry32(42);
         const scanner = createMarkerScanner(markers, 1 << 16, { engine, maxLineBytes: 90 });
         assert.equal(scanner.engine, engine);
         for (let round = 0; round < 30; round++) {
@@ -205,7 +194,7 @@ describe("createMarkerScanner", () => {
       "qCannot",
       "qzz",
     ];
-    const rand = rng(99);
+    const rand = mulberry32(99);
     const words = [
       "q",
       "Gu",
