@@ -108,8 +108,12 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   };
 
   const markerBytes = options.markers === "all" ? [] : options.markers.map((m) => Buffer.from(m));
-  /** Whether the kept head of the over-long line at `lineStart` holds a marker (rare: no hurry). */
+  /**
+   * Whether the over-long line at `lineStart` passes: it is read as its kept head, so the head must
+   * hold a marker (rare: no hurry, and the scanner's hit list may be in use).
+   */
   const headHasMarker = (lineStart: number): boolean => {
+    if (all) return true;
     const head = buf.subarray(lineStart, utf8Boundary(buf, lineStart, lineStart + maxLine));
     return markerBytes.some((m) => head.includes(m));
   };
@@ -178,8 +182,7 @@ export function createLineSplitter(options: LineSplitterOptions, sink: LineSink)
   const cutCarry = (): void => {
     const lineNo = lines + 1;
     sink.tooLong(lineNo);
-    // a range without `\n`: at most one hit, in the kept head
-    if (all || scanner.scan(maxLine) > 0) deliver(0, filled, lineNo, true);
+    if (headHasMarker(0)) deliver(0, filled, lineNo, true);
     lines++;
     filled = 0;
     skipping = true;

@@ -491,8 +491,8 @@ function wasmInstance(
     memory,
     engine: "wasm",
     scan: (end) => {
-      if (end > place.capacity || end < 0) throw new RangeError(`scan end ${end} out of range`);
-      return exports.scan(0, end, maxLine);
+      if (end > place.capacity) throw new RangeError(`scan end ${end} out of range`);
+      return scanRange(0, end);
     },
     scanRange,
     hitPos: (i) => out[2 * i] ?? -1,
