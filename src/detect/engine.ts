@@ -94,6 +94,7 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
       expectation,
       coverage: deps.coverage ?? [],
       severity,
+      options: queries.ruleOptions(policy, meta.id, meta.options),
       report,
     };
     try {
@@ -122,7 +123,7 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
     }
   }
 
-  const labels = new Map(deps.rules.map((r) => [r.meta.id as string, r.meta.label]));
+  const labels = new Map(deps.rules.map((r) => [r.meta.id, r.meta.label]));
   const gapMs = deps.options?.groupingGapMs ?? policy.groupingGapMs;
   const alerts = groupAlerts(ops, signals, {
     gapMs,

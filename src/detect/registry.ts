@@ -1,6 +1,7 @@
 /**
  * Explicit registry of the built-in rules (no directory scanning). Adding a rule is one import and
- * one entry here, plus its id in the policy's `RULE_IDS`.
+ * one entry here: its id, and the options its `meta.options` declares, become the policy's
+ * `rules.<id>` section and docs/rules.md's option table.
  */
 import type { Rule } from "./types.js";
 import { authFailureBurst } from "./rules/auth-failure-burst/index.js";

@@ -3,6 +3,7 @@
  * callbacks the engine feeds operations to; it reports findings through `ctx.report()` and never
  * returns them. Rules are pure: no clock, no I/O, no globals; everything they need is in the context.
  */
+import type { z } from "zod";
 import type { Category } from "../model/catalog.js";
 import type { Alert, Severity } from "../model/alert.js";
 import type { Operation } from "../model/operation.js";
@@ -36,7 +37,19 @@ export interface RuleMeta {
   readonly requiresPolicy?: boolean;
   /** Only operations of these categories are routed to the rule; absent: every category. */
   readonly categories?: readonly (Category | "unknown")[];
+  /**
+   * The rule's own settings in the policy's `rules.<id>` section, beside `enabled` and `severity`:
+   * a strict zod object whose fields carry their default (`.default()`) and one sentence of help
+   * (`.describe()`). The policy schema and docs/rules.md's option tables are built from it.
+   */
+  readonly options?: RuleOptionsSchema;
 }
+
+/** A rule's option schema: a zod object of optional, defaulted, described fields. */
+export type RuleOptionsSchema = z.ZodObject<z.ZodRawShape>;
+
+/** The options a rule receives: its schema's output, defaults applied. */
+export type RuleOptions = Readonly<Record<string, unknown>>;
 
 /** One finding on one operation. */
 export interface RuleReport {
@@ -71,7 +84,7 @@ export interface CoverageSpan {
 }
 
 /** What a rule receives. */
-export interface RuleContext {
+export interface RuleContext<O = RuleOptions> {
   readonly policy: Policy;
   readonly queries: PolicyQueries;
   /** The policy's answer for an operation (computed once per operation and shared by all rules). */
@@ -80,6 +93,8 @@ export interface RuleContext {
   readonly coverage: readonly CoverageSpan[];
   /** The rule's effective default severity (meta.severity unless the policy overrides it). */
   readonly severity: Severity;
+  /** The rule's options from the policy (`rules.<id>`), validated, defaults applied. */
+  readonly options: O;
   readonly report: (finding: RuleReport) => void;
 }
 
@@ -96,7 +111,16 @@ export interface Rule {
   readonly create: (ctx: RuleContext) => RuleListener;
 }
 
-export const defineRule = (rule: Rule): Rule => rule;
+/**
+ * Defines a rule; with `meta.options`, `ctx.options` is typed from the schema's output. The
+ * engine always passes options parsed by that same schema.
+ */
+export function defineRule<S extends RuleOptionsSchema = z.ZodObject<Record<never, never>>>(rule: {
+  readonly meta: RuleMeta & { readonly options?: S };
+  readonly create: (ctx: RuleContext<z.output<S>>) => RuleListener;
+}): Rule {
+  return rule as unknown as Rule;
+}
 
 /** A rule that threw: the engine goes on without it (counted, never fatal). */
 export interface RuleFailure {

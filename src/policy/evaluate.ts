@@ -543,6 +543,12 @@ export function windowsCovering(
 export const ruleEnabled = (policy: Policy, rule: RuleId): boolean =>
   policy.rules.get(rule)?.enabled ?? true;
 
+export const ruleOptions = (
+  policy: Policy,
+  rule: RuleId,
+  schema: { parse(input: unknown): Readonly<Record<string, unknown>> } | undefined,
+): Readonly<Record<string, unknown>> => policy.rules.get(rule)?.options ?? schema?.parse({}) ?? {};
+
 export const ruleSeverity = (policy: Policy, rule: RuleId, fallback: Severity): Severity =>
   policy.rules.get(rule)?.severity ?? fallback;
 

@@ -3,7 +3,7 @@
  * rules ask of it (sites and zones, accounts, hours, windows, tiers, methods, addresses).
  */
 export type * from "./types.js";
-export { SEVERITIES, RULE_IDS, ROLES, WEEKDAYS } from "./types.js";
+export { SEVERITIES, ROLES, WEEKDAYS } from "./types.js";
 export {
   checkPolicyFile,
   checkPolicyText,

@@ -283,7 +283,7 @@ describe("policy loading", () => {
       policy.vcenterAddresses.map((c) => c.text),
       ["127.0.0.0/8", "::1/128"],
     );
-    assert.deepEqual(policy.authFailureBurst, { threshold: 5, windowMs: 600_000 });
+    assert.equal(policy.rules.get("auth-failure-burst"), undefined); // the rule's defaults apply
     assert.equal(policy.groupingGapMs, 1_800_000);
   });
 
@@ -294,7 +294,10 @@ describe("policy loading", () => {
     );
     assert.equal(policy.rules.get("outside-hours")?.enabled, false);
     assert.equal(policy.rules.get("sensitive-vm")?.severity, "critical");
-    assert.deepEqual(policy.authFailureBurst, { threshold: 3, windowMs: 120_000 });
+    assert.deepEqual(policy.rules.get("auth-failure-burst")?.options, {
+      threshold: 3,
+      window: "2m",
+    });
     assert.equal(policy.groupingGapMs, 3_600_000);
     assert.match(
       problemsOf(`${SITE}rules:\n  outside-hour: { enabled: false }\n`)[0]!,

@@ -7,6 +7,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { BUILTIN_RULES } from "../detect/registry.js";
+import { isSeverity } from "../model/alert.js";
 import { lookupMethod, type Category } from "../model/catalog.js";
 import { GuestOpsError, isSystemError } from "../shared/errors.js";
 import { canonicalAccount } from "./account.js";
@@ -502,24 +504,19 @@ function compile(
     });
   });
 
-  // Rules
+  // Rules: `enabled` and `severity` for every rule, and the options its own schema declares
   const rules = new Map<RuleId, RuleSetting>();
-  const r = input.rules ?? {};
-  for (const [id, setting] of Object.entries(r) as [
-    RuleId,
-    { enabled?: boolean; severity?: RuleSetting["severity"] } | undefined,
-  ][]) {
+  const r = (input.rules ?? {}) as Readonly<Record<string, Record<string, unknown> | undefined>>;
+  for (const rule of BUILTIN_RULES) {
+    const setting = Object.hasOwn(r, rule.meta.id) ? r[rule.meta.id] : undefined;
     if (!setting) continue;
-    rules.set(id, {
-      enabled: setting.enabled ?? true,
-      ...(setting.severity ? { severity: setting.severity } : {}),
+    const { enabled, severity, ...rest } = setting;
+    rules.set(rule.meta.id, {
+      enabled: enabled !== false,
+      ...(typeof severity === "string" && isSeverity(severity) ? { severity } : {}),
+      ...(rule.meta.options ? { options: rule.meta.options.parse(rest) } : {}),
     });
   }
-  const burst = r["auth-failure-burst"];
-  const authFailureBurst = {
-    threshold: burst?.threshold ?? 5,
-    windowMs: (burst?.window ? parseDuration(burst.window) : undefined) ?? 10 * MINUTE,
-  };
   const groupingGapMs =
     (input.grouping?.gap ? parseDuration(input.grouping.gap) : undefined) ?? 30 * MINUTE;
 
@@ -534,7 +531,6 @@ function compile(
     vcenterAddresses,
     windows,
     rules,
-    authFailureBurst,
     groupingGapMs,
   };
 }
@@ -681,7 +677,6 @@ export function defaultPolicy(): Policy {
     vcenterAddresses: [...LOOPBACK],
     windows: [],
     rules: new Map(),
-    authFailureBurst: { threshold: 5, windowMs: 10 * MINUTE },
     groupingGapMs: 30 * MINUTE,
   };
 }

@@ -4,9 +4,11 @@
  * every problem carries the path of the field, which load.ts maps to a line of the file.
  */
 import { z } from "zod";
+import { BUILTIN_RULES } from "../detect/registry.js";
 import { lookupMethod } from "../model/catalog.js";
+import { durationText, parseDuration } from "../shared/duration.js";
 import { parseCidr } from "./match.js";
-import { ROLES, SEVERITIES, type RULE_IDS } from "./types.js";
+import { ROLES, SEVERITIES } from "./types.js";
 import {
   checkRrule,
   isValidZone,
@@ -81,9 +83,7 @@ const method = z
 
 const globs = (what: string) => z.array(text(what), { error: `expected a list of ${what}s` });
 
-const duration = z
-  .string({ error: "expected a duration such as 10m, 1h or 90s" })
-  .refine((s) => parseDuration(s) !== undefined, "expected a duration such as 10m, 1h or 90s");
+const duration = durationText;
 
 const holiday = z.union(
   [
@@ -266,24 +266,18 @@ const ruleSetting = z.strictObject({
   severity: severity.optional(),
 });
 
-export const RulesSchema = z.strictObject({
-  "unexpected-account": ruleSetting.optional(),
-  "outside-hours": ruleSetting.optional(),
-  "sensitive-vm": ruleSetting.optional(),
-  "disallowed-method": ruleSetting.optional(),
-  "direct-host-access": ruleSetting.optional(),
-  "auth-failure-burst": ruleSetting
-    .extend({
-      threshold: z
-        .number({ error: "expected a whole number of failures" })
-        .int("expected a whole number of failures")
-        .min(2, "a burst needs at least 2 failures")
-        .max(100_000)
-        .optional(),
-      window: duration.optional(),
-    })
-    .optional(),
-} satisfies Record<(typeof RULE_IDS)[number], unknown>);
+/**
+ * The `rules:` section comes from the rule registry: one entry per rule id, with `enabled`,
+ * `severity` and the options the rule declares in `meta.options` (docs/rules.md lists them).
+ */
+export const RulesSchema = z.strictObject(
+  Object.fromEntries(
+    BUILTIN_RULES.map((rule) => [
+      rule.meta.id,
+      (rule.meta.options ? ruleSetting.extend(rule.meta.options.shape) : ruleSetting).optional(),
+    ]),
+  ),
+);
 
 export const PolicySchema = z.strictObject(
   {
@@ -336,14 +330,4 @@ export const KNOWN_KEYS: readonly string[] = [
   ]),
 ];
 
-/** `10m`, `1h30m`, `90s`, `2d`, or ISO 8601 `PT10M` → milliseconds. */
-export function parseDuration(input: string): number | undefined {
-  const s = input.trim().toLowerCase();
-  const iso = /^pt?(?:(\d+)d)?t?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s);
-  const plain = /^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?\s*(?:(\d+)s)?$/.exec(s);
-  const m = s.startsWith("p") ? iso : plain;
-  if (!m || s === "" || s === "p" || s === "pt") return undefined;
-  const [d, h, min, sec] = [m[1], m[2], m[3], m[4]].map((x) => (x ? Number(x) : 0));
-  const ms = ((((d ?? 0) * 24 + (h ?? 0)) * 60 + (min ?? 0)) * 60 + (sec ?? 0)) * 1000;
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
-}
+export { parseDuration };

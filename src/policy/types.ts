@@ -14,16 +14,8 @@ import type { AttributionLevel, Principal } from "../model/operation.js";
 /** Alert severities, lowest first (one definition, in the alert contract). */
 export { SEVERITIES, type Severity } from "../model/alert.js";
 
-/** Rule ids the policy can tune (`rules:` section). Adding a rule adds its id here. */
-export const RULE_IDS = [
-  "unexpected-account",
-  "outside-hours",
-  "sensitive-vm",
-  "disallowed-method",
-  "direct-host-access",
-  "auth-failure-burst",
-] as const;
-export type RuleId = (typeof RULE_IDS)[number];
+/** Rule ids the policy can tune (`rules:` section): the ids of the rule registry (detect/registry.ts). */
+export type RuleId = string;
 
 export const ROLES = ["admin", "automation", "backup", "monitoring", "service"] as const;
 /** `admin` is a person; the others are machine accounts judged by their own hours. */
@@ -204,6 +196,11 @@ export interface RuleSetting {
   readonly enabled: boolean;
   /** Overrides the rule's default severity. */
   readonly severity?: Severity;
+  /**
+   * The rule's own options as its schema (`RuleMeta.options`) parsed them, defaults applied;
+   * absent when the policy has no `rules.<id>` section.
+   */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 export interface Policy {
@@ -222,8 +219,6 @@ export interface Policy {
   readonly windows: readonly MaintenanceWindow[];
   /** Settings per rule id; a rule absent from the map is enabled at its default severity. */
   readonly rules: ReadonlyMap<RuleId, RuleSetting>;
-  /** `auth-failure-burst`: this many failures within `windowMs` (default 5 in 10 minutes). */
-  readonly authFailureBurst: { readonly threshold: number; readonly windowMs: number };
   /** Operations of one principal on one VM closer than this form one alert (default 30 minutes). */
   readonly groupingGapMs: number;
 }
@@ -345,5 +340,11 @@ export interface PolicyQueries {
   isVcenterAddress(policy: Policy, ip: string | undefined): Verdict;
   ruleEnabled(policy: Policy, rule: RuleId): boolean;
   ruleSeverity(policy: Policy, rule: RuleId, fallback: Severity): Severity;
+  /** The rule's options from the policy, else its schema's defaults (`{}` without a schema). */
+  ruleOptions(
+    policy: Policy,
+    rule: RuleId,
+    schema: { parse(input: unknown): Readonly<Record<string, unknown>> } | undefined,
+  ): Readonly<Record<string, unknown>>;
   expectation(policy: Policy, facts: OperationFacts): Expectation;
 }

@@ -2,13 +2,14 @@
  * `guestops policy check`'s text: the policy as understood, with maintenance windows expanded for
  * the next N days in local time (UTC in brackets).
  */
+import { BUILTIN_RULES } from "../detect/registry.js";
+import { ruleOptions } from "../policy/evaluate.js";
 import {
   describeOccurrence,
   describeSchedule,
   formatLocalLong,
   formatUtc,
   ROLE_DEFAULT_METHODS,
-  RULE_IDS,
   windowOccurrences,
   type AccountPolicy,
   type MaintenanceWindow,
@@ -124,14 +125,13 @@ export function renderPolicy(policy: Policy, nowMs: number, days: number): strin
   );
   push();
   push("rules");
-  for (const id of RULE_IDS) {
+  for (const rule of BUILTIN_RULES) {
+    const id = rule.meta.id;
     const s = policy.rules.get(id);
     const state = s?.enabled === false ? "disabled" : "enabled";
     const sev = s?.severity ? `, severity ${s.severity}` : "";
-    const extra =
-      id === "auth-failure-burst"
-        ? `, ${policy.authFailureBurst.threshold} failures in ${policy.authFailureBurst.windowMs / 60_000} min`
-        : "";
+    const options = Object.entries(ruleOptions(policy, id, rule.meta.options));
+    const extra = options.map(([k, v]) => `, ${k} ${e(String(v))}`).join("");
     push(`  ${id}: ${state}${sev}${extra}`);
   }
   push(`  alert grouping gap: ${policy.groupingGapMs / 60_000} min`);

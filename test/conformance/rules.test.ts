@@ -53,7 +53,7 @@ function fixturesOf(ruleId: string): Fixture[] {
       kind: name.startsWith("ok.") ? "ok" : "ng",
       policy: doc["policy"] === "none" ? "none" : "site",
       operations: operations as OpSpec[],
-      expect: (doc["expect"] ?? {}),
+      expect: doc["expect"] ?? {},
     };
   });
 }

@@ -77,7 +77,12 @@ describe("auth-failure-burst", () => {
       [0, 10, 20].map((s) => failure(s, "CORP\\jsmith")),
       {
         ...only,
-        policy: { ...defaultPolicy(), authFailureBurst: { threshold: 3, windowMs: 60_000 } },
+        policy: {
+          ...defaultPolicy(),
+          rules: new Map([
+            ["auth-failure-burst", { enabled: true, options: { threshold: 3, window: "1m" } }],
+          ]),
+        },
       },
     );
     assert.equal(signalsOf(r, "auth-failure-burst").length, 1);

@@ -4,7 +4,9 @@
  * not published, so failures are recognised leniently: the reader's `vc.auth-failure` observations,
  * and guest-login faults (`InvalidGuestLogin`, authentication faults) on any observation.
  */
+import { z } from "zod";
 import type { Operation } from "../../../model/operation.js";
+import { durationText, parseDuration } from "../../../shared/duration.js";
 import { defineRule } from "../../types.js";
 import { isAttributed } from "../../group.js";
 import { localClock, localTime, who } from "../../describe.js";
@@ -61,9 +63,22 @@ export const authFailureBurst = defineRule({
     severity: "medium",
     attack: ["T1675", "T1110"],
     principal: "optional",
+    options: z.strictObject({
+      threshold: z
+        .number({ error: "expected a whole number of failures" })
+        .int("expected a whole number of failures")
+        .min(2, "a burst needs at least 2 failures")
+        .max(100_000)
+        .default(5)
+        .describe("Failures (per account, or per VM) that make a burst."),
+      window: durationText
+        .default("10m")
+        .describe("The span the failures must fall within (`10m`, `1h`, `90s`)."),
+    }),
   },
   create(ctx) {
-    const { threshold, windowMs } = ctx.policy.authFailureBurst;
+    const { threshold } = ctx.options;
+    const windowMs = parseDuration(ctx.options.window) ?? 600_000;
     const minutes = Math.round(windowMs / 60000);
     const byAccount = new Map<string, Operation[]>();
     const byVm = new Map<string, Operation[]>();
