@@ -8,7 +8,8 @@ import { severityRank, shiftSeverity, type Severity } from "../model/alert.js";
 import type { Operation } from "../model/operation.js";
 import * as evaluate from "../policy/evaluate.js";
 import type { Expectation, PolicyQueries } from "../policy/types.js";
-import { compareOperations, groupAlerts, isAttributed } from "./group.js";
+import type { Alert } from "../model/alert.js";
+import { AlertGrouper, compareOperations, isAttributed } from "./group.js";
 
 export { isAttributed };
 import type {
@@ -27,25 +28,61 @@ interface Running {
   readonly listener: RuleListener;
 }
 
-/** Runs the rules over the operations and returns the alerts. */
-export function detect(operations: Iterable<Operation>, deps: DetectDeps): DetectResult {
+/** What one `push` or `flush` changed. */
+export interface DetectorChanges {
+  /** Alerts of clusters still open that are new or changed (they may change again). */
+  readonly updated: readonly Alert[];
+  /** Alerts that can no longer change, in alert order. */
+  readonly closed: readonly Alert[];
+}
+
+/**
+ * The incremental detector: operations go in (`push`, in time order, operations without a time
+ * last), alerts come out as they open, change and become final (`flush(now)` with the stream's
+ * time; `end()` closes everything). Rules that look at a window of other operations hold only
+ * that window (`RuleListener.flush`, `heldSince`); the grouper holds the open clusters. State is
+ * bounded by the windows, never by the stream. `detect()` is this run over a whole set at once.
+ */
+export interface Detector {
+  readonly push: (operations: Iterable<Operation>) => DetectorChanges;
+  readonly flush: (now: number) => DetectorChanges;
+  /** Closes every cluster; the result counts the whole run (`alerts` are those closed now). */
+  readonly end: () => DetectResult;
+  /** What the detector holds now: open clusters and their operations (bounded by the windows). */
+  readonly held: () => { readonly clusters: number; readonly operations: number };
+}
+
+export function createDetector(deps: DetectDeps): Detector {
   const { policy } = deps;
   const queries: PolicyQueries = deps.queries ?? evaluate;
-  const ops = [...operations].sort(compareOperations);
-  const signals: Signal[] = [];
   const signalsByRule = new Map<string, number>();
   const failures = new Map<string, RuleFailure>();
   const disabled: { rule: string; why: string }[] = [];
-  const expectations = new Map<string, Expectation>();
+  /** Policy answers of the operations still open in the grouper or a rule's window. */
+  const expectations = new Map<string, { readonly e: Expectation; readonly t: number }>();
+  let operations = 0;
 
   const expectation = (op: Operation): Expectation => {
-    let e = expectations.get(op.id);
-    if (!e) {
-      e = queries.expectation(policy, evaluate.factsFromOperation(op));
-      expectations.set(op.id, e);
+    let entry = expectations.get(op.id);
+    if (!entry) {
+      const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
+      entry = { e: queries.expectation(policy, evaluate.factsFromOperation(op)), t };
+      expectations.set(op.id, entry);
     }
-    return e;
+    return entry.e;
   };
+
+  const labels = new Map(deps.rules.map((r) => [r.meta.id, r.meta.label]));
+  const grouper = new AlertGrouper({
+    gapMs: deps.options?.groupingGapMs ?? policy.groupingGapMs,
+    labels,
+    siteOf: (op) => expectation(op).site.site.name,
+    accountKey: (p) => {
+      // The policy's domain aliases fold `corp.example\alice` and `corp\alice` into one account.
+      const domain = p.domain === undefined ? undefined : policy.domainAliases.get(p.domain);
+      return domain === undefined ? p.id : `${domain}\\${p.user}`;
+    },
+  });
 
   const fail = (
     rule: Rule,
@@ -85,7 +122,16 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
     const delta = severityRank(severity) - severityRank(meta.severity);
     signalsByRule.set(meta.id, 0);
     const report = (finding: RuleReport): void => {
-      signals.push(toSignal(rule, finding, delta));
+      // a finding on an operation whose alert is already final cannot be placed: a rule bug
+      if (!grouper.signal(toSignal(rule, finding, delta))) {
+        fail(
+          rule,
+          "operation",
+          new Error("reported on an operation it no longer holds"),
+          finding.operation,
+        );
+        return;
+      }
       signalsByRule.set(meta.id, (signalsByRule.get(meta.id) ?? 0) + 1);
     };
     const ctx: RuleContext = {
@@ -104,44 +150,93 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
     }
   }
 
-  for (const op of ops) {
+  /** The earliest operation time a rule may still report on. */
+  const heldSince = (): number => {
+    let min = Number.POSITIVE_INFINITY;
+    for (const { listener } of running) {
+      const t = listener.heldSince?.();
+      if (t !== undefined && t < min) min = t;
+    }
+    return min;
+  };
+
+  const forget = (alerts: readonly Alert[]): void => {
+    for (const a of alerts) for (const o of a.operations) expectations.delete(o.id);
+  };
+  // Expectations of operations that never joined an alert are dropped with the window.
+  let expectationsSweep = Number.NEGATIVE_INFINITY;
+  const sweep = (now: number): void => {
+    if (now - expectationsSweep < 3_600_000) return;
+    expectationsSweep = now;
+    const keep = Math.min(
+      now - 2 * (deps.options?.groupingGapMs ?? policy.groupingGapMs),
+      heldSince(),
+    );
+    for (const [id, { t }] of expectations) if (t < keep) expectations.delete(id);
+  };
+
+  const flushRules = (now: number): void => {
     for (const { rule, listener } of running) {
-      if (!listener.onOperation || !routes(rule, op)) continue;
+      if (!listener.flush) continue;
       try {
-        listener.onOperation(op);
+        listener.flush(now);
       } catch (cause) {
-        fail(rule, "operation", cause, op); // one bad rule must not blind the others
+        fail(rule, "end", cause, undefined);
       }
     }
-  }
-  for (const { rule, listener } of running) {
-    if (!listener.end) continue;
-    try {
-      listener.end();
-    } catch (cause) {
-      fail(rule, "end", cause, undefined);
-    }
-  }
-
-  const labels = new Map(deps.rules.map((r) => [r.meta.id, r.meta.label]));
-  const gapMs = deps.options?.groupingGapMs ?? policy.groupingGapMs;
-  const alerts = groupAlerts(ops, signals, {
-    gapMs,
-    labels,
-    siteOf: (op) => expectation(op).site.site.name,
-    accountKey: (p) => {
-      // The policy's domain aliases fold `corp.example\alice` and `corp\alice` into one account.
-      const domain = p.domain === undefined ? undefined : policy.domainAliases.get(p.domain);
-      return domain === undefined ? p.id : `${domain}\\${p.user}`;
-    },
-  });
-  return {
-    alerts,
-    signalsByRule,
-    disabled,
-    failures: [...failures.values()],
-    operations: ops.length,
   };
+
+  return {
+    push(ops) {
+      for (const op of ops) {
+        operations++;
+        grouper.add(op);
+        for (const { rule, listener } of running) {
+          if (!listener.onOperation || !routes(rule, op)) continue;
+          try {
+            listener.onOperation(op);
+          } catch (cause) {
+            fail(rule, "operation", cause, op); // one bad rule must not blind the others
+          }
+        }
+      }
+      return { updated: grouper.changed(), closed: [] };
+    },
+    flush(now) {
+      flushRules(now);
+      const closed = grouper.flush(now, heldSince());
+      forget(closed);
+      sweep(now);
+      return { updated: grouper.changed(), closed };
+    },
+    held: () => grouper.held(),
+    end() {
+      for (const { rule, listener } of running) {
+        if (!listener.end) continue;
+        try {
+          listener.end();
+        } catch (cause) {
+          fail(rule, "end", cause, undefined);
+        }
+      }
+      const alerts = grouper.end();
+      expectations.clear();
+      return {
+        alerts,
+        signalsByRule,
+        disabled,
+        failures: [...failures.values()],
+        operations,
+      };
+    },
+  };
+}
+
+/** Runs the rules over the operations and returns the alerts (the detector over one batch). */
+export function detect(operations: Iterable<Operation>, deps: DetectDeps): DetectResult {
+  const detector = createDetector(deps);
+  detector.push([...operations].sort(compareOperations));
+  return detector.end();
 }
 
 /** Capability routing: principal-required rules see only attributed operations. */

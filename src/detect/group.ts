@@ -116,7 +116,145 @@ interface Cluster {
   readonly pKey: string;
   readonly vKey: string;
   readonly ops: Operation[];
+  readonly signals: Signal[];
   last: number | undefined;
+  /** Takes no more operations (a later one came after the gap); may still take signals. */
+  sealed: boolean;
+  /** Its alert changed since `changed()` was last asked. */
+  dirty: boolean;
+}
+
+/**
+ * Groups operations, fed in time order (operations without a time last), and their signals into
+ * alerts, incrementally. A cluster takes operations of one principal and VM while the gaps stay
+ * under `gapMs`; it is final once no operation can join it (the stream's time has passed its last
+ * operation by the gap) and no rule can still report on its operations (`heldSince`, the earliest
+ * operation time a rule may still report on). Memory: the open clusters and their operations, not
+ * the stream.
+ */
+export class AlertGrouper {
+  readonly #deps: GroupDeps;
+  readonly #open = new Map<string, Cluster>();
+  /** Clusters not yet final, in the order they were opened. */
+  #live: Cluster[] = [];
+  readonly #byOp = new Map<string, Cluster>();
+
+  constructor(deps: GroupDeps) {
+    this.#deps = deps;
+  }
+
+  /** One operation, in time order. */
+  add(op: Operation): void {
+    const pKey = principalKey(op, this.#deps.accountKey);
+    const vKey = vmKey(op);
+    const t = timeMs(op);
+    // Operations without a time cluster apart from timed ones (they cannot be placed in time).
+    const key = `${pKey}\u0000${vKey}\u0000${t === undefined ? "untimed" : "timed"}`;
+    const current = this.#open.get(key);
+    if (
+      current &&
+      (t === undefined || (current.last !== undefined && t - current.last < this.#deps.gapMs))
+    ) {
+      current.ops.push(op);
+      current.last = t;
+      if (current.signals.length > 0) current.dirty = true;
+      this.#byOp.set(op.id, current);
+      return;
+    }
+    if (current) current.sealed = true;
+    const cluster: Cluster = {
+      key,
+      pKey,
+      vKey,
+      ops: [op],
+      signals: [],
+      last: t,
+      sealed: false,
+      dirty: false,
+    };
+    this.#open.set(key, cluster);
+    this.#live.push(cluster);
+    this.#byOp.set(op.id, cluster);
+  }
+
+  /** A finding on an operation already added (and not yet in a final alert). */
+  signal(s: Signal): boolean {
+    const cluster = this.#byOp.get(s.operationId);
+    if (!cluster) return false;
+    cluster.signals.push(s);
+    cluster.dirty = true;
+    return true;
+  }
+
+  /**
+   * Alerts that became final: every cluster whose last operation lies a gap before `now` and
+   * before `heldSince` (epoch ms; omit when no rule holds operations back).
+   */
+  flush(now: number, heldSince = Number.POSITIVE_INFINITY): Alert[] {
+    const bound = Math.min(now - this.#deps.gapMs, heldSince);
+    return this.#close((c) => c.last !== undefined && c.last < bound);
+  }
+
+  /** Every remaining alert, final. */
+  end(): Alert[] {
+    return this.#close(() => true);
+  }
+
+  /** What is held: clusters not yet final and their operations. */
+  held(): { clusters: number; operations: number } {
+    let operations = 0;
+    for (const c of this.#live) operations += c.ops.length;
+    return { clusters: this.#live.length, operations };
+  }
+
+  /** Alerts of clusters not yet final whose content changed since the last call. */
+  changed(): Alert[] {
+    const out: Alert[] = [];
+    for (const c of this.#live) {
+      if (!c.dirty) continue;
+      c.dirty = false;
+      out.push(this.#build(c));
+    }
+    return out;
+  }
+
+  #close(done: (c: Cluster) => boolean): Alert[] {
+    const alerts: Alert[] = [];
+    const keep: Cluster[] = [];
+    for (const c of this.#live) {
+      if (!done(c)) {
+        keep.push(c);
+        continue;
+      }
+      if (this.#open.get(c.key) === c) this.#open.delete(c.key);
+      for (const op of c.ops) this.#byOp.delete(op.id);
+      if (c.signals.length > 0) alerts.push(this.#build(c));
+    }
+    this.#live = keep;
+    return alerts.sort(compareAlerts);
+  }
+
+  #build(c: Cluster): Alert {
+    const byOp = new Map<string, Signal[]>();
+    for (const s of c.signals) {
+      const list = byOp.get(s.operationId);
+      if (list) list.push(s);
+      else byOp.set(s.operationId, [s]);
+    }
+    // signals in operation order, as they would have been found in one pass over the cluster
+    const ordered = c.ops.flatMap((op) => byOp.get(op.id) ?? []);
+    return buildAlert(c, ordered, byOp, this.#deps);
+  }
+}
+
+/** Alert order: first operation time (alerts without one last), then id. */
+export function compareAlerts(a: Alert, b: Alert): number {
+  if (a.firstSeen !== b.firstSeen) {
+    if (a.firstSeen === undefined) return 1;
+    if (b.firstSeen === undefined) return -1;
+    return a.firstSeen < b.firstSeen ? -1 : 1;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /**
@@ -128,49 +266,10 @@ export function groupAlerts(
   signals: readonly Signal[],
   deps: GroupDeps,
 ): Alert[] {
-  const byOp = new Map<string, Signal[]>();
-  for (const s of signals) {
-    const list = byOp.get(s.operationId);
-    if (list) list.push(s);
-    else byOp.set(s.operationId, [s]);
-  }
-
-  const open = new Map<string, Cluster>();
-  const clusters: Cluster[] = [];
-  for (const op of operations) {
-    const pKey = principalKey(op, deps.accountKey);
-    const vKey = vmKey(op);
-    const t = timeMs(op);
-    // Operations without a time cluster apart from timed ones (they cannot be placed in time).
-    const key = `${pKey}\u0000${vKey}\u0000${t === undefined ? "untimed" : "timed"}`;
-    const current = open.get(key);
-    if (
-      current &&
-      (t === undefined || (current.last !== undefined && t - current.last < deps.gapMs))
-    ) {
-      current.ops.push(op);
-      current.last = t;
-      continue;
-    }
-    const cluster: Cluster = { key, pKey, vKey, ops: [op], last: t };
-    open.set(key, cluster);
-    clusters.push(cluster);
-  }
-
-  const alerts: Alert[] = [];
-  for (const cluster of clusters) {
-    const clusterSignals = cluster.ops.flatMap((op) => byOp.get(op.id) ?? []);
-    if (clusterSignals.length === 0) continue;
-    alerts.push(buildAlert(cluster, clusterSignals, byOp, deps));
-  }
-  return alerts.sort((a, b) => {
-    if (a.firstSeen !== b.firstSeen) {
-      if (a.firstSeen === undefined) return 1;
-      if (b.firstSeen === undefined) return -1;
-      return a.firstSeen < b.firstSeen ? -1 : 1;
-    }
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
+  const grouper = new AlertGrouper(deps);
+  for (const op of operations) grouper.add(op);
+  for (const s of signals) grouper.signal(s);
+  return grouper.end();
 }
 
 interface MutableSignal {

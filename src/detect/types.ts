@@ -98,11 +98,23 @@ export interface RuleContext<O = RuleOptions> {
   readonly report: (finding: RuleReport) => void;
 }
 
-/** Callbacks a rule returns; function-typed properties (safe to detach). */
+/**
+ * Callbacks a rule returns; function-typed properties (safe to detach). A rule that judges each
+ * operation alone reports from `onOperation`. A rule that looks at a window of other operations
+ * keeps only that window: it reports what can no longer change from `flush(now)` (the stream's
+ * time) and says, through `heldSince`, how far back it may still report, so that alerts wait for it.
+ */
 export interface RuleListener {
   /** Each routed operation, in time order (operations without a time last). */
   readonly onOperation?: (operation: Operation) => void;
-  /** After the last operation: rules that look at many operations report here. */
+  /**
+   * The stream has reached `now` (epoch ms): no operation older than that will come. Report what
+   * is now settled and forget state older than the rule's window.
+   */
+  readonly flush?: (now: number) => void;
+  /** Epoch ms of the earliest operation the rule may still report on; undefined: none. */
+  readonly heldSince?: () => number | undefined;
+  /** After the last operation: report everything still held. */
   readonly end?: () => void;
 }
 

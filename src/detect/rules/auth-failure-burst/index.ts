@@ -80,13 +80,13 @@ export const authFailureBurst = defineRule({
     const { threshold } = ctx.options;
     const windowMs = parseDuration(ctx.options.window) ?? 600_000;
     const minutes = Math.round(windowMs / 60000);
-    const byAccount = new Map<string, Operation[]>();
-    const byVm = new Map<string, Operation[]>();
-    const push = (map: Map<string, Operation[]>, key: string, op: Operation): void => {
-      const list = map.get(key);
-      if (list) list.push(op);
-      else map.set(key, [op]);
-    };
+    /**
+     * Failures per account and per VM, as chains: a chain ends where two failures lie more than the
+     * window apart, and no burst spans such a gap, so a chain whose last failure is a window old is
+     * settled: its bursts are reported and it is forgotten.
+     */
+    const byAccount = new Map<string, { ops: Operation[]; last: number }>();
+    const byVm = new Map<string, { ops: Operation[]; last: number }>();
     const zoneOf = (op: Operation): string => ctx.expectation(op).site.site.zone;
     const span = (run: readonly Operation[]): string => {
       const first = run[0] as Operation;
@@ -94,44 +94,87 @@ export const authFailureBurst = defineRule({
       const zone = zoneOf(first);
       return `${localTime(first.time, zone)} to ${localClock(last.time ?? "", zone)}`;
     };
+    const reportAccount = (ops: readonly Operation[]): void => {
+      for (const run of bursts(ops, threshold, windowMs)) {
+        const first = run[0] as Operation;
+        const vms = [...new Set(run.map(vmDisplay))];
+        for (const op of run) {
+          ctx.report({
+            operation: op,
+            key: `account:${first.id}`,
+            dependsOnPrincipal: true,
+            reason: `${run.length} guest authentication failures by ${who(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, on ${vms.length === 1 ? `VM ${vms[0]}` : `${vms.length} VMs (${vms.join(", ")})`}`,
+          });
+        }
+      }
+    };
+    const reportVm = (ops: readonly Operation[]): void => {
+      for (const run of bursts(ops, threshold, windowMs)) {
+        const first = run[0] as Operation;
+        const accounts = [...new Set(run.map(who))];
+        // One named account: already reported as that account's burst.
+        if (accounts.length < 2 && run.every(isAttributed)) continue;
+        for (const op of run) {
+          ctx.report({
+            operation: op,
+            key: `vm:${first.id}`,
+            reason: `${run.length} guest authentication failures on VM ${vmDisplay(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, by ${accounts.length} principals (${accounts.join(", ")})`,
+          });
+        }
+      }
+    };
+    const add = (
+      chains: Map<string, { ops: Operation[]; last: number }>,
+      key: string,
+      op: Operation,
+      t: number,
+      settle: (ops: readonly Operation[]) => void,
+    ): void => {
+      const chain = chains.get(key);
+      if (chain && t - chain.last <= windowMs) {
+        chain.ops.push(op);
+        chain.last = t;
+        return;
+      }
+      if (chain) settle(chain.ops);
+      chains.set(key, { ops: [op], last: t });
+    };
+    const settleBefore = (bound: number): void => {
+      for (const [key, chain] of byAccount) {
+        if (chain.last >= bound) continue;
+        byAccount.delete(key);
+        reportAccount(chain.ops);
+      }
+      for (const [key, chain] of byVm) {
+        if (chain.last >= bound) continue;
+        byVm.delete(key);
+        reportVm(chain.ops);
+      }
+    };
     return {
       onOperation(op) {
         if (op.time === undefined || !isAuthFailure(op)) return;
+        const t = Date.parse(op.time);
         if (isAttributed(op) && op.attribution.principal) {
-          push(byAccount, op.attribution.principal.id, op);
+          add(byAccount, op.attribution.principal.id, op, t, reportAccount);
         }
-        push(byVm, vmKey(op), op);
+        add(byVm, vmKey(op), op, t, reportVm);
+      },
+      flush(now) {
+        settleBefore(now - windowMs);
+      },
+      heldSince() {
+        let min: number | undefined;
+        for (const chains of [byAccount, byVm]) {
+          for (const { ops } of chains.values()) {
+            const t = Date.parse((ops[0] as Operation).time ?? "");
+            if (min === undefined || t < min) min = t;
+          }
+        }
+        return min;
       },
       end() {
-        for (const ops of byAccount.values()) {
-          for (const run of bursts(ops, threshold, windowMs)) {
-            const first = run[0] as Operation;
-            const vms = [...new Set(run.map(vmDisplay))];
-            for (const op of run) {
-              ctx.report({
-                operation: op,
-                key: `account:${first.id}`,
-                dependsOnPrincipal: true,
-                reason: `${run.length} guest authentication failures by ${who(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, on ${vms.length === 1 ? `VM ${vms[0]}` : `${vms.length} VMs (${vms.join(", ")})`}`,
-              });
-            }
-          }
-        }
-        for (const ops of byVm.values()) {
-          for (const run of bursts(ops, threshold, windowMs)) {
-            const first = run[0] as Operation;
-            const accounts = [...new Set(run.map(who))];
-            // One named account: already reported as that account's burst above.
-            if (accounts.length < 2 && run.every(isAttributed)) continue;
-            for (const op of run) {
-              ctx.report({
-                operation: op,
-                key: `vm:${first.id}`,
-                reason: `${run.length} guest authentication failures on VM ${vmDisplay(first)} within ${minutes} minutes (threshold ${threshold}), ${span(run)}, by ${accounts.length} principals (${accounts.join(", ")})`,
-              });
-            }
-          }
-        }
+        settleBefore(Number.POSITIVE_INFINITY);
       },
     };
   },
