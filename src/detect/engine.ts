@@ -48,6 +48,13 @@ export interface Detector {
   readonly flush: (now: number) => DetectorChanges;
   /** Closes every cluster; the result counts the whole run (`alerts` are those closed now). */
   readonly end: () => DetectResult;
+  /**
+   * Where a restarted detector must start replaying stored operations (epoch ms) to hold exactly
+   * what this one holds: the first operation of the oldest open cluster or rule window; undefined
+   * when nothing is held. Rule state is never serialised: it is rebuilt by replaying that span
+   * (alerts it closes again carry the same ids, so a store deduplicates them).
+   */
+  readonly checkpoint: () => { readonly from: number | undefined };
   /** What the detector holds now: open clusters and their operations (bounded by the windows). */
   readonly held: () => { readonly clusters: number; readonly operations: number };
 }
@@ -210,6 +217,12 @@ export function createDetector(deps: DetectDeps): Detector {
       return { updated: grouper.changed(), closed };
     },
     held: () => grouper.held(),
+    checkpoint() {
+      const held = heldSince();
+      const oldest = grouper.oldest();
+      const from = Math.min(held, oldest ?? Number.POSITIVE_INFINITY);
+      return { from: Number.isFinite(from) ? from : undefined };
+    },
     end() {
       for (const { rule, listener } of running) {
         if (!listener.end) continue;

@@ -200,6 +200,16 @@ export class AlertGrouper {
     return this.#close(() => true);
   }
 
+  /** Epoch ms of the first operation of the oldest cluster not yet final (timed ones only). */
+  oldest(): number | undefined {
+    let min: number | undefined;
+    for (const c of this.#live) {
+      const t = c.ops[0] ? timeMs(c.ops[0]) : undefined;
+      if (t !== undefined && (min === undefined || t < min)) min = t;
+    }
+    return min;
+  }
+
   /** What is held: clusters not yet final and their operations. */
   held(): { clusters: number; operations: number } {
     let operations = 0;
