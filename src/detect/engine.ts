@@ -9,6 +9,7 @@ import type { Operation } from "../model/operation.js";
 import * as evaluate from "../policy/evaluate.js";
 import type { Expectation, PolicyQueries } from "../policy/types.js";
 import { compareOperations, groupAlerts, isAttributed } from "./group.js";
+import { linkIncidents } from "./incidents.js";
 
 export { isAttributed };
 import type {
@@ -124,7 +125,7 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
 
   const labels = new Map(deps.rules.map((r) => [r.meta.id as string, r.meta.label]));
   const gapMs = deps.options?.groupingGapMs ?? policy.groupingGapMs;
-  const alerts = groupAlerts(ops, signals, {
+  const grouped = groupAlerts(ops, signals, {
     gapMs,
     labels,
     siteOf: (op) => expectation(op).site.site.name,
@@ -134,8 +135,29 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
       return domain === undefined ? p.id : `${domain}\\${p.user}`;
     },
   });
+  const linking = policy.incidentLinking;
+  const incidents = linkIncidents(grouped, {
+    windowMs: deps.options?.incidentWindowMs ?? linking.windowMs,
+    repeatMs: deps.options?.incidentRepeatMs ?? linking.repeatMs,
+    principalKey: (p) => {
+      if (p.id === undefined) return undefined;
+      // The same folding of domain aliases as grouping (`corp.example\alice` is `corp\alice`).
+      const cut = p.id.indexOf("\\");
+      if (cut < 0) return p.id;
+      const domain = policy.domainAliases.get(p.id.slice(0, cut));
+      return domain === undefined ? p.id : `${domain}${p.id.slice(cut)}`;
+    },
+    sharedAddress: (ip) => queries.isVcenterAddress(policy, ip).ok,
+  });
+  const incidentOf = new Map<string, string>();
+  for (const incident of incidents) for (const id of incident.alerts) incidentOf.set(id, incident.id);
+  const alerts = grouped.map((a) => {
+    const incident = incidentOf.get(a.id);
+    return incident === undefined ? a : { ...a, incident };
+  });
   return {
     alerts,
+    incidents,
     signalsByRule,
     disabled,
     failures: [...failures.values()],

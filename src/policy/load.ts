@@ -522,6 +522,12 @@ function compile(
   };
   const groupingGapMs =
     (input.grouping?.gap ? parseDuration(input.grouping.gap) : undefined) ?? 30 * MINUTE;
+  const incidentLinking = {
+    windowMs: (input.grouping?.link ? parseDuration(input.grouping.link) : undefined) ?? 60 * MINUTE,
+    repeatMs:
+      (input.grouping?.repeat ? parseDuration(input.grouping.repeat) : undefined) ??
+      7 * 24 * 60 * MINUTE,
+  };
 
   return {
     source: options.name,
@@ -536,6 +542,7 @@ function compile(
     rules,
     authFailureBurst,
     groupingGapMs,
+    incidentLinking,
   };
 }
 
@@ -683,5 +690,6 @@ export function defaultPolicy(): Policy {
     rules: new Map(),
     authFailureBurst: { threshold: 5, windowMs: 10 * MINUTE },
     groupingGapMs: 30 * MINUTE,
+    incidentLinking: { windowMs: 60 * MINUTE, repeatMs: 7 * 24 * 60 * MINUTE },
   };
 }

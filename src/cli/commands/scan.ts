@@ -2,8 +2,8 @@
  * `guestops scan PATH... [--policy FILE] [--format table|ndjson|json|csv] [--out FILE]
  * [--since T] [--until T] [--fail-on SEVERITY] [--input-format NAME] [--assume-tz ZONE]
  * [--reference-time ISO]`:
- * reads the logs, attributes the guest operations, runs the rules and prints the alerts
- * (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
+ * reads the logs, attributes the guest operations, runs the rules and prints the incidents, each
+ * with its alerts (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
  *
  * Exit codes: 0 when the scan ran (alerts or not); 1 with `--fail-on S` when an alert reaches S;
  * 2 for usage errors, unreadable inputs, an invalid policy, and a rule that crashed (the output is
@@ -124,8 +124,8 @@ export async function scan(
     ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
     ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
   });
-  const { alerts } = analysis.detection;
-  const text = formatAlerts(format, alerts, summary);
+  const { alerts, incidents } = analysis.detection;
+  const text = formatAlerts(format, alerts, summary, incidents);
   if (options.out !== undefined) {
     const out = resolve(io.cwd, options.out);
     try {
@@ -162,6 +162,8 @@ export function scanSummary(
     const name = input.status === "read" ? (input.source.format ?? "unknown") : input.status;
     formats.set(name, (formats.get(name) ?? 0) + 1);
   }
+  const incidentsBySeverity = emptySeverityCounts();
+  for (const incident of detection.incidents) incidentsBySeverity[incident.severity] += 1;
   const bySeverity = emptySeverityCounts();
   const byRule = new Map<string, number>();
   for (const alert of detection.alerts) {
@@ -193,6 +195,7 @@ export function scanSummary(
       coverage: attribution.coverage ?? 0,
       hints: attribution.explanations,
     },
+    incidents: { total: detection.incidents.length, bySeverity: incidentsBySeverity },
     alerts: {
       total: detection.alerts.length,
       bySeverity,
