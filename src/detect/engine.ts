@@ -150,7 +150,8 @@ export function detect(operations: Iterable<Operation>, deps: DetectDeps): Detec
     sharedAddress: (ip) => queries.isVcenterAddress(policy, ip).ok,
   });
   const incidentOf = new Map<string, string>();
-  for (const incident of incidents) for (const id of incident.alerts) incidentOf.set(id, incident.id);
+  for (const incident of incidents)
+    for (const id of incident.alerts) incidentOf.set(id, incident.id);
   const alerts = grouped.map((a) => {
     const incident = incidentOf.get(a.id);
     return incident === undefined ? a : { ...a, incident };

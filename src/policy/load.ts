@@ -523,7 +523,8 @@ function compile(
   const groupingGapMs =
     (input.grouping?.gap ? parseDuration(input.grouping.gap) : undefined) ?? 30 * MINUTE;
   const incidentLinking = {
-    windowMs: (input.grouping?.link ? parseDuration(input.grouping.link) : undefined) ?? 60 * MINUTE,
+    windowMs:
+      (input.grouping?.link ? parseDuration(input.grouping.link) : undefined) ?? 60 * MINUTE,
     repeatMs:
       (input.grouping?.repeat ? parseDuration(input.grouping.repeat) : undefined) ??
       7 * 24 * 60 * MINUTE,

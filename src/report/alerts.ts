@@ -6,7 +6,13 @@
 import { SEVERITIES, type Alert, type Severity } from "../model/alert.js";
 import type { Incident } from "../model/incident.js";
 import type { AttributionLevel } from "../model/operation.js";
-import { csvRow, escapeTerminal, type CsvValue, safeJsonStringify, truncateForDisplay } from "./escape.js";
+import {
+  csvRow,
+  escapeTerminal,
+  type CsvValue,
+  safeJsonStringify,
+  truncateForDisplay,
+} from "./escape.js";
 import type { ReportInputs } from "./inputs.js";
 
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
