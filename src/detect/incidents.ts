@@ -93,8 +93,10 @@ interface Key {
 
 interface Node {
   parent: Node | undefined;
-  /** Members in push order (time order when pushed in order). */
+  /** Members (in no particular order: `buildIncident` sorts them). */
   readonly alerts: Alert[];
+  /** The earliest member (`compareAlerts`): the incident's id derives from it. */
+  first: Alert;
   readonly links: Map<string, { by: LinkKind; value: string; alerts: Set<string> }>;
   /** Latest instant a new alert can still link to this incident (epoch ms). */
   expires: number;
@@ -198,6 +200,24 @@ export function createIncidentLinker(options: LinkOptions): IncidentLinker {
     return { marks, seeks };
   };
 
+  /**
+   * The marks of a key that an alert starting at `start` can still link to, pruned in place of
+   * closed incidents and of marks older than the key's window (alerts come in time order, so
+   * those link nothing later): each list stays as short as the incidents open in the window.
+   */
+  const live = (k: Key, start: number): Mark[] => {
+    const list = index.get(k.key);
+    if (!list) return [];
+    let keep = 0;
+    for (const m of list) {
+      if (find(m.node).closed || start - m.last > k.windowMs) continue;
+      list[keep++] = m;
+    }
+    list.length = keep;
+    if (keep === 0) index.delete(k.key);
+    return list;
+  };
+
   const close = (node: Node): void => {
     node.closed = true;
     open.delete(node);
@@ -208,6 +228,7 @@ export function createIncidentLinker(options: LinkOptions): IncidentLinker {
     const node: Node = {
       parent: undefined,
       alerts: [alert],
+      first: alert,
       links: new Map(),
       expires: Number.NEGATIVE_INFINITY,
       closed: false,
@@ -221,30 +242,23 @@ export function createIncidentLinker(options: LinkOptions): IncidentLinker {
     // Which open incidents this alert joins, and through what.
     const joined = new Map<Node, { key: Key; alert: string }[]>();
     for (const k of seeks) {
-      const list = index.get(k.key);
-      if (!list) continue;
-      let keep = 0;
-      for (const m of list) {
+      for (const m of live(k, start)) {
         const root = find(m.node);
-        if (root.closed) continue;
-        if (start - m.last > k.windowMs) {
-          // Alerts come in time order: this mark can link nothing later through this key.
-          continue;
-        }
-        list[keep++] = m;
         const why = joined.get(root);
         if (why) why.push({ key: k, alert: m.alert });
         else joined.set(root, [{ key: k, alert: m.alert }]);
       }
-      list.length = keep;
-      if (keep === 0) index.delete(k.key);
     }
 
-    // Merge into the incident whose first alert is earliest (its id survives).
+    // Merge the smaller into the larger (no member is copied more than log n times); the
+    // incident keeps the earliest first alert, so its id survives.
     let root: Node = node;
+    let first = node.first;
     for (const other of joined.keys()) {
-      if (compareAlerts(other.alerts[0] as Alert, root.alerts[0] as Alert) < 0) root = other;
+      if (other.alerts.length > root.alerts.length) root = other;
+      if (compareAlerts(other.first, first) < 0) first = other.first;
     }
+    root.first = first;
     const members = [node, ...joined.keys()];
     for (const other of members) {
       if (other === root) continue;
@@ -273,8 +287,8 @@ export function createIncidentLinker(options: LinkOptions): IncidentLinker {
     // Record this alert's marks under the merged incident.
     for (const k of marks) {
       root.expires = Math.max(root.expires, end + k.windowMs);
-      const list = index.get(k.key);
-      if (!list) {
+      const list = live(k, start);
+      if (list.length === 0) {
         index.set(k.key, [{ node: root, last: end, alert: alert.id }]);
         continue;
       }
@@ -295,8 +309,7 @@ export function createIncidentLinker(options: LinkOptions): IncidentLinker {
     for (const node of open) if (now === undefined || node.expires < now) done.push(node);
     for (const node of done) close(node);
     if (now === undefined) index.clear();
-    // A root's first alert is its earliest: merges keep the incident whose first alert is earliest.
-    done.sort((a, b) => compareAlerts(a.alerts[0] as Alert, b.alerts[0] as Alert));
+    done.sort((a, b) => compareAlerts(a.first, b.first));
     return done.map(buildIncident);
   };
 
@@ -315,8 +328,8 @@ function buildIncident(node: Node): Incident {
   let severity = first.severity;
   const principals: AlertPrincipal[] = [];
   const seenPrincipals = new Set<string>();
-  const vms: string[] = [];
-  const hosts: string[] = [];
+  const vms = new Set<string>();
+  const hosts = new Set<string>();
   const attack = new Set<string>();
   let firstSeen: string | undefined;
   let lastSeen: string | undefined;
@@ -328,10 +341,8 @@ function buildIncident(node: Node): Incident {
       seenPrincipals.add(pk);
       principals.push(a.principal);
     }
-    if (!vms.includes(a.vm)) vms.push(a.vm);
-    for (const h of a.hosts ?? (a.host !== undefined ? [a.host] : [])) {
-      if (!hosts.includes(h)) hosts.push(h);
-    }
+    vms.add(a.vm);
+    for (const h of a.hosts ?? (a.host !== undefined ? [a.host] : [])) hosts.add(h);
     for (const t of a.attack) attack.add(t);
     if (a.firstSeen !== undefined && (firstSeen === undefined || a.firstSeen < firstSeen)) {
       firstSeen = a.firstSeen;
@@ -341,11 +352,11 @@ function buildIncident(node: Node): Incident {
     }
     operations += a.count;
   }
-  const rules: string[] = [];
+  const rules = new Set<string>();
   const bySeverity = [...alerts].sort(
     (a, b) => severityRank(b.severity) - severityRank(a.severity) || compareAlerts(a, b),
   );
-  for (const a of bySeverity) for (const r of a.rules) if (!rules.includes(r)) rules.push(r);
+  for (const a of bySeverity) for (const r of a.rules) rules.add(r);
 
   const order = new Map(alerts.map((a, i) => [a.id, i]));
   const links: IncidentLink[] = [...node.links.values()]
@@ -377,15 +388,15 @@ function buildIncident(node: Node): Incident {
   return {
     id: incidentId(first.id),
     severity,
-    title: incidentTitle(principals, vms, rules),
+    title: incidentTitle(principals, [...vms], [...rules]),
     principals,
-    vms,
-    hosts,
+    vms: [...vms],
+    hosts: [...hosts],
     ...(firstSeen !== undefined ? { firstSeen } : {}),
     ...(lastSeen !== undefined ? { lastSeen } : {}),
     alerts: alerts.map((a) => a.id),
     operations,
-    rules,
+    rules: [...rules],
     attack: [...attack].sort(),
     links,
     timeline,
