@@ -116,6 +116,25 @@ describe("alert formatters", () => {
     assert.ok(!csv.includes("\u001b"));
   });
 
+  it("escapes what linked the alerts: a hostile session id shown in the table, kept in JSON", () => {
+    const session = "s1\u001b]8;;http://x\u0007\u202e";
+    const r = run([
+      op({ time: "2026-03-14T02:02:00Z", vm: "dc01", session }),
+      op({ time: "2026-03-14T02:04:00Z", vm: "dc02", session }),
+    ]);
+    assert.equal(r.incidents.length, 1);
+    const text = formatAlerts("table", r.alerts, summary, r.incidents);
+    for (const raw of ["\u0007", "\u001b", "\u202e"]) assert.ok(!text.includes(raw));
+    assert.match(
+      text,
+      /linked by: same session s1\\x1B\]8;;http:\/\/x\\x07\\u\{202E\} \(2 alerts\)/,
+    );
+    const doc = JSON.parse(formatAlerts("json", r.alerts, summary, r.incidents)) as {
+      incidents: Incident[];
+    };
+    assert.equal(doc.incidents[0]?.links[0]?.value, session);
+  });
+
   it("never leaves out an alert no incident holds", () => {
     const text = formatAlerts("ndjson", alerts(), summary, []);
     assert.equal(text.split("\n").length, 1);
