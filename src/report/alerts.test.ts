@@ -94,7 +94,7 @@ describe("alert formatters", () => {
     const text = formatAlerts("table", alerts(), summary, incidents());
     assert.ok(!text.includes("\u001b") && !text.includes("\u202e"));
     const lines = text.split("\n");
-    assert.match(lines[0] ?? "", /^INCIDENT [A-Z]+ {2}in-[0-9a-f]{16} {2}2026-03-14 02:02Z/);
+    assert.match(lines[0] ?? "", /^INCIDENT [A-Z]+ +in-[0-9a-f]{16} {2}2026-03-14 02:02Z/);
     assert.match(lines[1] ?? "", /^ {2}CORP\\alice on =HYPERLINK.*\\x1B\[31mdc01/);
     assert.match(lines[2] ?? "", /^ {4}SEVERITY {2}ID/);
     assert.match(lines[3] ?? "", new RegExp(`^ {4}[A-Z]+ +${alerts()[0]?.id ?? "?"}`));

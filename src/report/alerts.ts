@@ -277,7 +277,7 @@ export function scanTable(incidents: readonly Incident[], alerts: readonly Alert
           ? "no time"
           : `${shortTime(i.firstSeen)} → ${shortTime(i.lastSeen ?? i.firstSeen)}`;
       out.push(
-        `INCIDENT ${i.severity.toUpperCase()}  ${i.id}  ${span}  ${n} alert${n === 1 ? "" : "s"}, ${i.operations} operation${i.operations === 1 ? "" : "s"}`,
+        `INCIDENT ${pad(i.severity.toUpperCase(), 8)}  ${i.id}  ${span}  ${n} alert${n === 1 ? "" : "s"}, ${i.operations} operation${i.operations === 1 ? "" : "s"}`,
       );
       out.push(`  ${escapeTerminal(i.title)}`);
       if (i.links.length > 0) {

@@ -44,7 +44,9 @@ export const scanCommand = defineCommand({
   name: "scan",
   register(program, io, done) {
     addReadOptions(program.command("scan"))
-      .description("Scan logs for guest operations that break the site's policy and print alerts")
+      .description(
+        "Scan logs for guest operations that break the site's policy and print incidents and alerts",
+      )
       .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
       .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
       .addOption(
