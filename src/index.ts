@@ -35,12 +35,17 @@ export {
   type AlertProvenance,
   type AlertSignal,
 } from "./model/alert.js";
+export type { Incident, IncidentEntry, IncidentLink, LinkKind } from "./model/incident.js";
 export {
   BUILTIN_RULES,
   builtinRules,
   defineRule,
   detect,
   isAttributed,
+  linkIncidents,
+  createIncidentLinker,
+  type IncidentLinker,
+  type LinkOptions,
   type BuiltinRuleName,
   type CoverageSpan,
   type DetectDeps,

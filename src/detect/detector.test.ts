@@ -13,7 +13,7 @@ import { op, plus } from "../../test/helpers/operations.js";
 import type { Alert } from "../model/alert.js";
 import type { Operation } from "../model/operation.js";
 import type { Policy } from "../policy/types.js";
-import { createDetector, detect } from "./engine.js";
+import { createDetector, detect, linkAlerts } from "./engine.js";
 import { compareOperations } from "./group.js";
 import { BUILTIN_RULES } from "./registry.js";
 import type { CoverageSpan } from "./types.js";
@@ -35,7 +35,7 @@ function streamed(
     maxHeld = Math.max(maxHeld, d.held().operations);
   }
   alerts.push(...d.end().alerts);
-  return { alerts, maxHeld };
+  return { alerts: linkAlerts(alerts, { policy }).alerts, maxHeld };
 }
 
 const ids = (alerts: readonly Alert[]) => alerts.map((a) => a.id).sort();
@@ -132,7 +132,8 @@ describe("incremental detector", () => {
         second.push([o]);
       }
       for (const a of second.end().alerts) stored.set(a.id, a);
-      assert.deepEqual(comparable([...stored.values()]), comparable(batch.alerts), `cut at ${cut}`);
+      const linked = linkAlerts([...stored.values()], { policy: sitePolicy }).alerts;
+      assert.deepEqual(comparable(linked), comparable(batch.alerts), `cut at ${cut}`);
     }
   });
 });

@@ -9,7 +9,9 @@ import type { Operation } from "../model/operation.js";
 import * as evaluate from "../policy/evaluate.js";
 import type { Expectation, PolicyQueries } from "../policy/types.js";
 import type { Alert } from "../model/alert.js";
+import type { Incident } from "../model/incident.js";
 import { AlertGrouper, compareOperations, isAttributed } from "./group.js";
+import { linkIncidents } from "./incidents.js";
 
 export { isAttributed };
 import type {
@@ -46,8 +48,11 @@ export interface DetectorChanges {
 export interface Detector {
   readonly push: (operations: Iterable<Operation>) => DetectorChanges;
   readonly flush: (now: number) => DetectorChanges;
-  /** Closes every cluster; the result counts the whole run (`alerts` are those closed now). */
-  readonly end: () => DetectResult;
+  /**
+   * Closes every cluster; the result counts the whole run (`alerts` are those closed now).
+   * Incidents are linked over all of a run's alerts by `linkAlerts` (`detect()` does it).
+   */
+  readonly end: () => Omit<DetectResult, "incidents">;
   /**
    * Where a restarted detector must start replaying stored operations (epoch ms) to hold exactly
    * what this one holds: the first operation of the oldest open cluster or rule window; undefined
@@ -249,7 +254,45 @@ export function createDetector(deps: DetectDeps): Detector {
 export function detect(operations: Iterable<Operation>, deps: DetectDeps): DetectResult {
   const detector = createDetector(deps);
   detector.push([...operations].sort(compareOperations));
-  return detector.end();
+  const result = detector.end();
+  return { ...result, ...linkAlerts(result.alerts, deps) };
+}
+
+/**
+ * Links alerts into incidents (docs/alerts.md) and marks each alert with its incident's id.
+ * Alerts keep their order.
+ */
+export function linkAlerts(
+  alerts: readonly Alert[],
+  deps: Pick<DetectDeps, "policy" | "queries" | "options">,
+): { alerts: Alert[]; incidents: Incident[] } {
+  const { policy } = deps;
+  const queries: PolicyQueries = deps.queries ?? evaluate;
+  const linking = policy.incidentLinking;
+  const incidents = linkIncidents(alerts, {
+    windowMs: deps.options?.incidentWindowMs ?? linking.windowMs,
+    repeatMs: deps.options?.incidentRepeatMs ?? linking.repeatMs,
+    principalKey: (p) => {
+      if (p.id === undefined) return undefined;
+      // The same folding of domain aliases as grouping (`corp.example\alice` is `corp\alice`).
+      const cut = p.id.indexOf("\\");
+      if (cut < 0) return p.id;
+      const domain = policy.domainAliases.get(p.id.slice(0, cut));
+      return domain === undefined ? p.id : `${domain}${p.id.slice(cut)}`;
+    },
+    sharedAddress: (ip) => queries.isVcenterAddress(policy, ip).ok,
+  });
+  const incidentOf = new Map<string, string>();
+  for (const incident of incidents) {
+    for (const id of incident.alerts) incidentOf.set(id, incident.id);
+  }
+  return {
+    alerts: alerts.map((a) => {
+      const incident = incidentOf.get(a.id);
+      return incident === undefined ? a : { ...a, incident };
+    }),
+    incidents,
+  };
 }
 
 /** Capability routing: principal-required rules see only attributed operations. */

@@ -1,4 +1,7 @@
-/** Detection: rules over attributed operations, grouped into alerts (docs/alerts.md, docs/rules.md). */
+/**
+ * Detection: rules over attributed operations, grouped into alerts, linked into incidents
+ * (docs/alerts.md, docs/rules.md).
+ */
 export { detect, isAttributed } from "./engine.js";
 export {
   groupAlerts,
@@ -8,6 +11,15 @@ export {
   vmKey,
   vmDisplay,
 } from "./group.js";
+export {
+  linkIncidents,
+  createIncidentLinker,
+  incidentId,
+  DEFAULT_LINK_WINDOW_MS,
+  DEFAULT_REPEAT_WINDOW_MS,
+  type IncidentLinker,
+  type LinkOptions,
+} from "./incidents.js";
 export { BUILTIN_RULES, builtinRules, type BuiltinRuleName } from "./registry.js";
 export { isAuthFailure } from "./rules/auth-failure-burst/index.js";
 export * from "./types.js";

@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { Category } from "../model/catalog.js";
 import type { Alert, Severity } from "../model/alert.js";
+import type { Incident } from "../model/incident.js";
 import type { Operation } from "../model/operation.js";
 import type { FormatName } from "../model/record.js";
 import type { Expectation, Policy, PolicyQueries, RuleId } from "../policy/types.js";
@@ -161,6 +162,10 @@ export interface Signal {
 export interface DetectOptions {
   /** Operations of one principal on one VM closer than this form one alert. Default: the policy's. */
   readonly groupingGapMs?: number;
+  /** Alerts closer than this link into one incident (docs/alerts.md). Default: the policy's. */
+  readonly incidentWindowMs?: number;
+  /** The same finding repeated within this gap links; 0: never. Default: the policy's. */
+  readonly incidentRepeatMs?: number;
 }
 
 export interface DetectDeps {
@@ -175,6 +180,8 @@ export interface DetectDeps {
 export interface DetectResult {
   /** Alerts, in order of first operation time (then id). */
   readonly alerts: readonly Alert[];
+  /** Incidents: every alert in exactly one; most severe first, then first time, then id. */
+  readonly incidents: readonly Incident[];
   /** Findings before grouping, per rule id (rules that ran and found nothing are listed with 0). */
   readonly signalsByRule: ReadonlyMap<string, number>;
   /** Rules not run: disabled by the policy, or needing a policy file when none was given. */

@@ -139,4 +139,6 @@ export interface Alert {
   /** Distinct canonical API names, in first-seen order. */
   readonly methods: readonly string[];
   readonly operations: readonly AlertOperation[];
+  /** Id of the incident the alert belongs to (`Incident.id`, model/incident.ts). */
+  readonly incident?: string;
 }

@@ -285,6 +285,16 @@ describe("policy loading", () => {
     );
     assert.equal(policy.rules.get("auth-failure-burst"), undefined); // the rule's defaults apply
     assert.equal(policy.groupingGapMs, 1_800_000);
+    assert.deepEqual(policy.incidentLinking, { windowMs: 3_600_000, repeatMs: 604_800_000 });
+  });
+
+  it("reads the incident linking windows, and rejects a bad one with its path", () => {
+    const policy = parsePolicy(`${SITE}grouping: { gap: 20m, link: 2h, repeat: 3d }\n`, {
+      name: "p.yaml",
+    });
+    assert.equal(policy.groupingGapMs, 1_200_000);
+    assert.deepEqual(policy.incidentLinking, { windowMs: 7_200_000, repeatMs: 259_200_000 });
+    assert.match(problemsOf(`${SITE}grouping: { link: soon }\n`)[0] ?? "", /grouping\.link/);
   });
 
   it("reads rule settings", () => {

@@ -519,6 +519,13 @@ function compile(
   }
   const groupingGapMs =
     (input.grouping?.gap ? parseDuration(input.grouping.gap) : undefined) ?? 30 * MINUTE;
+  const incidentLinking = {
+    windowMs:
+      (input.grouping?.link ? parseDuration(input.grouping.link) : undefined) ?? 60 * MINUTE,
+    repeatMs:
+      (input.grouping?.repeat ? parseDuration(input.grouping.repeat) : undefined) ??
+      7 * 24 * 60 * MINUTE,
+  };
 
   return {
     source: options.name,
@@ -532,6 +539,7 @@ function compile(
     windows,
     rules,
     groupingGapMs,
+    incidentLinking,
   };
 }
 
@@ -678,5 +686,6 @@ export function defaultPolicy(): Policy {
     windows: [],
     rules: new Map(),
     groupingGapMs: 30 * MINUTE,
+    incidentLinking: { windowMs: 60 * MINUTE, repeatMs: 7 * 24 * 60 * MINUTE },
   };
 }

@@ -299,7 +299,13 @@ export const PolicySchema = z.strictObject(
     vcenterAddresses: z.array(cidr, { error: "expected a list of addresses" }).optional(),
     windows: z.array(WindowSchema, { error: "expected a list of windows" }).optional(),
     rules: RulesSchema.optional(),
-    grouping: z.strictObject({ gap: duration.optional() }).optional(),
+    grouping: z
+      .strictObject({
+        gap: duration.optional(),
+        link: duration.optional(),
+        repeat: duration.optional(),
+      })
+      .optional(),
   },
   { error: "expected a policy mapping (sites:, accounts:, …)" },
 );
@@ -327,6 +333,8 @@ export const KNOWN_KEYS: readonly string[] = [
     "end",
     "date",
     "gap",
+    "link",
+    "repeat",
   ]),
 ];
 

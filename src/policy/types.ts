@@ -221,6 +221,12 @@ export interface Policy {
   readonly rules: ReadonlyMap<RuleId, RuleSetting>;
   /** Operations of one principal on one VM closer than this form one alert (default 30 minutes). */
   readonly groupingGapMs: number;
+  /**
+   * Incident linking (`grouping: { link, repeat }`): alerts closer than `windowMs` link through
+   * their principal, session or address (default 1 hour); the same finding by the same principal
+   * links when repeated within `repeatMs` (default 7 days; 0 turns repeats off).
+   */
+  readonly incidentLinking: { readonly windowMs: number; readonly repeatMs: number };
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { run } from "../../src/cli/run.js";
-import type { Alert } from "../../src/model/alert.js";
+import { severityRank, type Alert } from "../../src/model/alert.js";
+import type { Incident } from "../../src/model/incident.js";
 import type { ScanSummary } from "../../src/report/alerts.js";
 import { fakeIo } from "../helpers/cli.js";
 
@@ -18,6 +19,7 @@ const STORY = ["scan", "examples/logs", "--policy", "examples/policy.yaml"];
 
 interface ScanDoc {
   readonly version: number;
+  readonly incidents: readonly Incident[];
   readonly alerts: readonly Alert[];
   readonly summary: ScanSummary;
 }
@@ -41,8 +43,10 @@ describe("guestops scan on the example dataset", () => {
 
   it("exits 0 without --fail-on and puts the summary last", () => {
     assert.equal(code, 0);
-    assert.deepEqual(Object.keys(doc), ["version", "alerts", "summary"]);
+    assert.deepEqual(Object.keys(doc), ["version", "incidents", "alerts", "summary"]);
+    assert.equal(doc.version, 2);
     assert.equal(doc.summary.alerts.total, doc.alerts.length);
+    assert.equal(doc.summary.incidents.total, doc.incidents.length);
     assert.equal(doc.summary.policy, "examples/policy.yaml");
     assert.ok(doc.summary.operations > 40, `operations: ${doc.summary.operations}`);
     assert.equal(doc.summary.inputs.length, 6);
@@ -145,6 +149,78 @@ describe("guestops scan on the example dataset", () => {
       again.doc.alerts.map((a) => a.id),
       doc.alerts.map((a) => a.id),
     );
+    assert.deepEqual(again.doc.incidents, doc.incidents);
+  });
+
+  it("links the alerts into three incidents, most severe first, each alert in exactly one", () => {
+    // three principals, days apart, sharing no session or address: one incident each
+    assert.equal(doc.incidents.length, 3);
+    const ranks = doc.incidents.map((i) => severityRank(i.severity));
+    assert.deepEqual(
+      ranks,
+      [...ranks].sort((a, b) => b - a),
+    );
+    const [first] = doc.incidents;
+    assert.equal(first?.severity, "critical");
+    assert.deepEqual(first?.vms, ["dc01"]);
+    assert.deepEqual(
+      first?.principals.map((p) => p.display),
+      ["vpxuser"],
+    );
+    const held = doc.incidents.flatMap((i) => i.alerts);
+    assert.deepEqual([...held].sort(), doc.alerts.map((a) => a.id).sort());
+    for (const a of doc.alerts) {
+      const incident = doc.incidents.find((i) => i.id === a.incident);
+      assert.ok(incident?.alerts.includes(a.id), `${a.id} names ${a.incident ?? "nothing"}`);
+      assert.match(a.incident ?? "", /^in-[0-9a-f]{16}$/);
+    }
+  });
+
+  it("prints incidents first in the table, each with its alerts under it", async () => {
+    const { io, out, err } = fakeIo(ROOT);
+    assert.equal(await run(STORY, io), 0);
+    const text = out.join("\n");
+    const lines = text.split("\n");
+    assert.match(lines[0] ?? "", /^INCIDENT CRITICAL {2}in-[0-9a-f]{16} {2}2026-03-14 02:02Z/);
+    const headers = lines.filter((l) => l.startsWith("INCIDENT "));
+    assert.deepEqual(
+      headers.map((l) => l.split(/\s+/)[2]),
+      doc.incidents.map((i) => i.id),
+    );
+    for (const a of doc.alerts) {
+      const at = lines.findIndex((l) => l.includes(a.id));
+      const header = lines.slice(0, at).findLastIndex((l) => l.startsWith("INCIDENT "));
+      assert.ok(lines[header]?.includes(a.incident ?? "?"), `${a.id} under its incident`);
+    }
+    assert.match(err.join("\n"), /^incidents: 3 \(critical 1, medium 2\)$/m);
+  });
+
+  it("ndjson and csv carry the incidents and the alerts", async () => {
+    const nd = fakeIo(ROOT);
+    await run([...STORY, "--format", "ndjson"], nd.io);
+    const objects = nd.out
+      .join("\n")
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; id: string });
+    assert.deepEqual(
+      objects.filter((o) => o.type === "incident").map((o) => o.id),
+      doc.incidents.map((i) => i.id),
+    );
+    assert.deepEqual(
+      objects
+        .filter((o) => o.type === "alert")
+        .map((o) => o.id)
+        .sort(),
+      doc.alerts.map((a) => a.id).sort(),
+    );
+    const csv = fakeIo(ROOT);
+    await run([...STORY, "--format", "csv"], csv.io);
+    const rows = csv.out.join("\n").split("\r\n");
+    assert.equal(rows.length, 1 + doc.incidents.length + doc.alerts.length);
+    assert.deepEqual(
+      rows.filter((r) => /,incident,in-[0-9a-f]{16},al-/.test(r)).map((r) => r.slice(0, 19)),
+      doc.incidents.map((i) => i.id),
+    );
   });
 });
 
@@ -198,8 +274,9 @@ describe("guestops scan exit codes and options", () => {
   it("table on stdout, summary on stderr", async () => {
     const { io, out, err } = fakeIo(ROOT);
     assert.equal(await run(STORY, io), 0);
-    assert.match(out.join("\n"), /^SEVERITY +ID/);
-    assert.match(out.join("\n"), /^CRITICAL +al-[0-9a-f]{16}/m);
+    assert.match(out.join("\n"), /^INCIDENT CRITICAL +in-[0-9a-f]{16}/);
+    assert.match(out.join("\n"), /^ {4}SEVERITY +ID/m);
+    assert.match(out.join("\n"), /^ {4}CRITICAL +al-[0-9a-f]{16}/m);
     assert.match(err.join("\n"), /^alerts: \d+ \(critical 1/m);
     assert.match(err.join("\n"), /attribution coverage \d+\.\d%/);
   });

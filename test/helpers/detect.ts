@@ -20,6 +20,8 @@ export interface RunOptions {
   readonly policy?: Policy;
   readonly coverage?: readonly CoverageSpan[];
   readonly groupingGapMs?: number;
+  readonly incidentWindowMs?: number;
+  readonly incidentRepeatMs?: number;
 }
 
 export function run(ops: readonly Operation[], options: RunOptions = {}): DetectResult {
@@ -27,9 +29,15 @@ export function run(ops: readonly Operation[], options: RunOptions = {}): Detect
     rules: options.rules ?? BUILTIN_RULES,
     policy: options.policy ?? sitePolicy,
     ...(options.coverage ? { coverage: options.coverage } : {}),
-    ...(options.groupingGapMs !== undefined
-      ? { options: { groupingGapMs: options.groupingGapMs } }
-      : {}),
+    options: {
+      ...(options.groupingGapMs !== undefined ? { groupingGapMs: options.groupingGapMs } : {}),
+      ...(options.incidentWindowMs !== undefined
+        ? { incidentWindowMs: options.incidentWindowMs }
+        : {}),
+      ...(options.incidentRepeatMs !== undefined
+        ? { incidentRepeatMs: options.incidentRepeatMs }
+        : {}),
+    },
   });
 }
 

@@ -26,6 +26,8 @@ export interface OpSpec {
   readonly sourceIp?: string;
   readonly client?: string;
   readonly opId?: string;
+  /** Session id the operation ran in. */
+  readonly session?: string;
   /** Observation kinds (default: one `vmx.request`). */
   readonly kinds?: readonly ObservationKind[];
   readonly fault?: string;
@@ -107,6 +109,7 @@ export function op(spec: OpSpec): Operation {
       ...(spec.client !== undefined ? { client: spec.client } : {}),
     },
     ...(spec.opId !== undefined ? { opId: spec.opId } : {}),
+    ...(spec.session !== undefined ? { session: spec.session } : {}),
     ...(spec.guestPath !== undefined ? { guest: { path: spec.guestPath } } : {}),
     observations,
   };

@@ -2,8 +2,8 @@
  * `guestops scan PATH... [--policy FILE] [--format table|ndjson|json|csv] [--out FILE]
  * [--since T] [--until T] [--fail-on SEVERITY] [--input-format NAME] [--assume-tz ZONE]
  * [--reference-time ISO]`:
- * reads the logs, attributes the guest operations, runs the rules and prints the alerts
- * (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
+ * reads the logs, attributes the guest operations, runs the rules and prints the incidents, each
+ * with its alerts (docs/alerts.md). The summary goes to stderr, or into the document under `--format json`.
  *
  * Exit codes: 0 when the scan ran (alerts or not); 1 with `--fail-on S` when an alert reaches S;
  * 2 for usage errors, unreadable inputs, an invalid policy, and a rule that crashed (the output is
@@ -44,7 +44,9 @@ export const scanCommand = defineCommand({
   name: "scan",
   register(program, io, done) {
     addReadOptions(program.command("scan"))
-      .description("Scan logs for guest operations that break the site's policy and print alerts")
+      .description(
+        "Scan logs for guest operations that break the site's policy and print incidents and alerts",
+      )
       .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
       .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
       .addOption(
@@ -124,8 +126,8 @@ export async function scan(
     ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
     ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
   });
-  const { alerts } = analysis.detection;
-  const text = formatAlerts(format, alerts, summary);
+  const { alerts, incidents } = analysis.detection;
+  const text = formatAlerts(format, alerts, summary, incidents);
   if (options.out !== undefined) {
     const out = resolve(io.cwd, options.out);
     try {
@@ -162,6 +164,8 @@ export function scanSummary(
     const name = input.status === "read" ? (input.source.format ?? "unknown") : input.status;
     formats.set(name, (formats.get(name) ?? 0) + 1);
   }
+  const incidentsBySeverity = emptySeverityCounts();
+  for (const incident of detection.incidents) incidentsBySeverity[incident.severity] += 1;
   const bySeverity = emptySeverityCounts();
   const byRule = new Map<string, number>();
   for (const alert of detection.alerts) {
@@ -193,6 +197,7 @@ export function scanSummary(
       coverage: attribution.coverage ?? 0,
       hints: attribution.explanations,
     },
+    incidents: { total: detection.incidents.length, bySeverity: incidentsBySeverity },
     alerts: {
       total: detection.alerts.length,
       bySeverity,
