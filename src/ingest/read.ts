@@ -28,7 +28,7 @@ import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
 import { hostHintFrom, isRelevantMember } from "./archives/members.js";
-import type { ArchiveMember } from "./archives/tar.js";
+import type { ArchiveMember, OnSkipped } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
   createLineSplitter,
@@ -262,7 +262,9 @@ class Run {
       case "tar": {
         // tar-stream and yauzl load on first use: a run over plain logs does not pay for them
         const { tarMembers } = await import("./archives/tar.js");
-        return this.readArchive(inner, depth, (onFailure) => tarMembers(all, onFailure));
+        return this.readArchive(inner, depth, (onFailure, onSkipped) =>
+          tarMembers(all, onFailure, onSkipped),
+        );
       }
       case "zip":
         return this.readZip(all, inner, depth);
@@ -338,7 +340,7 @@ class Run {
   private async readArchive(
     loc: Location,
     depth: number,
-    open: (onFailure: ArchiveFailure) => AsyncIterable<ArchiveMember>,
+    open: (onFailure: ArchiveFailure, onSkipped: OnSkipped) => AsyncIterable<ArchiveMember>,
   ): Promise<InputTally> {
     const tally = this.tally(loc);
     tally.status = "archive";
@@ -358,7 +360,8 @@ class Run {
       tally.issue("truncated_input", `archive ends early or is damaged${where}: ${message}`);
       if (reading && member !== undefined) memberFailures.push(message);
     };
-    for await (const member of open(onFailure)) {
+    const onSkipped: OnSkipped = (member, kind) => tally.skippedMember(member, kind);
+    for await (const member of open(onFailure, onSkipped)) {
       const name = member.name.replace(/\\/g, "/");
       if (!isRelevantMember(name)) {
         tally.skippedMember(name);

@@ -12,6 +12,10 @@ export interface FileSpec {
   readonly name: string;
   readonly data: string | Buffer;
   readonly mtime?: Date;
+  /** tar: an entry that is not a regular file (its `data` is then ignored). */
+  readonly type?: "symlink" | "link" | "character-device" | "block-device" | "fifo" | "directory";
+  /** tar: the target of a symlink or hard link. */
+  readonly linkname?: string;
 }
 
 export async function tar(files: readonly FileSpec[]): Promise<Buffer> {
@@ -21,11 +25,19 @@ export async function tar(files: readonly FileSpec[]): Promise<Buffer> {
     for await (const chunk of pack) out.push(chunk as Buffer);
   })();
   for (const f of files) {
+    const mtime = f.mtime ?? new Date(Date.UTC(2024, 5, 4));
+    if (f.type !== undefined) {
+      pack.entry({
+        name: f.name,
+        type: f.type,
+        mtime,
+        size: 0,
+        ...(f.linkname !== undefined ? { linkname: f.linkname } : {}),
+      });
+      continue;
+    }
     const data = typeof f.data === "string" ? Buffer.from(f.data) : f.data;
-    pack.entry(
-      { name: f.name, size: data.length, mtime: f.mtime ?? new Date(Date.UTC(2024, 5, 4)) },
-      data,
-    );
+    pack.entry({ name: f.name, size: data.length, mtime }, data);
   }
   pack.finalize();
   await collected;

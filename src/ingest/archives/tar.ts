@@ -17,12 +17,31 @@ export interface ArchiveMember {
 }
 
 /**
+ * Members that are not regular files: never read (a link's target or a device's contents are not
+ * the archive's data), but counted, each with its kind. Directories are not members.
+ */
+export type SkippedKind = "symlink" | "hardlink" | "character-device" | "block-device" | "fifo";
+
+/** A member that is listed but not read, and why (the member filter counts the others). */
+export type OnSkipped = (member: string, kind: SkippedKind) => void;
+
+const SKIPPED_KINDS: ReadonlyMap<string, SkippedKind> = new Map([
+  ["symlink", "symlink"],
+  ["link", "hardlink"],
+  ["character-device", "character-device"],
+  ["block-device", "block-device"],
+  ["fifo", "fifo"],
+]);
+
+/**
  * The regular-file members of a tar stream. Never throws for bad data: `onFailure` is called with
- * the error message (and the member being read, if any) and the listing ends.
+ * the error message (and the member being read, if any) and the listing ends. Links, devices and
+ * FIFOs go to `onSkipped`; directories and PAX/GNU metadata entries are not members.
  */
 export async function* tarMembers(
   source: AsyncIterable<Buffer>,
   onFailure: (message: string, member: string | undefined) => void,
+  onSkipped: OnSkipped = () => undefined,
 ): AsyncGenerator<ArchiveMember> {
   const extract = tarStream.extract();
   let feedError: unknown;
@@ -42,6 +61,8 @@ export async function* tarMembers(
       const { header } = entry;
       const type = header.type ?? "file";
       if (type !== "file" && type !== "contiguous-file") {
+        const skipped = SKIPPED_KINDS.get(type);
+        if (skipped) onSkipped(header.name, skipped);
         entry.resume();
         continue;
       }
