@@ -12,7 +12,10 @@ export interface ArchiveMember {
   readonly size?: number;
   /** Modification time (ISO 8601), when stored. */
   readonly mtime?: string;
-  /** The member's bytes. Must be read to its end before the next member is requested. */
+  /**
+   * The member's bytes. A body never iterated is skipped without being decoded; one that is
+   * iterated must be read to its end before the next member is requested (or the listing left).
+   */
   readonly body: AsyncIterable<Buffer>;
 }
 
