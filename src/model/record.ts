@@ -119,6 +119,12 @@ export interface Observation {
   readonly session?: string;
   /** Principal as written (`vpxuser:VSPHERE.LOCAL\admin`, `root`, `VSPHERE.LOCAL\Administrator`). */
   readonly user?: string;
+  /**
+   * The source names an account here but it could not be read (a vCenter event line whose
+   * columns a hostile name garbled): `user` is absent, and attribution names no one else for the
+   * operation with confidence.
+   */
+  readonly userUnreadable?: boolean;
   readonly outcome?: Outcome;
   /** Fault or error text (`vmodl.fault.SystemError`). */
   readonly fault?: string;
