@@ -75,6 +75,33 @@ describe("a vCenter account name with brackets or escape sequences", () => {
     assert.deepEqual(after, before.map((p) => (p === "CORP\\jsmith" ? "CORP\\js]mith" : p)).sort());
   });
 
+  it("reads VM and target names holding brackets, OSC/CSI sequences and C1 controls", async () => {
+    const vm = "app]0 [1\u009b\u001b]0;x\u0007\u001b[31m";
+    const d = renamed("CORP\\alice", "CORP\\alice");
+    const text = readFileSync(join(d, EVENTS), "utf8")
+      .split("\n")
+      .map((l) =>
+        l.includes("[CORP\\alice] [PAR-DC1]")
+          ? l
+              .replace("[PAR-DC1]", "[PAR]DC1 \u009d0;t\u009c]")
+              .replace("Virtual machine app01.", `Virtual machine ${vm}.`)
+          : l,
+      )
+      .join("\n");
+    writeFileSync(join(d, EVENTS), text);
+    const ops = (await operations(d)).filter((o) => o.vm.name === vm);
+    assert.ok(ops.length >= 4, `operations on the renamed VM: ${ops.length}`);
+    for (const op of ops) {
+      assert.equal(op.attribution.level, "exact");
+      assert.equal(op.attribution.principal?.display, "CORP\\alice");
+    }
+    const { io, out } = fakeIo(ROOT);
+    assert.equal(await run(["events", d], io), 0);
+    const table = out.join("\n");
+    assert.ok(table.includes("app]0 [1\\x9B\\x1B]0;x"), "shown escaped (and cut to its column)");
+    assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(table), "no raw control");
+  });
+
   it("names no one else for operations whose event user cannot be read (`] [` in it)", async () => {
     const before = namedByEvent(await operations(original));
     const after = new Map(
