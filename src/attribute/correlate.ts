@@ -1784,6 +1784,17 @@ function attributeFrag(
     attribution = inferFromOpenSessions(frag, index, w, sessionId);
   }
 
+  // A record of this call names an account that could not be read (a garbled vCenter event):
+  // unless a record names an end user, no one else is named for it, not even vpxuser.
+  const unreadable = frag.items.find((i) => i.obs.userUnreadable === true);
+  if (unreadable && firmIds.length === 0 && attribution.level !== "ambiguous") {
+    attribution = {
+      level: "unknown",
+      reason: `${describeObs(unreadable.obs)} names an account that could not be read${attribution.principal ? `: ${attribution.principal.display} is not taken for it` : ""}`,
+      evidence: [obsId(unreadable.obs)],
+    };
+  }
+
   // Origin: via, address, client.
   const origin = originOf(
     frag,

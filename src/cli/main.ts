@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { run } from "./run.js";
+import { escapeLines, run } from "./run.js";
 import { EXIT } from "./types.js";
 
 run(process.argv.slice(2), {
@@ -14,7 +14,9 @@ run(process.argv.slice(2), {
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(error);
+    // a bug: the stack is printed, escaped (its message may quote input)
+    const text = error instanceof Error ? (error.stack ?? String(error)) : String(error);
+    process.stderr.write(`${escapeLines(text)}\n`);
     process.exitCode = EXIT.ERROR;
   },
 );

@@ -1,15 +1,17 @@
 /** The options every command that reads logs shares, defined once. */
 import { Option, type Command } from "commander";
 import { readers } from "../ingest/registry.js";
+import { GuestOpsError } from "../shared/errors.js";
 
 /** What `addReadOptions` adds, as commander hands it to an action. */
 export interface ReadCliOptions {
   readonly inputFormat?: string;
   readonly assumeTz?: string;
   readonly referenceTime?: string;
+  readonly maxArchiveBytes?: string;
 }
 
-/** `--input-format`, `--assume-tz`, `--reference-time`. */
+/** `--input-format`, `--assume-tz`, `--reference-time`, `--max-archive-bytes`. */
 export const addReadOptions = (command: Command): Command =>
   command
     .addOption(
@@ -18,11 +20,38 @@ export const addReadOptions = (command: Command): Command =>
       ),
     )
     .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
-    .option("--reference-time <iso>", "infer years of year-less timestamps from this time");
+    .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
+    .option(
+      "--max-archive-bytes <size>",
+      "stop reading an archive after this many decompressed bytes (e.g. 512M, 16G; default 16G)",
+    );
 
 /** The same options as `readInputs` takes them (absent ones left out). */
 export const readOptionsOf = (options: ReadCliOptions) => ({
   ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
   ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
   ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+  ...(options.maxArchiveBytes !== undefined
+    ? { maxArchiveBytes: byteSize(options.maxArchiveBytes, "--max-archive-bytes") }
+    : {}),
 });
+
+const UNITS: ReadonlyMap<string, number> = new Map([
+  ["", 1],
+  ["k", 1024],
+  ["m", 1024 ** 2],
+  ["g", 1024 ** 3],
+  ["t", 1024 ** 4],
+]);
+
+/** `16G`, `512MiB`, `1048576`: a positive byte count (binary multiples). */
+export function byteSize(text: string, option: string): number {
+  const m = /^(\d{1,15})\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  const bytes = m ? Number(m[1]) * (UNITS.get((m[2] ?? "").toLowerCase()) ?? NaN) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new GuestOpsError("ERR_USAGE", `invalid ${option} ${JSON.stringify(text)}`, {
+      hint: "Use a positive size in bytes, or with K, M, G or T (binary multiples): 512M, 16G.",
+    });
+  }
+  return bytes;
+}

@@ -2,6 +2,7 @@
  * The CLI as a function: `run(argv, io)` resolves to the exit code. Only main.ts touches `process`.
  */
 import { Command, CommanderError } from "commander";
+import { escapeTerminal } from "../report/escape.js";
 import { isGuestOpsError } from "../shared/errors.js";
 import { VERSION } from "../version.js";
 import { commands } from "./commands/index.js";
@@ -15,7 +16,7 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout(s.replace(/\n$/, "")),
-      writeErr: (s) => io.stderr(s.replace(/\n$/, "")),
+      writeErr: (s) => io.stderr(escapeLines(s.replace(/\n$/, ""))),
     })
     .showHelpAfterError("(run with --help for usage)");
   for (const command of commands) command.register(program, io, (code) => (exitCode = code));
@@ -29,10 +30,20 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
     }
     if (isGuestOpsError(error)) {
       io.stderr(
-        `guestops: ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
+        escapeLines(
+          `guestops: ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
+        ),
       );
       return EXIT.ERROR;
     }
     throw error; // a bug: main prints the stack and exits 2
   }
 }
+
+/**
+ * Text for stderr: every line terminal-escaped as every other output is (an error message may
+ * quote a path, a policy value or an argument, and `JSON.stringify` lets C1 controls such as
+ * U+009B and bidi overrides such as U+202E through). The message's own line breaks are kept.
+ */
+export const escapeLines = (text: string): string =>
+  text.split("\n").map(escapeTerminal).join("\n");

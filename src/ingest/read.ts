@@ -28,7 +28,7 @@ import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
 import { hostHintFrom, isRelevantMember } from "./archives/members.js";
-import type { ArchiveMember } from "./archives/tar.js";
+import type { ArchiveMember, OnSkipped } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
   createLineSplitter,
@@ -48,7 +48,7 @@ import type { Reader, ReaderContext, ReadOptions } from "./types.js";
 type ArchiveFailure = (
   message: string,
   member: string | undefined,
-  kind?: "damaged" | "unsupported",
+  kind?: "damaged" | "unsupported" | "checksum",
 ) => void;
 
 export interface ReadInputsOptions {
@@ -69,7 +69,15 @@ export interface ReadInputsOptions {
   readonly cwd?: string;
   /** Longest line kept whole, in bytes. Default 64 KiB. */
   readonly maxLineBytes?: number;
+  /**
+   * Most bytes read out of the members of one archive (after decompression); past it the
+   * archive's reading stops, with an `archive_limit` issue. Default {@link MAX_ARCHIVE_BYTES}.
+   */
+  readonly maxArchiveBytes?: number;
 }
+
+/** Default cap on the bytes read out of one archive's members: 16 GiB. */
+export const MAX_ARCHIVE_BYTES = 16 * 1024 ** 3;
 
 export interface ReadProgress {
   /** Files (and standard input) in the run, and the index of the current one. */
@@ -129,6 +137,12 @@ export async function readInputs(
   const assumeTz = validateZone(options.assumeTz ?? "UTC");
   const forced = validateFormat(options.inputFormat, readers);
   const referenceTime = validateTime(options.referenceTime);
+  const cap = options.maxArchiveBytes;
+  if (cap !== undefined && !(Number.isSafeInteger(cap) && cap > 0)) {
+    throw new GuestOpsError("ERR_USAGE", `invalid archive byte cap ${String(cap)}`, {
+      hint: "Use a positive whole number of bytes.",
+    });
+  }
   const entries = await expandPaths(paths, options.cwd);
   const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries);
   try {
@@ -155,6 +169,7 @@ class Run {
   private current: { path: string; member: string | undefined } = { path: "", member: undefined };
   private readonly totalBytes: number | undefined;
   private readonly maxLine: number;
+  private readonly maxArchive: number;
 
   constructor(
     private readonly readers: readonly Reader[],
@@ -169,6 +184,7 @@ class Run {
       ? entries.reduce((n, e) => n + (e.size ?? 0), 0)
       : undefined;
     this.maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.maxArchive = options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES;
     // The hash worker boots (~70 ms) while the first input is opened and sniffed, not after.
     if (entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)) {
       this.hashes.prepare();
@@ -262,7 +278,9 @@ class Run {
       case "tar": {
         // tar-stream and yauzl load on first use: a run over plain logs does not pay for them
         const { tarMembers } = await import("./archives/tar.js");
-        return this.readArchive(inner, depth, (onFailure) => tarMembers(all, onFailure));
+        return this.readArchive(inner, depth, (onFailure, onSkipped) =>
+          tarMembers(all, onFailure, onSkipped),
+        );
       }
       case "zip":
         return this.readZip(all, inner, depth);
@@ -322,12 +340,21 @@ class Run {
     loc: Location,
     depth: number,
   ): Promise<InputTally> {
-    const { openZipFile, zipFileMembers, zipStreamMembers } = await import("./archives/zip.js");
-    const zip = loc.diskPath !== undefined ? await openZipFile(loc.diskPath) : undefined;
-    if (!zip) return this.readArchive(loc, depth, (f) => zipStreamMembers(chunks, f));
-    // Through the central directory; the file's bytes are then read once more, for the hash.
-    const tally = await this.readArchive(loc, depth, (f) => zipFileMembers(zip, f));
-    tally.bytes = await countBytes(chunks);
+    const { zipMembers } = await import("./archives/zip.js");
+    // A zip on disk is read through its central directory, and its bytes once more for the hash
+    // (unless its local headers had to be read instead: then they are read once).
+    let bytes = 0;
+    const counted = (async function* () {
+      for await (const chunk of chunks) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+    })();
+    const tally = await this.readArchive(loc, depth, (f, s) =>
+      zipMembers(loc.diskPath, counted, f, s),
+    );
+    await drain(counted);
+    if (loc.diskPath !== undefined) tally.bytes = bytes;
     return tally;
   }
 
@@ -338,13 +365,18 @@ class Run {
   private async readArchive(
     loc: Location,
     depth: number,
-    open: (onFailure: ArchiveFailure) => AsyncIterable<ArchiveMember>,
+    open: (onFailure: ArchiveFailure, onSkipped: OnSkipped) => AsyncIterable<ArchiveMember>,
   ): Promise<InputTally> {
     const tally = this.tally(loc);
     tally.status = "archive";
     let reading = false; // a member is being read
     const memberFailures: string[] = [];
     const onFailure: ArchiveFailure = (message, member, kind) => {
+      if (kind === "checksum") {
+        tally.issue("truncated_input", `archive member damaged: ${message}`);
+        if (reading && member !== undefined) memberFailures.push(`member damaged: ${message}`);
+        return;
+      }
       if (kind === "unsupported") {
         // a member that cannot be opened: reported only if it would have been read
         if (member !== undefined && !isRelevantMember(member.replace(/\\/g, "/"))) {
@@ -356,13 +388,14 @@ class Run {
       }
       const where = member !== undefined ? ` (in member ${JSON.stringify(member)})` : "";
       tally.issue("truncated_input", `archive ends early or is damaged${where}: ${message}`);
-      if (reading && member !== undefined) memberFailures.push(message);
+      if (reading && member !== undefined) memberFailures.push(`member cut short: ${message}`);
     };
-    for await (const member of open(onFailure)) {
+    const onSkipped: OnSkipped = (member, kind) => tally.skippedMember(member, kind);
+    const budget = new ByteBudget(this.maxArchive);
+    for await (const member of open(onFailure, onSkipped)) {
       const name = member.name.replace(/\\/g, "/");
       if (!isRelevantMember(name)) {
-        tally.skippedMember(name);
-        await drain(member.body);
+        tally.skippedMember(name); // its body is left unread: skipped without being decoded
         continue;
       }
       tally.membersRead++;
@@ -376,10 +409,14 @@ class Run {
         diskPath: undefined,
       };
       reading = true;
-      const memberTally = await this.readNode(member.body, child, depth + 1);
+      const memberTally = await this.readNode(budget.limit(member.body), child, depth + 1);
       reading = false;
-      for (const message of memberFailures.splice(0)) {
-        memberTally.issue("truncated_input", `member cut short: ${message}`);
+      for (const message of memberFailures.splice(0)) memberTally.issue("truncated_input", message);
+      if (budget.exceeded) {
+        const why = `more than ${budget.max} bytes read out of this archive (--max-archive-bytes)`;
+        memberTally.issue("archive_limit", `member cut short: ${why}`);
+        tally.issue("archive_limit", `${why}: reading stopped in member ${JSON.stringify(name)}`);
+        break;
       }
     }
     this.current = { path: loc.path, member: loc.member };
@@ -582,6 +619,28 @@ class Run {
     }
     splitter.end();
     tally.lines = splitter.lines();
+  }
+}
+
+/** The bytes one archive's members may yield in all; a member is cut where the budget ends. */
+class ByteBudget {
+  private used = 0;
+  exceeded = false;
+
+  constructor(readonly max: number) {}
+
+  async *limit(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of body) {
+      const left = this.max - this.used;
+      if (chunk.length > left) {
+        this.used = this.max;
+        this.exceeded = true;
+        if (left > 0) yield chunk.subarray(0, left);
+        return;
+      }
+      this.used += chunk.length;
+      yield chunk;
+    }
   }
 }
 

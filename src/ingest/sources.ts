@@ -151,5 +151,5 @@ export function inputError(shown: string, cause: unknown): GuestOpsError {
   );
 }
 
-/** A path for a message: JSON-quoted, so control characters in a file name show as escapes. */
+/** A path for a message: JSON-quoted (C0 controls show as escapes; the CLI escapes the rest). */
 const quote = (path: string): string => JSON.stringify(path);

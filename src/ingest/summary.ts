@@ -62,11 +62,15 @@ export interface InputSummary {
   readonly lastTime?: string;
   /** Best detection scores, for inputs whose format was detected or not recognised. */
   readonly detection?: readonly { readonly name: string; readonly score: number }[];
-  /** Archives: members read and members left out by the member filter. */
+  /**
+   * Archives: members read and members left out (by the member filter, or because they are not
+   * regular files: `skippedByKind` counts links, devices and FIFOs, present when there are any).
+   */
   readonly members?: {
     readonly read: number;
     readonly skipped: number;
     readonly skippedExamples: readonly string[];
+    readonly skippedByKind?: Readonly<Record<string, number>>;
   };
 }
 
@@ -119,6 +123,7 @@ export class InputTally {
   membersRead = 0;
   membersSkipped = 0;
   readonly skippedNames: string[] = [];
+  private readonly skippedKinds = new Map<string, number>();
   private readonly kinds = new Map<string, number>();
   private readonly issueCounts = new Map<
     ReadIssueCode,
@@ -164,9 +169,13 @@ export class InputTally {
     });
   }
 
-  skippedMember(name: string): void {
+  /** `kind`: why a member that is not a regular file was not read (`symlink`, `fifo` ...). */
+  skippedMember(name: string, kind?: string): void {
     this.membersSkipped++;
-    if (this.skippedNames.length < MAX_SKIPPED_NAMES) this.skippedNames.push(name);
+    if (kind !== undefined) this.skippedKinds.set(kind, (this.skippedKinds.get(kind) ?? 0) + 1);
+    if (this.skippedNames.length < MAX_SKIPPED_NAMES) {
+      this.skippedNames.push(kind === undefined ? name : `${name} (${kind})`);
+    }
   }
 
   issueCount(code: ReadIssueCode): number {
@@ -204,6 +213,9 @@ export class InputTally {
               read: this.membersRead,
               skipped: this.membersSkipped,
               skippedExamples: [...this.skippedNames],
+              ...(this.skippedKinds.size > 0
+                ? { skippedByKind: sortedRecord(this.skippedKinds) }
+                : {}),
             },
           }
         : {}),

@@ -119,6 +119,12 @@ export interface Observation {
   readonly session?: string;
   /** Principal as written (`vpxuser:VSPHERE.LOCAL\admin`, `root`, `VSPHERE.LOCAL\Administrator`). */
   readonly user?: string;
+  /**
+   * The source names an account here but it could not be read (a vCenter event line whose
+   * columns a hostile name garbled): `user` is absent, and attribution names no one else for the
+   * operation with confidence.
+   */
+  readonly userUnreadable?: boolean;
   readonly outcome?: Outcome;
   /** Fault or error text (`vmodl.fault.SystemError`). */
   readonly fault?: string;
@@ -191,7 +197,8 @@ export type ReadIssueCode =
   | "invalid_utf8" // bytes that are not UTF-8 (kept as base64 in provenance)
   | "binary_data" // NUL bytes or mostly non-text: input skipped or lines skipped
   | "unknown_format" // no reader recognised the input
-  | "truncated_input" // gzip / tar / zip ended early: what was read is kept
+  | "truncated_input" // gzip / tar / zip ended early or is damaged: what was read is kept
+  | "archive_limit" // an archive yielded more bytes than --max-archive-bytes: the rest not read
   | "bad_json" // a JSON element that does not parse
   | "unknown_method" // a guest-ops spelling not in the catalog
   | "orphan_part" // a part of a multi-part vCenter event whose other parts never came

@@ -12,6 +12,11 @@ export type ErrorCode =
   | "ERR_POLICY_INVALID"
   | "ERR_OUTPUT";
 
+/**
+ * `message` and `hint` may quote what the user gave or an input held (a path, a policy value):
+ * raw, never escaped here. The CLI prints them only through its terminal escaping (cli/run.ts);
+ * a library caller escapes them for its own output.
+ */
 export class GuestOpsError extends Error {
   override readonly name = "GuestOpsError";
   readonly code: ErrorCode;

@@ -136,6 +136,10 @@ export function renderSummary(summary: ReadSummary): string {
       lines.push(
         `members skipped (not logs guestops reads): ${n(s.members.skipped)}, e.g. ${s.members.skippedExamples.map(e).join(", ")}`,
       );
+      const kinds = Object.entries(s.members.skippedByKind ?? {});
+      if (kinds.length > 0) {
+        lines.push(`  not regular files: ${kinds.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+      }
     }
     if (lines.length === 0) continue;
     details.push("", inputName(s), ...lines.map((l) => `  ${l}`));

@@ -12,17 +12,39 @@ export interface ArchiveMember {
   readonly size?: number;
   /** Modification time (ISO 8601), when stored. */
   readonly mtime?: string;
-  /** The member's bytes. Must be read to its end before the next member is requested. */
+  /**
+   * The member's bytes. A body never iterated is skipped without being decoded; one that is
+   * iterated must be read to its end before the next member is requested (or the listing left).
+   */
   readonly body: AsyncIterable<Buffer>;
 }
 
 /**
+ * Members that are not regular files: never read (a link's target or a device's contents are not
+ * the archive's data), but counted, each with its kind. Directories are not members.
+ */
+export type SkippedKind = "symlink" | "hardlink" | "character-device" | "block-device" | "fifo";
+
+/** A member that is listed but not read, and why (the member filter counts the others). */
+export type OnSkipped = (member: string, kind: SkippedKind) => void;
+
+const SKIPPED_KINDS: ReadonlyMap<string, SkippedKind> = new Map([
+  ["symlink", "symlink"],
+  ["link", "hardlink"],
+  ["character-device", "character-device"],
+  ["block-device", "block-device"],
+  ["fifo", "fifo"],
+]);
+
+/**
  * The regular-file members of a tar stream. Never throws for bad data: `onFailure` is called with
- * the error message (and the member being read, if any) and the listing ends.
+ * the error message (and the member being read, if any) and the listing ends. Links, devices and
+ * FIFOs go to `onSkipped`; directories and PAX/GNU metadata entries are not members.
  */
 export async function* tarMembers(
   source: AsyncIterable<Buffer>,
   onFailure: (message: string, member: string | undefined) => void,
+  onSkipped: OnSkipped = () => undefined,
 ): AsyncGenerator<ArchiveMember> {
   const extract = tarStream.extract();
   let feedError: unknown;
@@ -42,6 +64,8 @@ export async function* tarMembers(
       const { header } = entry;
       const type = header.type ?? "file";
       if (type !== "file" && type !== "contiguous-file") {
+        const skipped = SKIPPED_KINDS.get(type);
+        if (skipped) onSkipped(header.name, skipped);
         entry.resume();
         continue;
       }

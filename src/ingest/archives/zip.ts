@@ -6,46 +6,131 @@
  * on standard input) the local headers are read in order instead: stored and deflated members,
  * with sizes in the header or in a data descriptor (the way Java and most streaming writers
  * store them). Either way nothing is written to disk.
+ *
+ * Every member read to its end has its CRC-32 checked (zlib.crc32, incremental, in Node since
+ * 20.15: no table of our own); yauzl checks sizes only. A member that is not read is never
+ * decompressed.
  */
 import type { Readable } from "node:stream";
-import { createInflateRaw } from "node:zlib";
+import { crc32, createInflateRaw } from "node:zlib";
 import * as yauzl from "yauzl";
-import type { ArchiveMember } from "./tar.js";
+import type { ArchiveMember, OnSkipped, SkippedKind } from "./tar.js";
 import { feed } from "./feed.js";
 
 /**
- * A problem of a zip: `damaged` (truncated, corrupt: reading stops or the member ends early) or
- * `unsupported` (an encrypted member or an unknown compression method: the member is skipped).
+ * A problem of a zip: `damaged` (truncated, corrupt: reading stops or the member ends early),
+ * `unsupported` (an encrypted member or an unknown compression method: the member is skipped) or
+ * `checksum` (a member was read to its end but its CRC-32 does not match: its data is suspect).
  */
 export type ZipFailure = (
   message: string,
   member: string | undefined,
-  kind?: "damaged" | "unsupported",
+  kind?: "damaged" | "unsupported" | "checksum",
 ) => void;
 
-/** Opens a zip file through its central directory; undefined when it has none (then stream it). */
-export async function openZipFile(path: string): Promise<yauzl.ZipFile | undefined> {
+/**
+ * The file members of a zip: through its central directory when `path` (the zip on disk) has a
+ * usable one, else from the local headers of `chunks` (the same bytes, front to back). `chunks`
+ * is left unread unless the local headers are used. Never throws for bad data.
+ *
+ * A central directory that cannot be read, whose first member's local header is not where it
+ * says, or that lists nothing although data precedes it, is reported and the local headers are
+ * read instead. Entries whose byte ranges overlap an earlier entry's (a zip bomb's way to inflate
+ * one stored member hundreds of times) are reported and skipped. Every member's CRC-32 is checked.
+ */
+export async function* zipMembers(
+  path: string | undefined,
+  chunks: AsyncIterable<Buffer>,
+  onFailure: ZipFailure,
+  onSkipped: OnSkipped,
+): AsyncGenerator<ArchiveMember> {
+  const opened = path === undefined ? undefined : await openZipFile(path);
+  if (opened && "zip" in opened) {
+    const { zip } = opened;
+    let unusable: string | undefined;
+    for await (const member of zipFileMembers(
+      zip,
+      onFailure,
+      onSkipped,
+      (why) => (unusable = why),
+    )) {
+      yield member;
+    }
+    if (unusable === undefined) return;
+    onFailure(`${unusable}: members read from the local headers instead`, undefined);
+  } else if (opened && !NO_DIRECTORY.test(opened.error)) {
+    onFailure(
+      `central directory unusable (${opened.error}): members read from the local headers instead`,
+      undefined,
+    );
+  }
+  yield* zipStreamMembers(chunks, onFailure);
+}
+
+/** yauzl's message for a zip without an end-of-central-directory record (truncated, streamed). */
+const NO_DIRECTORY = /end of central directory record signature not found/i;
+
+/** Opens a zip file through its central directory (an error message when it has none). */
+async function openZipFile(path: string): Promise<{ zip: yauzl.ZipFile } | { error: string }> {
   try {
-    return await yauzl.openPromise(path, {
+    const zip = await yauzl.openPromise(path, {
       lazyEntries: true,
       decodeStrings: false, // names are labels, never paths: no validation, no rejection
       validateEntrySizes: true,
       autoClose: true,
     });
-  } catch {
-    return undefined;
+    return { zip };
+  } catch (error) {
+    return { error: message(error) };
   }
 }
 
-/** The file members of a zip opened by {@link openZipFile}. Never throws for bad data. */
-export async function* zipFileMembers(
+/**
+ * The members the central directory lists. `onUnusable` is called (and nothing is yielded) when
+ * the directory fails before its first file member could be located: the caller falls back.
+ */
+async function* zipFileMembers(
   zip: yauzl.ZipFile,
   onFailure: ZipFailure,
+  onSkipped: OnSkipped,
+  onUnusable: (why: string) => void,
 ): AsyncGenerator<ArchiveMember> {
+  const extents = new Extents();
+  let located = 0; // file members whose local header was found
   try {
+    if (zip.entryCount === 0 && zip.fileSize > 22 + zip.comment.length) {
+      onUnusable("central directory lists no members although the zip holds data");
+      return;
+    }
     for await (const entry of zip.eachEntry()) {
       const name = decodeName(entry.fileNameRaw, entry.generalPurposeBitFlag);
       if (name.endsWith("/")) continue;
+      let dataStart: number;
+      try {
+        ({ fileDataStart: dataStart } = await zip.readLocalFileHeaderPromise(entry, {
+          minimal: true,
+        }));
+      } catch (error) {
+        if (located === 0) {
+          onUnusable(`central directory points to no member (${message(error)})`);
+          return;
+        }
+        onFailure(message(error), name);
+        continue;
+      }
+      located++;
+      if (!extents.add(entry.relativeOffsetOfLocalHeader, dataStart + entry.compressedSize)) {
+        onFailure(
+          `member ${JSON.stringify(name)} overlaps the bytes of another member (a zip bomb's construction): skipped`,
+          name,
+        );
+        continue;
+      }
+      const special = specialKind(entry);
+      if (special) {
+        onSkipped(name, special);
+        continue;
+      }
       if (entry.isEncrypted() || !entry.canDecodeFileData()) {
         onFailure(
           `member ${JSON.stringify(name)} is ${entry.isEncrypted() ? "encrypted" : `compressed with method ${entry.compressionMethod}`}: skipped`,
@@ -54,37 +139,104 @@ export async function* zipFileMembers(
         );
         continue;
       }
-      let stream: Readable;
-      try {
-        stream = await zip.openReadStreamPromise(entry);
-      } catch (error) {
-        onFailure(message(error), name);
-        continue;
-      }
       const mtime = entry.getLastModDate();
       yield {
         name,
         size: entry.uncompressedSize,
         ...(Number.isFinite(mtime.getTime()) ? { mtime: mtime.toISOString() } : {}),
-        body: guarded(stream, (error) => onFailure(message(error), name)),
+        body: entryBody(zip, entry, name, onFailure),
       };
-      stream.resume();
     }
   } catch (error) {
-    onFailure(message(error), undefined);
+    if (located === 0) onUnusable(`central directory unreadable (${message(error)})`);
+    else onFailure(message(error), undefined);
   } finally {
     zip.close();
   }
 }
 
-async function* guarded(
-  stream: Readable,
-  onError: (error: unknown) => void,
+/** A member's bytes, opened when first read (a skipped member is never decompressed). */
+async function* entryBody(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  name: string,
+  onFailure: ZipFailure,
 ): AsyncGenerator<Buffer> {
+  let stream: Readable;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    stream = await zip.openReadStreamPromise(entry);
   } catch (error) {
-    onError(error);
+    onFailure(message(error), name);
+    return;
+  }
+  let crc = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      crc = crc32(chunk, crc);
+      yield chunk;
+    }
+  } catch (error) {
+    onFailure(message(error), name);
+    return;
+  } finally {
+    stream.destroy();
+  }
+  checkCrc(entry.crc32, crc, name, onFailure);
+}
+
+/** Reports a member whose bytes do not match the CRC-32 its archive stored. */
+function checkCrc(stored: number, computed: number, name: string, onFailure: ZipFailure): void {
+  if (stored >>> 0 === computed >>> 0) return;
+  const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
+  onFailure(
+    `member ${JSON.stringify(name)}: CRC-32 ${hex(computed)} does not match the stored ${hex(stored)}: its data is damaged`,
+    name,
+    "checksum",
+  );
+}
+
+/** Unix file types a zip entry may carry in its external attributes (Info-ZIP). */
+const UNIX_KINDS: ReadonlyMap<number, SkippedKind> = new Map([
+  [0o120000, "symlink"],
+  [0o020000, "character-device"],
+  [0o060000, "block-device"],
+  [0o010000, "fifo"],
+]);
+
+/** A zip entry made on Unix that is a link, a device or a FIFO. */
+function specialKind(entry: yauzl.Entry): SkippedKind | undefined {
+  if (entry.versionMadeBy >> 8 !== 3) return undefined; // not made on Unix
+  return UNIX_KINDS.get((entry.externalFileAttributes >>> 16) & 0o170000);
+}
+
+/**
+ * Byte ranges of the members accepted so far, disjoint and sorted. Central directories list
+ * members in file order, so adding is almost always an append; otherwise a binary search.
+ */
+class Extents {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  /** Adds `[start, end)`; false (and nothing added) when it overlaps a range already added. */
+  add(start: number, end: number): boolean {
+    const n = this.starts.length;
+    if (n === 0 || start >= (this.ends[n - 1] ?? 0)) {
+      this.starts.push(start);
+      this.ends.push(end);
+      return true;
+    }
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.starts[mid] ?? 0) < start) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && (this.ends[lo - 1] ?? 0) > start) return false;
+    if (lo < n && (this.starts[lo] ?? 0) < end) return false;
+    this.starts.splice(lo, 0, start);
+    this.ends.splice(lo, 0, end);
+    return true;
   }
 }
 
@@ -129,6 +281,7 @@ export async function* zipStreamMembers(
       const method = fixed.readUInt16LE(4);
       const dosTime = fixed.readUInt16LE(6);
       const dosDate = fixed.readUInt16LE(8);
+      const headerCrc = fixed.readUInt32LE(10);
       let compressedSize = fixed.readUInt32LE(14);
       let size = fixed.readUInt32LE(18);
       const nameLength = fixed.readUInt16LE(22);
@@ -151,9 +304,14 @@ export async function* zipStreamMembers(
         );
         return;
       }
+      let failed = false; // the member was reported cut or corrupt: its CRC is not checked too
+      const fail: ZipFailure = (text, member, kind) => {
+        failed = true;
+        onFailure(text, member, kind);
+      };
       const raw = described
         ? reader.untilDescriptor()
-        : reader.take(compressedSize, () => onFailure("zip data ends inside a member", name));
+        : reader.take(compressedSize, () => fail("zip data ends inside a member", name));
       if (name.endsWith("/") || encrypted || (method !== 0 && method !== 8)) {
         if (!name.endsWith("/")) {
           onFailure(
@@ -164,22 +322,33 @@ export async function* zipStreamMembers(
         }
         for await (const chunk of raw) void chunk;
       } else {
+        let started = false;
         let ended = false;
-        const body = method === 8 ? inflate(raw, name, onFailure) : raw;
+        const body = method === 8 ? inflate(raw, name, fail) : raw;
         const mtime = dosDateTime(dosDate, dosTime);
         yield {
           name,
           ...(described ? {} : { size }),
           ...(mtime ? { mtime } : {}),
           body: (async function* () {
+            started = true;
+            let crc = 0;
             try {
-              yield* body;
+              for await (const chunk of body) {
+                crc = crc32(chunk, crc);
+                yield chunk;
+              }
             } finally {
               ended = true;
             }
+            // read to its end: the CRC is in the header, or in the descriptor that follows
+            const stored = described ? reader.descriptorCrc() : headerCrc;
+            if (!failed && stored !== undefined) checkCrc(stored, crc, name, onFailure);
           })(),
         };
-        if (!ended) for await (const chunk of body) void chunk;
+        // a member left unread is skipped undecoded; one read in part is read to its end
+        if (!started) for await (const chunk of raw) void chunk;
+        else if (!ended) for await (const chunk of body) void chunk;
       }
       if (described && !(await reader.skipDescriptor())) {
         onFailure(`member ${JSON.stringify(name)}: data descriptor not found`, name);
@@ -343,6 +512,13 @@ class ByteReader {
         return;
       }
     }
+  }
+
+  /** The CRC-32 of the data descriptor the data stopped at, if it is there. */
+  descriptorCrc(): number | undefined {
+    if (this.pending.length < 8 || this.pending.readUInt32LE(0) !== SIG_DESCRIPTOR)
+      return undefined;
+    return this.pending.readUInt32LE(4);
   }
 
   /** Skips a data descriptor (signature, CRC, sizes of 4 or 8 bytes). */

@@ -25,6 +25,8 @@ export interface VcEvent {
   /** eventTypeId, class name or `vim.event.X` as the source gives it. */
   readonly type?: string;
   readonly user?: string;
+  /** The event names a user but it could not be read (see `Observation.userUnreadable`). */
+  readonly userUnreadable?: boolean;
   /** fullFormattedMessage / the stream's description column. */
   readonly desc?: string;
   readonly vmName?: string;
@@ -221,6 +223,7 @@ export function interpretEvent(
     prov: at.prov,
   };
   const user = ev.user?.trim() || undefined;
+  const unreadable = !user && ev.userUnreadable === true ? { userUnreadable: true } : {};
 
   // Sessions.
   const sessionType =
@@ -276,7 +279,7 @@ export function interpretEvent(
       ...base,
       ...(ev.host ? { host: ev.host } : {}),
       ...(vm ? { vm } : {}),
-      ...(burstUser ? { user: burstUser } : {}),
+      ...(burstUser ? { user: burstUser } : unreadable),
       ...(AUTH_IN_TEXT.test(burstOf) ? { outcome: "failure" as const } : {}),
       ...(ev.chainId ? { chainId: ev.chainId } : {}),
       ...(count !== undefined ? { count } : {}),
@@ -321,7 +324,7 @@ export function interpretEvent(
       ...(vm ? { vm } : {}),
       ...(label !== undefined ? { method: label } : {}),
       ...(api ? { api } : {}),
-      ...(user ? { user } : {}),
+      ...(user ? { user } : unreadable),
       ...(isAuth ? { outcome: "failure" as const } : {}),
       ...(ev.chainId ? { chainId: ev.chainId } : {}),
       evidence: "inferred",

@@ -25,33 +25,69 @@ export {
 } from "./events.js";
 
 const HEAD = /Event \[(?<key>\d+)\] \[(?<part>\d+)-(?<parts>\d+)\]\s?/;
-const COLUMN_HEAD =
-  /^\[(?<created>[^\]]*)\] \[(?<type>[^\]]*)\] \[(?<sev>[^\]]*)\] \[(?<user>[^\]]*)\] \[(?<target>[^\]]*)\] \[(?<chain>\d*)\] \[/;
+/** The columns vCenter writes itself (a time, a type name, a severity word): no `]` in them. */
+const FIXED_HEAD = /^\[(?<created>[^\]]*)\] \[(?<type>[^\]]*)\] \[(?<sev>[^\]]*)\] \[/;
+const SEP = "] [";
+/** After a `] [`: the chain id column and the `] [` that opens the description. */
+const CHAIN = /(\d*)\] \[/y;
 
 interface Columns {
   readonly created: string;
   readonly type: string;
-  readonly user: string;
+  /** Absent when the user column could not be told from the target column (see `columnsOf`). */
+  readonly user: string | undefined;
   readonly chain: string;
   /** The description without the closing `]` (absent when the line was cut). */
   readonly desc: string;
 }
 
 /**
- * The columns after `[i-n] `. The description is cut by hand (a lazy regex group before `\s*$` is
- * quadratic); only the last part of an event ends with the closing `]` and may be trimmed.
+ * The columns after `[i-n] `: `[created] [type] [severity] [user] [target] [chainId] [desc`.
+ *
+ * User and target are free text (an LDAP account may hold `]`, a VM name an OSC sequence), so no
+ * character in them ends a column: the three fixed columns are read from the front, then the
+ * chain id (digits, preferably the event's own key) anchors the end of the target, and the user
+ * is what lies before the one `] [` left between them. When that `] [` is not unique the user
+ * cannot be told from the target: it is left out (`user: undefined`) and the caller says so.
+ * The description is cut by hand (a lazy regex group before `\s*$` is quadratic); only the last
+ * part of an event ends with the closing `]` and may be trimmed.
  */
-function columnsOf(rest: string, last: boolean): Columns | undefined {
-  const m = COLUMN_HEAD.exec(rest);
+function columnsOf(rest: string, last: boolean, key: string): Columns | undefined {
+  const m = FIXED_HEAD.exec(rest);
   const g = m?.groups;
   if (!m || !g) return undefined;
-  const body = rest.slice(m[0].length);
+  const from = m[0].length;
+  let chainAt = -1; // the `] [` before the chain column
+  let chain = "";
+  for (let p = rest.indexOf(SEP, from); p >= 0; p = rest.indexOf(SEP, p + 1)) {
+    CHAIN.lastIndex = p + SEP.length;
+    const c = CHAIN.exec(rest);
+    if (!c || rest.lastIndexOf(SEP, p - 1) < from) continue; // user and target need a `] [`
+    if (chainAt < 0 || c[1] === key) {
+      chainAt = p;
+      chain = c[1] ?? "";
+      if (c[1] === key) break;
+    }
+  }
+  let body: string;
+  let user: string | undefined;
+  if (chainAt >= 0) {
+    const both = rest.slice(from, chainAt);
+    const split = both.indexOf(SEP);
+    user = split >= 0 && both.indexOf(SEP, split + 1) < 0 ? both.slice(0, split) : undefined;
+    body = rest.slice(chainAt + SEP.length + chain.length + SEP.length);
+  } else {
+    // No chain column: a guest-operation description is still read, without user or target.
+    const guest = rest.indexOf(`${SEP}Guest operation`, from);
+    if (guest < 0) return undefined;
+    body = rest.slice(guest + SEP.length);
+  }
   const tail = last ? body.trimEnd() : body;
   return {
     created: g["created"] ?? "",
     type: g["type"] ?? "",
-    user: g["user"] ?? "",
-    chain: g["chain"] ?? "",
+    user,
+    chain,
     desc: last && tail.endsWith("]") ? tail.slice(0, -1) : tail,
   };
 }
@@ -102,11 +138,20 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       );
     }
     const vcenter = envelope?.host ?? ctx.source.hostHint;
+    if (g.user === undefined) {
+      ctx.issue(
+        "unparsed_line",
+        `vCenter event ${key}: its user column cannot be told from the columns around it (a "${SEP}" in a name?): read without its user`,
+        prov.line,
+        excerpt(prov.raw),
+      );
+    }
     const ev: VcEvent = {
       key,
       ...(g.chain ? { chainId: g.chain } : {}),
       ...(g.type ? { type: g.type } : {}),
       ...(g.user ? { user: g.user } : {}),
+      ...(g.user === undefined ? { userUnreadable: true } : {}),
       desc: g.desc + more,
     };
     const understood = interpretEvent(
@@ -129,13 +174,13 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     const ordered = [...p.got.entries()].sort((a, b) => a[0] - b[0]);
     const byLine = [...p.got.values()].sort((a, b) => a.line - b.line);
     if (!first || ordered.length === 0) return;
-    const firstCols = columnsOf(first.rest, p.parts === 1);
+    const firstCols = columnsOf(first.rest, p.parts === 1, p.key);
     let more = "";
     for (const [index, part] of ordered) {
       if (index === 1) continue;
       // A continuation may repeat the columns (then only its description counts) or be bare text;
       // only the last part ends with the closing `]`.
-      const cols = columnsOf(part.rest, index === p.parts);
+      const cols = columnsOf(part.rest, index === p.parts, p.key);
       if (cols && firstCols && cols.created === firstCols.created) more += cols.desc;
       else more += index === p.parts ? part.rest.replace(/\]\s*$/, "") : part.rest;
     }
@@ -184,7 +229,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     if (parts <= 1 && part <= 1) {
       handle(
         key,
-        columnsOf(rest, true),
+        columnsOf(rest, true, key),
         "",
         env,
         { source: ctx.source, line: lineNo, lineCount: 1, raw },

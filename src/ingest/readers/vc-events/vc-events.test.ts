@@ -194,3 +194,89 @@ describe("vc-events reader: real samples", { skip: skipReal }, () => {
     assert.deepEqual(rec.issues, []);
   });
 });
+
+describe("vc-events reader: hostile user and VM names", () => {
+  const HEAD = "<14>1 2024-09-02T09:20:11.100000+00:00 vc01.example.invalid vpxd 58650 - -  ";
+  const line = (user: string, target: string, vm: string, chain = "900102"): string =>
+    `${HEAD}Event [900102] [1-1] [2024-09-02T09:20:11.05Z] [vim.event.EventEx] [info] [${user}] [${target}] [${chain}] [Guest operation Start Program performed on Virtual machine ${vm}.]`;
+  const one = (text: string) => {
+    const rec = readLines(vcEventsReader, text);
+    const obs = rec.observations();
+    assert.equal(obs.length, 1, "the event is read");
+    return { ev: obs[0], rec };
+  };
+
+  const names = [
+    ["a `]`", "CORP\\js]mith"],
+    ["a `[`", "CORP\\js[mith"],
+    ["`][`", "CORP\\]js[mith]"],
+    ["an OSC sequence", "CORP\\evil\u001b]0;title\u0007x"],
+    ["an OSC sequence ended by ST", "CORP\\evil\u001b]8;;http://x\u001b\\x"],
+    ["a CSI sequence", "CORP\\\u001b[31mred\u001b[0m"],
+    ["C1 controls (CSI, OSC, ST)", "CORP\\a\u009b2J\u009d0;t\u009cb"],
+    ["a bidi override", "CORP\\\u202eadmin"],
+  ] as const;
+  for (const [what, user] of names) {
+    it(`reads a user name holding ${what} whole`, () => {
+      const { ev, rec } = one(line(user, "Lab DC", "web01"));
+      assert.equal(ev?.user, user);
+      assert.equal(ev?.userUnreadable, undefined);
+      assert.equal(ev?.api, "StartProgramInGuest");
+      assert.deepEqual(rec.issueCodes(), []);
+    });
+    it(`reads a VM name holding ${what} whole, in the target and the description`, () => {
+      const vm = user.replace("CORP\\", "vm-");
+      const { ev, rec } = one(line("CORP\\ops", vm, vm));
+      assert.equal(ev?.user, "CORP\\ops");
+      assert.deepEqual(ev?.vm, { name: vm });
+      assert.deepEqual(rec.issueCodes(), []);
+    });
+  }
+
+  it("reads a description holding `] [`, a fake chain column and an OSC sequence", () => {
+    const vm = "web] [900102] [Guest operation List Processes performed on x\u001b]0;t\u0007";
+    const { ev } = one(line("CORP\\ops", "Lab DC", vm));
+    assert.equal(ev?.user, "CORP\\ops");
+    assert.equal(ev?.api, "StartProgramInGuest");
+    assert.deepEqual(ev?.vm, { name: vm });
+  });
+
+  it("keeps an event whose user cannot be told from its target without a user, marked", () => {
+    for (const [user, target] of [
+      ["CORP\\js] [mith", "Lab DC"],
+      ["CORP\\ops", "Lab] [DC"],
+      ["CORP\\x] [900102] [y", "Lab DC"],
+    ] as const) {
+      const { ev, rec } = one(line(user, target, "web01"));
+      assert.equal(ev?.user, undefined, `${user} / ${target}: no user is guessed`);
+      assert.equal(ev?.userUnreadable, true);
+      assert.equal(ev?.api, "StartProgramInGuest", "the operation, VM and time are still read");
+      assert.deepEqual(ev?.vm, { name: "web01" });
+      assert.equal(ev?.time, "2024-09-02T09:20:11.050Z");
+      assert.deepEqual(rec.issueCodes(), ["unparsed_line"]);
+      assert.match(rec.issues[0]?.message ?? "", /user column cannot be told/);
+    }
+  });
+
+  it("reads a guest operation from a line whose chain column is not a number, without its user", () => {
+    const { ev, rec } = one(line("CORP\\ops", "Lab DC", "web01", "x]y"));
+    assert.equal(ev?.userUnreadable, true);
+    assert.equal(ev?.user, undefined);
+    assert.deepEqual(ev?.vm, { name: "web01" });
+    assert.deepEqual(rec.issueCodes(), ["unparsed_line"]);
+  });
+
+  it("marks an authentication failure and a burst whose user cannot be read", () => {
+    const auth = `${HEAD}Event [7] [1-1] [2024-09-02T09:20:12.000Z] [vim.event.EventEx] [warning] [a] [b] [c] [7] [Guest operation authentication failure for operation Start Program on Virtual machine web01.]`;
+    const burst = `${HEAD}Event [8] [1-1] [2024-09-02T09:20:13.100Z] [vim.event.EventEx] [info] [a] [b] [c] [8] [Event burst of 'com.vmware.vc.guestOperations.GuestOperation' on vm-42 compressed: count 57]`;
+    const rec = readLines(vcEventsReader, `${auth}\n${burst}`);
+    const obs = rec.observations();
+    assert.deepEqual(
+      obs.map((o) => [o.kind, o.user, o.userUnreadable]),
+      [
+        ["vc.auth-failure", undefined, true],
+        ["vc.burst", undefined, true],
+      ],
+    );
+  });
+});
