@@ -24,6 +24,8 @@ export interface AttributeOptions {
   readonly inputFormat?: string;
   /** Reference time (ISO 8601) for the year of year-less timestamps (see `readInputs`). */
   readonly referenceTime?: string;
+  /** Read every archive member (see `readInputs`). */
+  readonly allMembers?: boolean;
   readonly stdin?: () => NodeJS.ReadableStream;
   /** Base for relative paths. */
   readonly cwd?: string;
@@ -62,6 +64,7 @@ export async function attributeInputs(options: AttributeOptions): Promise<Attrib
       ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
       ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
       ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+      ...(options.allMembers ? { allMembers: true } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     },

@@ -7,6 +7,7 @@ export interface ReadCliOptions {
   readonly inputFormat?: string;
   readonly assumeTz?: string;
   readonly referenceTime?: string;
+  readonly allMembers?: boolean;
 }
 
 /** `--input-format`, `--assume-tz`, `--reference-time`. */
@@ -18,11 +19,16 @@ export const addReadOptions = (command: Command): Command =>
       ),
     )
     .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
-    .option("--reference-time <iso>", "infer years of year-less timestamps from this time");
+    .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
+    .option(
+      "--all-members",
+      "read every archive member, even one whose name or content says it is no log",
+    );
 
 /** The same options as `readInputs` takes them (absent ones left out). */
 export const readOptionsOf = (options: ReadCliOptions) => ({
   ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
   ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
   ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+  ...(options.allMembers ? { allMembers: true } : {}),
 });

@@ -121,6 +121,7 @@ describe("readInputs", () => {
       read: 2,
       skipped: 2,
       skippedExamples: [`${top}/commands/esxcfg-info.txt`, `${top}/etc/vmware/hostd/config.xml`],
+      skippedBy: [{ reason: "no-reader", count: 2 }],
     });
     const rotated = find(summary.inputs, `${top}/var/run/log/hostd.0.gz`);
     assert.equal(rotated?.records, 1);
@@ -164,14 +165,14 @@ describe("readInputs", () => {
     }
   });
 
-  it("reports encrypted zip members it would have read, and skips the others", async () => {
+  it("reports encrypted zip members that may be logs, and skips those surely not logs", async () => {
     const archive = zip(
       [
         { name: "logs/hostd.log", data: hostdLine(1) },
-        { name: "secret.txt", data: "x" },
+        { name: "secret.png", data: "x" },
         { name: "logs/vpxd.log", data: hostdLine(2) },
       ],
-      { encrypted: ["logs/hostd.log", "secret.txt"] },
+      { encrypted: ["logs/hostd.log", "secret.png"] },
     );
     const d = dir();
     const file = join(d, "export.zip");

@@ -27,7 +27,7 @@ import { isValidZone } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
-import { hostHintFrom, isRelevantMember } from "./archives/members.js";
+import { hostHintFrom, memberNameSkip } from "./archives/members.js";
 import type { ArchiveMember } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
@@ -39,10 +39,17 @@ import {
 } from "./lines.js";
 import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
-import { expandPaths, type SourceEntry } from "./sources.js";
+import { expandPaths, type SkippedEntry, type SourceEntry } from "./sources.js";
 import { InvalidLines } from "./raw-bytes.js";
-import { InputTally, totalsOf, type InputSummary, type ReadSummary } from "./summary.js";
-import { detectEncoding, looksBinary, transcodeUtf16 } from "./text.js";
+import {
+  InputTally,
+  MAX_SKIPPED_NAMES,
+  totalsOf,
+  type InputSummary,
+  type ReadSummary,
+  type SkipReason,
+} from "./summary.js";
+import { detectEncoding, looksBinary, NulRuns, transcodeUtf16 } from "./text.js";
 import type { Reader, ReaderContext, ReadOptions } from "./types.js";
 
 type ArchiveFailure = (
@@ -69,6 +76,12 @@ export interface ReadInputsOptions {
   readonly cwd?: string;
   /** Longest line kept whole, in bytes. Default 64 KiB. */
   readonly maxLineBytes?: number;
+  /**
+   * Read every archive member as a named file would be read: no name fast path, and a member no
+   * reader recognises (or empty, or binary) is an input with its issue instead of a skipped
+   * member. Default false.
+   */
+  readonly allMembers?: boolean;
 }
 
 export interface ReadProgress {
@@ -111,6 +124,8 @@ interface Location {
   readonly containers: readonly string[];
   /** The file on disk, while the bytes are still the file's own (zip needs random access). */
   readonly diskPath: string | undefined;
+  /** For an archive member: the archive's tally and the member's name in it. */
+  readonly archive?: { readonly tally: InputTally; readonly member: string };
 }
 
 /**
@@ -129,7 +144,12 @@ export async function readInputs(
   const assumeTz = validateZone(options.assumeTz ?? "UTC");
   const forced = validateFormat(options.inputFormat, readers);
   const referenceTime = validateTime(options.referenceTime);
-  const entries = await expandPaths(paths, options.cwd);
+  const skippedEntries = new Map<SkipReason, number>();
+  const skippedExamples: SkippedEntry[] = [];
+  const entries = await expandPaths(paths, options.cwd, (skipped) => {
+    skippedEntries.set(skipped.kind, (skippedEntries.get(skipped.kind) ?? 0) + 1);
+    if (skippedExamples.length < MAX_SKIPPED_NAMES) skippedExamples.push(skipped);
+  });
   const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries);
   try {
     for (const [index, entry] of entries.entries()) await run.readFile(index, entry);
@@ -139,7 +159,8 @@ export async function readInputs(
   const inputs = run.summaries();
   return {
     inputs,
-    totals: totalsOf(inputs, entries.length, run.bytesRead),
+    totals: totalsOf(inputs, entries.length, run.bytesRead, skippedEntries),
+    ...(skippedExamples.length ? { skippedEntries: skippedExamples } : {}),
     durationMs: Date.now() - started,
   };
 }
@@ -240,11 +261,12 @@ class Run {
   }
 
   /** Reads one byte stream: a container is opened, anything else is read as text. */
+  /** Undefined: an archive member that was not read (counted as skipped by its archive). */
   private async readNode(
     chunks: AsyncIterable<Buffer>,
     loc: Location,
     depth: number,
-  ): Promise<InputTally> {
+  ): Promise<InputTally | undefined> {
     const { head, complete, all } = await peekHead(chunks, SNIFF_BYTES);
     const container = head.length > 0 ? sniffContainer(head) : undefined;
     if (container === undefined) return this.readText(head, complete, all, loc);
@@ -296,7 +318,7 @@ class Run {
     chunks: AsyncIterable<Buffer>,
     loc: Location,
     depth: number,
-  ): Promise<InputTally> {
+  ): Promise<InputTally | undefined> {
     const state: { failure?: GunzipFailure } = {};
     const inner = gunzip(chunks, (f) => (state.failure = f));
     const stem = loc.name.replace(/\.tgz$/i, ".tar").replace(/\.gz$/i, "");
@@ -307,7 +329,8 @@ class Run {
     );
     const f = state.failure;
     if (f) {
-      tally.issue(
+      // a member skipped for its content still has its damage reported, on its archive
+      (tally ?? loc.archive?.tally)?.issue(
         "truncated_input",
         f.kind === "truncated"
           ? `gzip data ends early (after ${f.produced} decompressed bytes): what came before was read`
@@ -347,8 +370,9 @@ class Run {
     const onFailure: ArchiveFailure = (message, member, kind) => {
       if (kind === "unsupported") {
         // a member that cannot be opened: reported only if it would have been read
-        if (member !== undefined && !isRelevantMember(member.replace(/\\/g, "/"))) {
-          tally.skippedMember(member);
+        const byName = member === undefined ? undefined : this.nameSkip(member);
+        if (member !== undefined && byName !== undefined) {
+          tally.skippedMember(member, byName);
         } else {
           tally.issue("unknown_format", message);
         }
@@ -360,12 +384,12 @@ class Run {
     };
     for await (const member of open(onFailure)) {
       const name = member.name.replace(/\\/g, "/");
-      if (!isRelevantMember(name)) {
-        tally.skippedMember(name);
+      const byName = this.nameSkip(name);
+      if (byName !== undefined) {
+        tally.skippedMember(name, byName);
         await drain(member.body);
         continue;
       }
-      tally.membersRead++;
       const child: Location = {
         path: loc.path,
         member: loc.member === undefined ? name : `${loc.member}!${name}`,
@@ -374,16 +398,39 @@ class Run {
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
         diskPath: undefined,
+        archive: { tally, member: name },
       };
       reading = true;
       const memberTally = await this.readNode(member.body, child, depth + 1);
       reading = false;
+      if (memberTally) tally.membersRead++;
       for (const message of memberFailures.splice(0)) {
-        memberTally.issue("truncated_input", `member cut short: ${message}`);
+        // a skipped member's damage is already an issue of the archive
+        memberTally?.issue("truncated_input", `member cut short: ${message}`);
       }
     }
     this.current = { path: loc.path, member: loc.member };
     return tally;
+  }
+
+  /** Why an archive member is skipped by its name alone (never with `allMembers`). */
+  private nameSkip(name: string): SkipReason | undefined {
+    return this.options.allMembers ? undefined : memberNameSkip(name);
+  }
+
+  /**
+   * An archive member decided by its content is skipped (counted by its archive, not an input):
+   * undefined then, with its bytes drained. Never for files, nor with `allMembers`.
+   */
+  private async skippedByContent(
+    loc: Location,
+    reason: SkipReason,
+    chunks: AsyncIterable<Buffer>,
+  ): Promise<boolean> {
+    if (!loc.archive || this.options.allMembers) return false;
+    loc.archive.tally.skippedMember(loc.archive.member, reason);
+    await drain(chunks);
+    return true;
   }
 
   /** A text input: encoding, binary check, detection, then the reader. */
@@ -392,9 +439,10 @@ class Run {
     complete0: boolean,
     chunks0: AsyncIterable<Buffer>,
     loc: Location,
-  ): Promise<InputTally> {
-    const tally = this.tally(loc);
+  ): Promise<InputTally | undefined> {
     if (head0.length === 0) {
+      if (await this.skippedByContent(loc, "empty", chunks0)) return undefined;
+      const tally = this.tally(loc);
       tally.status = "empty";
       return tally;
     }
@@ -402,25 +450,31 @@ class Run {
     let complete = complete0;
     let chunks = chunks0;
     const kind = detectEncoding(head0);
-    tally.encoding = kind.encoding;
     if (kind.encoding !== "utf8") {
       const peeked = await peekHead(transcodeUtf16(chunks0, kind.encoding), SNIFF_BYTES);
       ({ head, complete } = peeked);
       chunks = peeked.all;
     }
-    if (looksBinary(head)) {
+    const binary = looksBinary(head);
+    if (binary && (await this.skippedByContent(loc, "binary", chunks))) return undefined;
+    const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    const lines = binary ? [] : textHeadLines(head.subarray(bom), complete, this.maxLine);
+    const detection = this.forced || binary ? undefined : detectFormat(lines, this.readers);
+    const reader = this.forced ?? detection?.reader;
+    if (!binary && !reader && (await this.skippedByContent(loc, "no-reader", chunks))) {
+      return undefined;
+    }
+    const tally = this.tally(loc);
+    tally.encoding = kind.encoding;
+    if (detection) tally.detection = detection.scores.slice(0, 3);
+    if (binary) {
       tally.status = "binary";
-      tally.issue("binary_data", "binary data (NUL or control bytes in the first 64 KiB): skipped");
+      tally.issue(
+        "binary_data",
+        "binary data (control bytes, or NUL bytes all through, in the first 64 KiB): skipped",
+      );
       tally.bytes = await countBytes(chunks);
       return tally;
-    }
-    const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-    const lines = headLines(head.subarray(bom), SNIFF_LINES, complete, this.maxLine);
-    let reader = this.forced;
-    if (!reader) {
-      const detection = detectFormat(lines, this.readers);
-      tally.detection = detection.scores.slice(0, 3);
-      reader = detection.reader;
     }
     if (!reader) {
       tally.status = "unknown_format";
@@ -487,6 +541,20 @@ class Run {
     },
   ): Promise<void> {
     const max = this.maxLine;
+    const feed = (text: string, lineNo: number): void => {
+      try {
+        parser.line(text, lineNo);
+      } catch (error) {
+        // A reader that throws on one hostile line must not blind the rest of the run.
+        tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
+      }
+    };
+    const nul = new NulRuns((offset) =>
+      tally.issue(
+        "binary_data",
+        `NUL bytes from byte ${offset} (zero-filled, as a crash or power loss leaves a log): skipped; the lines around them are read`,
+      ),
+    );
     const splitter = createLineSplitter(
       {
         markers,
@@ -506,12 +574,10 @@ class Run {
             );
             lineText.invalid.add(lineNo, text, buf, start, end);
           }
-          try {
-            parser.line(text, lineNo);
-          } catch (error) {
-            // A reader that throws on one hostile line must not blind the rest of the run.
-            tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
-          }
+          // a skipped NUL run left one NUL: the text on either side is read as its own line
+          if (nul.runs > 0 && text.includes("\u0000")) {
+            for (const piece of text.split("\u0000")) if (piece !== "") feed(piece, lineNo);
+          } else feed(text, lineNo);
         },
         tooLong: (lineNo) => {
           tally.issue("line_too_long", `line longer than ${max} bytes: cut at ${max}`, lineNo);
@@ -519,13 +585,14 @@ class Run {
       },
     );
     let skip = lineText.bom;
+    const push = (piece: Buffer): void => splitter.push(piece);
     for await (const chunk of chunks) {
       tally.bytes += chunk.length;
       if (skip > 0) {
-        splitter.push(chunk.subarray(skip));
+        nul.push(chunk.subarray(skip), push);
         skip = 0;
       } else {
-        splitter.push(chunk);
+        nul.push(chunk, push);
       }
     }
     splitter.end();
@@ -583,6 +650,16 @@ class Run {
     splitter.end();
     tally.lines = splitter.lines();
   }
+}
+
+/** The head's lines for detection; zero-filled gaps (NUL runs) split lines, as when reading. */
+function textHeadLines(head: Buffer, complete: boolean, maxLine: number): string[] {
+  const lines = headLines(head, SNIFF_LINES, complete, maxLine);
+  if (!head.includes(0)) return lines;
+  return lines
+    .flatMap((l) => l.split("\u0000"))
+    .filter((l) => l !== "")
+    .slice(0, SNIFF_LINES);
 }
 
 async function countBytes(chunks: AsyncIterable<Buffer>): Promise<number> {

@@ -62,12 +62,34 @@ export interface InputSummary {
   readonly lastTime?: string;
   /** Best detection scores, for inputs whose format was detected or not recognised. */
   readonly detection?: readonly { readonly name: string; readonly score: number }[];
-  /** Archives: members read and members left out by the member filter. */
+  /** Archives: members read and members not read, with why (see {@link SkipReason}). */
   readonly members?: {
     readonly read: number;
     readonly skipped: number;
     readonly skippedExamples: readonly string[];
+    readonly skippedBy: readonly SkipCount[];
   };
+}
+
+/**
+ * Why something was not read. Archive members: `not-log-name` (a name that is surely not a log:
+ * binaries, core dumps, images, known noise), `empty`, `binary`, `no-reader` (no reader recognised
+ * its head); directory entries: `dangling-link`, `fifo`, `socket`, `device`, `other`.
+ */
+export type SkipReason =
+  | "not-log-name"
+  | "empty"
+  | "binary"
+  | "no-reader"
+  | "dangling-link"
+  | "fifo"
+  | "socket"
+  | "device"
+  | "other";
+
+export interface SkipCount {
+  readonly reason: SkipReason;
+  readonly count: number;
 }
 
 export interface ReadTotals {
@@ -88,6 +110,11 @@ export interface ReadTotals {
   readonly notUnderstood: number;
   readonly issues: Readonly<Partial<Record<ReadIssueCode, number>>>;
   readonly membersSkipped: number;
+  /** Archive members not read, by reason (every archive). */
+  readonly membersSkippedBy: readonly SkipCount[];
+  /** Entries of walked directories that are not files or directories, by kind. */
+  readonly entriesSkipped: number;
+  readonly entriesSkippedBy: readonly SkipCount[];
   readonly byStatus: Readonly<Partial<Record<InputStatus, number>>>;
   readonly firstTime?: string;
   readonly lastTime?: string;
@@ -97,6 +124,8 @@ export interface ReadSummary {
   /** Every file, archive and archive member, in reading order. */
   readonly inputs: readonly InputSummary[];
   readonly totals: ReadTotals;
+  /** The first few directory entries not read (dangling links, FIFOs, sockets, devices). */
+  readonly skippedEntries?: readonly { readonly path: string; readonly kind: SkipReason }[];
   readonly durationMs: number;
 }
 
@@ -119,6 +148,7 @@ export class InputTally {
   membersRead = 0;
   membersSkipped = 0;
   readonly skippedNames: string[] = [];
+  private readonly skipReasons = new Map<SkipReason, number>();
   private readonly kinds = new Map<string, number>();
   private readonly issueCounts = new Map<
     ReadIssueCode,
@@ -164,8 +194,9 @@ export class InputTally {
     });
   }
 
-  skippedMember(name: string): void {
+  skippedMember(name: string, reason: SkipReason): void {
     this.membersSkipped++;
+    this.skipReasons.set(reason, (this.skipReasons.get(reason) ?? 0) + 1);
     if (this.skippedNames.length < MAX_SKIPPED_NAMES) this.skippedNames.push(name);
   }
 
@@ -204,6 +235,7 @@ export class InputTally {
               read: this.membersRead,
               skipped: this.membersSkipped,
               skippedExamples: [...this.skippedNames],
+              skippedBy: skipCounts(this.skipReasons),
             },
           }
         : {}),
@@ -223,12 +255,21 @@ function sortedRecord(map: ReadonlyMap<string, number>): Record<string, number> 
   return out;
 }
 
+/** Counts by reason, in a stable order (most first, then by name). */
+export function skipCounts(map: ReadonlyMap<SkipReason, number>): SkipCount[] {
+  return [...map]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}
+
 /** Totals over input summaries. */
 export function totalsOf(
   inputs: readonly InputSummary[],
   files: number,
   bytesRead: number,
+  entriesSkipped: ReadonlyMap<SkipReason, number> = new Map(),
 ): ReadTotals {
+  const memberReasons = new Map<SkipReason, number>();
   const kinds = new Map<string, number>();
   const issues = new Map<string, number>();
   const statuses = new Map<string, number>();
@@ -243,6 +284,9 @@ export function totalsOf(
     if (s.status === "archive") {
       t.archives++;
       membersSkipped += s.members?.skipped ?? 0;
+      for (const { reason, count } of s.members?.skippedBy ?? []) {
+        memberReasons.set(reason, (memberReasons.get(reason) ?? 0) + count);
+      }
       continue;
     }
     t.inputs++;
@@ -271,6 +315,9 @@ export function totalsOf(
     notUnderstood,
     issues: sortedRecord(issues),
     membersSkipped,
+    membersSkippedBy: skipCounts(memberReasons),
+    entriesSkipped: [...entriesSkipped.values()].reduce((a, b) => a + b, 0),
+    entriesSkippedBy: skipCounts(entriesSkipped),
     byStatus: sortedRecord(statuses),
     ...(first !== undefined ? { firstTime: first } : {}),
     ...(last !== undefined ? { lastTime: last } : {}),

@@ -133,8 +133,9 @@ export function renderSummary(summary: ReadSummary): string {
       for (const x of i.examples) lines.push(`  ${example(x)}`);
     }
     if (s.members && s.members.skipped > 0) {
+      const why = s.members.skippedBy.map((r) => `${r.reason} ${n(r.count)}`).join(", ");
       lines.push(
-        `members skipped (not logs guestops reads): ${n(s.members.skipped)}, e.g. ${s.members.skippedExamples.map(e).join(", ")}`,
+        `members skipped (${why}): ${n(s.members.skipped)}, e.g. ${s.members.skippedExamples.map(e).join(", ")}`,
       );
     }
     if (lines.length === 0) continue;
@@ -146,7 +147,10 @@ export function renderSummary(summary: ReadSummary): string {
   const issueTotal = Object.values(t.issues).reduce((k, v) => k + (v ?? 0), 0);
   out.push(
     "",
-    `Totals: ${n(t.files)} file(s), ${n(t.inputs)} input(s) read as text, ${n(t.archives)} archive(s), ${n(t.membersSkipped)} member(s) skipped`,
+    `Totals: ${n(t.files)} file(s), ${n(t.inputs)} input(s) read as text, ${n(t.archives)} archive(s), ${n(t.membersSkipped)} member(s) skipped` +
+      (t.entriesSkipped > 0
+        ? `, ${n(t.entriesSkipped)} directory entr(ies) not read (${t.entriesSkippedBy.map((r) => `${r.reason} ${n(r.count)}`).join(", ")}; e.g. ${(summary.skippedEntries ?? []).map((x) => e(x.path)).join(", ")})`
+        : ""),
     `  ${formatBytes(t.bytesRead)} read, ${formatBytes(t.bytes)} of text, ${n(t.lines)} lines, ${n(t.linesPassed)} passed to readers, ${n(t.records)} records` +
       (Object.keys(t.recordsByKind).length > 0
         ? ` (${Object.entries(t.recordsByKind)
