@@ -145,7 +145,9 @@ class VpxdCoverage {
     if (record.time === undefined) return;
     const fromVpxd =
       record.type === "observation"
-        ? record.kind === "vpxd.lro" || record.kind === "vpxd.lro-end"
+        ? record.kind === "vpxd.lro" ||
+          record.kind === "vpxd.lro-end" ||
+          record.kind === "vpxd.lro-error"
         : record.prov.source.format === "vpxd";
     if (!fromVpxd) return;
     const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;

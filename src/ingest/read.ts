@@ -37,6 +37,7 @@ import {
   MAX_LINE_BYTES,
   type InPlaceMemory,
 } from "./lines.js";
+import { LineLedger } from "./ledger.js";
 import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
 import { expandPaths, type SkippedEntry, type SourceEntry } from "./sources.js";
@@ -494,17 +495,29 @@ class Run {
     tally.source.format = reader.name;
     if (reader.shape === "lines") {
       const invalid = new InvalidLines();
-      const ctx = this.context(tally, loc, invalid);
+      const ledger = new LineLedger((line) =>
+        tally.issue(
+          "unparsed_line",
+          `the ${reader.name} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
+          line,
+        ),
+      );
+      const ctx = this.context(tally, loc, invalid, ledger);
       // a file's own bytes (not an archive member's) lie in the read arena: scanned in place
       const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
-      const text = { bom, head, inPlace, invalid };
+      const text = { bom, head, inPlace, invalid, ledger };
       await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
     } else await this.readDocument(reader, chunks, this.context(tally, loc), tally);
     return tally;
   }
 
   /** `invalid`: lines read as text with U+FFFD, whose bytes records get back (raw-bytes.ts). */
-  private context(tally: InputTally, loc: Location, invalid?: InvalidLines): ReaderContext {
+  private context(
+    tally: InputTally,
+    loc: Location,
+    invalid?: InvalidLines,
+    ledger?: LineLedger,
+  ): ReaderContext {
     const readOptions: ReadOptions = {
       assumeTz: this.assumeTz,
       ...((this.referenceTime ?? loc.mtime) !== undefined
@@ -516,14 +529,18 @@ class Run {
       options: readOptions,
       emit: (emitted) => {
         const record = invalid ? invalid.restore(emitted) : emitted;
+        ledger?.settle(record.prov.line, record.prov.lineCount);
         tally.record(record);
         this.records++;
         this.hooks.record(record);
       },
-      issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) =>
-        tally.issue(code, message, line, excerpt),
-      skip: () => {
-        tally.linesSkipped++;
+      issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) => {
+        if (line !== undefined) ledger?.settle(line);
+        tally.issue(code, message, line, excerpt);
+      },
+      skip: (line: number, kind: string) => {
+        ledger?.settle(line);
+        tally.ignored(kind);
       },
     };
   }
@@ -538,14 +555,18 @@ class Run {
       head: Buffer;
       inPlace: InPlaceMemory | undefined;
       invalid: InvalidLines;
+      ledger: LineLedger;
     },
   ): Promise<void> {
     const max = this.maxLine;
+    const ledger = lineText.ledger;
     const feed = (text: string, lineNo: number): void => {
+      ledger.handed(lineNo);
       try {
         parser.line(text, lineNo);
       } catch (error) {
         // A reader that throws on one hostile line must not blind the rest of the run.
+        ledger.settle(lineNo);
         tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
       }
     };
@@ -601,6 +622,7 @@ class Run {
     } catch (error) {
       tally.issue("reader_error", readerErrorMessage(error));
     }
+    ledger.end();
     tally.lines = splitter.lines();
     tally.linesPassed = splitter.passed();
   }

@@ -94,7 +94,10 @@ describe("expandPaths", () => {
     const entries = await expandPaths(["l0"], d);
     assert.equal(entries.length, depth + 1);
     assert.ok(entries.some((e) => e.path === join("l0", "hostd.log")));
-    assert.ok(entries.some((e) => e.path === join("l0", "a", "hostd.log")), "first path found");
+    assert.ok(
+      entries.some((e) => e.path === join("l0", "a", "hostd.log")),
+      "first path found",
+    );
     assert.equal(new Set(entries.map((e) => e.absolute)).size, depth + 1);
   });
 

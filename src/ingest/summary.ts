@@ -12,6 +12,8 @@ export const MAX_EXAMPLES = 3;
 export const MAX_EXCERPT = 200;
 /** Skipped archive members named in the summary. */
 export const MAX_SKIPPED_NAMES = 5;
+/** Distinct kinds of ignored lines kept per input (readers use a handful). */
+const MAX_KINDS = 32;
 
 export interface IssueExample {
   readonly line?: number;
@@ -48,6 +50,8 @@ export interface InputSummary {
   readonly linesPassed: number;
   /** Lines the reader understood but that carry nothing guestops needs. */
   readonly linesSkipped: number;
+  /** The same lines by the kind the reader named (`other-event`, `dump-continuation`). */
+  readonly ignoredBy?: readonly { readonly kind: string; readonly count: number }[];
   readonly records: number;
   /** Records by kind (`hostd.event`, `login`, ...). */
   readonly recordsByKind: Readonly<Record<string, number>>;
@@ -149,6 +153,7 @@ export class InputTally {
   membersSkipped = 0;
   readonly skippedNames: string[] = [];
   private readonly skipReasons = new Map<SkipReason, number>();
+  private readonly ignoredKinds = new Map<string, number>();
   private readonly kinds = new Map<string, number>();
   private readonly issueCounts = new Map<
     ReadIssueCode,
@@ -194,6 +199,13 @@ export class InputTally {
     });
   }
 
+  /** A line the reader skipped, by kind (a reader's own word; at most MAX_KINDS distinct). */
+  ignored(kind: string): void {
+    this.linesSkipped++;
+    const k = this.ignoredKinds.has(kind) || this.ignoredKinds.size < MAX_KINDS ? kind : "other";
+    this.ignoredKinds.set(k, (this.ignoredKinds.get(k) ?? 0) + 1);
+  }
+
   skippedMember(name: string, reason: SkipReason): void {
     this.membersSkipped++;
     this.skipReasons.set(reason, (this.skipReasons.get(reason) ?? 0) + 1);
@@ -222,6 +234,13 @@ export class InputTally {
       lines: this.lines,
       linesPassed: this.linesPassed,
       linesSkipped: this.linesSkipped,
+      ...(this.ignoredKinds.size > 0
+        ? {
+            ignoredBy: [...this.ignoredKinds]
+              .map(([kind, count]) => ({ kind, count }))
+              .sort((a, b) => b.count - a.count || (a.kind < b.kind ? -1 : 1)),
+          }
+        : {}),
       records: this.records,
       recordsByKind: sortedRecord(this.kinds),
       notUnderstood,
