@@ -111,6 +111,11 @@ export function renderSummary(summary: ReadSummary): string {
     const kinds = Object.entries(s.recordsByKind);
     if (kinds.length > 0)
       lines.push(`records: ${kinds.map(([k, v]) => `${k} ${n(v)}`).join(", ")}`);
+    if (s.ignoredBy && s.ignoredBy.length > 0) {
+      // kinds are the readers' own words, escaped all the same
+      const by = s.ignoredBy.map((k) => `${e(k.kind)} ${n(k.count)}`).join(", ");
+      lines.push(`ignored (understood, nothing to read): ${n(s.linesSkipped)} line(s): ${by}`);
+    }
     if (s.source.hostHint !== undefined)
       lines.push(`host (from the name): ${e(s.source.hostHint)}`);
     if (s.encoding !== undefined && s.encoding !== "utf8")
