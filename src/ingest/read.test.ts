@@ -358,5 +358,4 @@ describe("readInputs", () => {
       { path: join(d, "logs", "gone.log"), kind: "dangling-link" },
     ]);
   });
-
 });
