@@ -358,4 +358,24 @@ describe("readInputs", () => {
       { path: join(d, "logs", "gone.log"), kind: "dangling-link" },
     ]);
   });
+
+  it("reports a member named like a log that no reader knows; skips other unknown members", async () => {
+    const d = dir();
+    const bundle = await tar([
+      { name: "var/run/log/hostd.log", data: "an unknown layout\nof what should be hostd\n" },
+      { name: "commands/uptime.txt", data: "up 3 days\n" },
+      { name: "receiver/esxi-hosts.log", data: `${hostdLine(8)}\n` },
+    ]);
+    const file = join(d, "bundle.tgz");
+    writeFileSync(file, gzip(bundle));
+    const { records, summary } = await read([file]);
+    assert.equal(records.length, 1, "the log with an unusual name is read by its content");
+    const unknown = find(summary.inputs, "var/run/log/hostd.log");
+    assert.equal(unknown?.status, "unknown_format");
+    assert.equal(unknown?.issues[0]?.code, "unknown_format");
+    assert.equal(find(summary.inputs, "commands/uptime.txt"), undefined);
+    assert.deepEqual(find(summary.inputs, undefined)?.members?.skippedBy, [
+      { reason: "no-reader", count: 1 },
+    ]);
+  });
 });

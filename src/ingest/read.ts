@@ -27,7 +27,7 @@ import { isValidZone } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
-import { hostHintFrom, memberNameSkip } from "./archives/members.js";
+import { hostHintFrom, memberNameSkip, namedLikeLog } from "./archives/members.js";
 import type { ArchiveMember } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
@@ -261,8 +261,10 @@ class Run {
     return tally;
   }
 
-  /** Reads one byte stream: a container is opened, anything else is read as text. */
-  /** Undefined: an archive member that was not read (counted as skipped by its archive). */
+  /**
+   * Reads one byte stream: a container is opened, anything else is read as text. Undefined for an
+   * archive member that was not read (counted as skipped by its archive).
+   */
   private async readNode(
     chunks: AsyncIterable<Buffer>,
     loc: Location,
@@ -462,7 +464,9 @@ class Run {
     const lines = binary ? [] : textHeadLines(head.subarray(bom), complete, this.maxLine);
     const detection = this.forced || binary ? undefined : detectFormat(lines, this.readers);
     const reader = this.forced ?? detection?.reader;
-    if (!binary && !reader && (await this.skippedByContent(loc, "no-reader", chunks))) {
+    // a member named like a log that no reader knows is reported (below), not skipped
+    const quiet = !namedLikeLog(loc.archive?.member ?? "");
+    if (!binary && !reader && quiet && (await this.skippedByContent(loc, "no-reader", chunks))) {
       return undefined;
     }
     const tally = this.tally(loc);

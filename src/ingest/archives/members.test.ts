@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sniffContainer } from "./magic.js";
-import { hostHintFrom, memberNameSkip } from "./members.js";
+import { hostHintFrom, memberNameSkip, namedLikeLog } from "./members.js";
 
 describe("memberNameSkip", () => {
   // decided by content: the name does not matter unless it surely names no log
@@ -84,5 +84,23 @@ describe("sniffContainer", () => {
     assert.equal(sniffContainer(v7), "tar");
     v7[0] = 0x68 + 1; // breaks the checksum
     assert.equal(sniffContainer(v7), undefined);
+  });
+});
+
+describe("namedLikeLog", () => {
+  it("knows the log families guestops reads, whatever the folder", () => {
+    for (const name of [
+      "var/run/log/hostd.log",
+      "var/run/log/hostd.0.gz",
+      "vmfs/volumes/ds1/web-01/vmware-2.log",
+      "var/log/vmware/vpxd/vpxd-123.log.gz",
+      "var/run/log/syslog.log",
+      "exports/vc-events.json",
+    ]) {
+      assert.equal(namedLikeLog(name), true, name);
+    }
+    for (const name of ["commands/esxcfg-info.txt", "etc/hosts", "syslog/esxi-hosts.log"]) {
+      assert.equal(namedLikeLog(name), false, name);
+    }
   });
 });

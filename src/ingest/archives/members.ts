@@ -30,6 +30,19 @@ export function memberNameSkip(name: string): "not-log-name" | undefined {
   return NOT_LOG_SUFFIX.test(plain) || NOT_LOG_NAME.test(plain) ? "not-log-name" : undefined;
 }
 
+/** Log families guestops reads, by base name (`hostd.log`, `vpxd-12.log.gz`, `syslog.0`). */
+const LOG_NAME =
+  /^(?:hostd|vmware|vpxd|vpxa|syslog|audit|auth|messages|shell|vc-?events|events)(?:[-.]\d+)*(?:\.(?:log|txt|json|ndjson|out))?(?:[-.]\d+)*(?:\.gz)?$/i;
+
+/**
+ * Whether a member is named like a log guestops reads: when no reader recognises such a member,
+ * that is an issue of its own (a format guestops does not know), not a quiet skip.
+ */
+export function namedLikeLog(name: string): boolean {
+  const path = name.replace(/\\/g, "/");
+  return LOG_NAME.test(path.slice(path.lastIndexOf("/") + 1));
+}
+
 /** vm-support: `esx-<host>-<yyyy>-<mm>-<dd>--<hh>.<mm>[-<n>]`; vCenter: `vc-<host>-<date>...`. */
 const BUNDLE = /^(?:esx|vc)-(?<host>.+?)-\d{4}-\d{2}-\d{2}--\d{2}\.\d{2}(?:[-.][^/]*)?$/i;
 
