@@ -26,6 +26,8 @@ export interface AttributeOptions {
   readonly referenceTime?: string;
   /** Cap on the bytes read out of one archive (see `readInputs`). */
   readonly maxArchiveBytes?: number;
+  /** Read every archive member (see `readInputs`). */
+  readonly allMembers?: boolean;
   readonly stdin?: () => NodeJS.ReadableStream;
   /** Base for relative paths. */
   readonly cwd?: string;
@@ -67,6 +69,7 @@ export async function attributeInputs(options: AttributeOptions): Promise<Attrib
       ...(options.maxArchiveBytes !== undefined
         ? { maxArchiveBytes: options.maxArchiveBytes }
         : {}),
+      ...(options.allMembers ? { allMembers: true } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     },
@@ -147,7 +150,9 @@ class VpxdCoverage {
     if (record.time === undefined) return;
     const fromVpxd =
       record.type === "observation"
-        ? record.kind === "vpxd.lro" || record.kind === "vpxd.lro-end"
+        ? record.kind === "vpxd.lro" ||
+          record.kind === "vpxd.lro-end" ||
+          record.kind === "vpxd.lro-error"
         : record.prov.source.format === "vpxd";
     if (!fromVpxd) return;
     const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;

@@ -42,6 +42,48 @@ const CASES: Case[] = [
     },
   },
   {
+    // one NUL byte inside one line of the head: the file is text, every line is read
+    file: "one-nul.log",
+    data: `${hostdLine(3)}\n${hostdLine(4).slice(0, 30)}\u0000${hostdLine(4).slice(30)}\n${hostdLine(5)}\n`,
+    check: ([s], records) => {
+      assert.equal(s?.status, "read");
+      assert.equal(issue(s, "binary_data"), 1);
+      assert.deepEqual(
+        records.map((r) => r.prov.line),
+        [1, 3],
+        "the line split by the NUL is not one event; the lines around it are read",
+      );
+    },
+  },
+  {
+    // a hostd.log after a crash: zero-filled pages (longer than a line may be) cut a line, then
+    // the host writes on after them; a second gap sits between two lines
+    file: "nul-padded-hostd.log",
+    data: Buffer.concat([
+      Buffer.from(`${hostdLine(1)}\n${hostdLine(2)}\n${hostdLine(3).slice(0, 40)}`),
+      Buffer.alloc(300_000),
+      Buffer.from(`${hostdLine(4)}\n${hostdLine(5)}\n`),
+      Buffer.alloc(5_000),
+      Buffer.from(`${hostdLine(6)}\n`),
+    ]),
+    check: ([s], records) => {
+      assert.equal(s?.status, "read");
+      assert.equal(issue(s, "binary_data"), 2, "one issue per NUL run");
+      assert.equal(issue(s, "line_too_long"), 0, "a NUL run is no line");
+      assert.equal(s?.lines, 5, "a NUL run ends no physical line");
+      assert.deepEqual(
+        records.map((r) => [r.prov.line, r.prov.raw.slice(0, 24)]),
+        [
+          [1, hostdLine(1).slice(0, 24)],
+          [2, hostdLine(2).slice(0, 24)],
+          [3, hostdLine(4).slice(0, 24)],
+          [4, hostdLine(5).slice(0, 24)],
+          [5, hostdLine(6).slice(0, 24)],
+        ],
+      );
+    },
+  },
+  {
     file: "long-line.log",
     data: `${hostdLine(3)}\n${hostdLine(4)} ${"x".repeat(10 * 1024 * 1024)}\n${hostdLine(5)}\n`,
     check: ([s], records) => {

@@ -156,6 +156,7 @@ const SLOT: ReadonlyMap<ObservationKind, Slot> = new Map<ObservationKind, Slot>(
   ["hostd.request", "hostd.request"],
   ["vpxd.lro", "vpxd.lro"],
   ["vpxd.lro-end", "vpxd.lro-end"],
+  ["vpxd.lro-error", "vpxd.lro"], // a failed LRO's ERROR record: the call itself, with its fault
   ["vc.event", "vc.event"],
   ["vc.auth-failure", "vc.event"],
   ["audit.api-call", "audit"],
@@ -701,23 +702,30 @@ class Joiner {
     return out;
   }
 
-  /** vpxd.log: BEGIN and FINISH of one LRO share its key (`lro-123`) in one vCenter log. */
+  /**
+   * vpxd.log: BEGIN, FINISH and (for a failed call) ERROR of one LRO share its key (`lro-123`) in
+   * one vCenter log. An ERROR without its BEGIN stands in for it.
+   */
   #pairLro(frags: Frag[]): Frag[] {
     const begins = new Map<string, Frag>();
-    for (const f of frags) {
-      const item = f.items[0];
-      if (item?.slot === "vpxd.lro" && item.obs.eventKey) {
-        begins.set(`${item.vcenter ?? sourceKey(item.obs)}\u0000${item.obs.eventKey}`, f);
+    const keyOf = (item: Item): string =>
+      `${item.vcenter ?? sourceKey(item.obs)}\u0000${item.obs.eventKey}`;
+    const isError = (item: Item | undefined): boolean => item?.obs.kind === "vpxd.lro-error";
+    for (const pass of [false, true]) {
+      for (const f of frags) {
+        const item = f.items[0];
+        if (item?.slot !== "vpxd.lro" || !item.obs.eventKey || isError(item) !== pass) continue;
+        if (!begins.has(keyOf(item))) begins.set(keyOf(item), f);
       }
     }
     const out: Frag[] = [];
     for (const f of frags) {
       const item = f.items[0];
-      if (item?.slot === "vpxd.lro-end" && item.obs.eventKey) {
-        const begin = begins.get(
-          `${item.vcenter ?? sourceKey(item.obs)}\u0000${item.obs.eventKey}`,
-        );
-        if (begin && !begin.slots.has("vpxd.lro-end")) {
+      const end = item?.slot === "vpxd.lro-end";
+      if (item && (end || isError(item)) && item.obs.eventKey) {
+        const begin = begins.get(keyOf(item));
+        const taken = end ? begin?.slots.has("vpxd.lro-end") : begin?.items.some(isError);
+        if (begin && begin !== f && !taken) {
           merge(begin, f);
           continue;
         }
@@ -1104,7 +1112,7 @@ function dedupeKey(item: Item): string | undefined {
       return o.eventKey ? `burst\u0000${o.eventKey}` : undefined;
     case "vpxd.lro":
     case "vpxd.lro-end":
-      return o.eventKey ? `${item.slot}\u0000${o.eventKey}\u0000${o.opId ?? ""}` : undefined;
+      return o.eventKey ? `${o.kind}\u0000${o.eventKey}\u0000${o.opId ?? ""}` : undefined;
     case "hostd.state":
     case "hostd.request":
     case "args":
@@ -1146,6 +1154,8 @@ const describeObs = (o: Observation): string => {
       return "ESXi audit record api.call";
     case "vpxd.lro":
       return `vpxd LRO${o.eventKey ? ` ${o.eventKey}` : ""}`;
+    case "vpxd.lro-error":
+      return `vpxd LRO error${o.eventKey ? ` ${o.eventKey}` : ""}`;
     case "hostd.args":
     case "hostd.fault":
     case "hostd.file-path":
@@ -2042,6 +2052,7 @@ const KIND_RANK: ReadonlyMap<ObservationKind, number> = new Map(
       "hostd.event",
       "hostd.file-path",
       "vpxd.lro-end",
+      "vpxd.lro-error",
       "vc.event",
       "vc.auth-failure",
       "vc.burst",
@@ -2139,12 +2150,12 @@ function buildOperation(
   const built = attributeFrag(frag, observations, index, w, ctx.chain);
   // a vpxd LRO placed by time among several does not lend its opID or session to the call
   const lroAlts = frag.alternatives.get("vpxd.lro");
-  const trusted = observations.filter(
-    (o) => !(isCrowd(lroAlts) && (o.kind === "vpxd.lro" || o.kind === "vpxd.lro-end")),
-  );
+  const trusted = observations.filter((o) => !(isCrowd(lroAlts) && o.kind.startsWith("vpxd.lro")));
   const opId =
     [...frag.opIds][0] ??
-    (trusted.some((o) => o.kind === "vpxd.lro") ? [...frag.vcOpIds][0] : undefined);
+    (trusted.some((o) => o.kind === "vpxd.lro" || o.kind === "vpxd.lro-error")
+      ? [...frag.vcOpIds][0]
+      : undefined);
   const opIdRaw = trusted.find((o) => o.opId && o.opId.toLowerCase() === opId)?.opId;
   const session = trusted.find((o) => o.session)?.session;
   const guest = guestOf(observations);

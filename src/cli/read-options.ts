@@ -9,9 +9,10 @@ export interface ReadCliOptions {
   readonly assumeTz?: string;
   readonly referenceTime?: string;
   readonly maxArchiveBytes?: string;
+  readonly allMembers?: boolean;
 }
 
-/** `--input-format`, `--assume-tz`, `--reference-time`, `--max-archive-bytes`. */
+/** `--input-format`, `--assume-tz`, `--reference-time`, `--max-archive-bytes`, `--all-members`. */
 export const addReadOptions = (command: Command): Command =>
   command
     .addOption(
@@ -24,6 +25,10 @@ export const addReadOptions = (command: Command): Command =>
     .option(
       "--max-archive-bytes <size>",
       "stop reading an archive after this many decompressed bytes (e.g. 512M, 16G; default 16G)",
+    )
+    .option(
+      "--all-members",
+      "read every archive member, even one whose name or content says it is no log",
     );
 
 /** The same options as `readInputs` takes them (absent ones left out). */
@@ -34,6 +39,7 @@ export const readOptionsOf = (options: ReadCliOptions) => ({
   ...(options.maxArchiveBytes !== undefined
     ? { maxArchiveBytes: byteSize(options.maxArchiveBytes, "--max-archive-bytes") }
     : {}),
+  ...(options.allMembers ? { allMembers: true } : {}),
 });
 
 const UNITS: ReadonlyMap<string, number> = new Map([

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -8,7 +8,13 @@ import { describe, it } from "node:test";
 import type { CanonicalRecord } from "../model/record.js";
 import { isGuestOpsError } from "../shared/errors.js";
 import { gzip, tar, zip } from "../../test/helpers/archives.js";
-import { hostdLine, noiseLine, testReaders } from "../../test/helpers/test-readers.js";
+import {
+  hostdLine,
+  noiseLine,
+  testLineReader,
+  testReaders,
+} from "../../test/helpers/test-readers.js";
+import { defineReader, type LineReader } from "./types.js";
 import { readInputs, type ReadInputsOptions } from "./read.js";
 import type { InputSummary } from "./summary.js";
 
@@ -121,6 +127,7 @@ describe("readInputs", () => {
       read: 2,
       skipped: 2,
       skippedExamples: [`${top}/commands/esxcfg-info.txt`, `${top}/etc/vmware/hostd/config.xml`],
+      skippedBy: [{ reason: "no-reader", count: 2 }],
     });
     const rotated = find(summary.inputs, `${top}/var/run/log/hostd.0.gz`);
     assert.equal(rotated?.records, 1);
@@ -164,14 +171,14 @@ describe("readInputs", () => {
     }
   });
 
-  it("reports encrypted zip members it would have read, and skips the others", async () => {
+  it("reports encrypted zip members that may be logs, and skips those surely not logs", async () => {
     const archive = zip(
       [
         { name: "logs/hostd.log", data: hostdLine(1) },
-        { name: "secret.txt", data: "x" },
+        { name: "secret.png", data: "x" },
         { name: "logs/vpxd.log", data: hostdLine(2) },
       ],
-      { encrypted: ["logs/hostd.log", "secret.txt"] },
+      { encrypted: ["logs/hostd.log", "secret.png"] },
     );
     const d = dir();
     const file = join(d, "export.zip");
@@ -303,5 +310,72 @@ describe("readInputs", () => {
     );
     assert.ok(progress.includes(join(d, "a.log")) && progress.includes(join(d, "b.log")));
     assert.deepEqual(done, [`${join(d, "a.log")}:64`, `${join(d, "b.log")}:64`]);
+  });
+
+  it("counts a line a reader says nothing about as not understood, and names the ignored kinds", async () => {
+    // a reader that reads events, skips logins as "login" and says nothing about "Guest" noise
+    const silent: LineReader = defineReader({
+      ...testLineReader,
+      open: (ctx) => {
+        const inner = testLineReader.open(ctx);
+        return {
+          line: (text, lineNo) => {
+            if (text.includes("logged in")) ctx.skip(lineNo, "login");
+            else if (text.includes("performed on")) inner.line(text, lineNo);
+          },
+          end: () => inner.end(),
+        };
+      },
+    });
+    const d = dir();
+    const file = join(d, "hostd.log");
+    const noise = "2024-06-04T21:58:00.000Z In(166) Hostd[1]: [x] Guest operation nothing";
+    writeFileSync(file, `${SAMPLE}\n${noise}\n${noise}\n`);
+    const { records, summary } = await read([file], { readers: [silent] });
+    assert.equal(records.length, 2);
+    const [input] = summary.inputs;
+    assert.equal(input?.linesPassed, 5);
+    assert.equal(input?.notUnderstood.count, 2, "the two lines the reader was silent about");
+    assert.deepEqual(
+      input?.notUnderstood.examples.map((x) => x.line),
+      [6, 7],
+    );
+    assert.match(input?.notUnderstood.examples[0]?.message ?? "", /reader bug/);
+    assert.equal(input?.linesSkipped, 1);
+    assert.deepEqual(input?.ignoredBy, [{ kind: "login", count: 1 }]);
+    assert.equal(summary.totals.notUnderstood, 2);
+  });
+
+  it("counts special entries of a walked directory as skipped, by kind", async () => {
+    const d = dir();
+    mkdirSync(join(d, "logs"));
+    writeFileSync(join(d, "logs", "hostd.log"), `${SAMPLE}\n`);
+    symlinkSync(join(d, "nowhere"), join(d, "logs", "gone.log"));
+    const { summary } = await read([join(d, "logs")]);
+    assert.equal(summary.totals.entriesSkipped, 1);
+    assert.deepEqual(summary.totals.entriesSkippedBy, [{ reason: "dangling-link", count: 1 }]);
+    assert.deepEqual(summary.skippedEntries, [
+      { path: join(d, "logs", "gone.log"), kind: "dangling-link" },
+    ]);
+  });
+
+  it("reports a member named like a log that no reader knows; skips other unknown members", async () => {
+    const d = dir();
+    const bundle = await tar([
+      { name: "var/run/log/hostd.log", data: "an unknown layout\nof what should be hostd\n" },
+      { name: "commands/uptime.txt", data: "up 3 days\n" },
+      { name: "receiver/esxi-hosts.log", data: `${hostdLine(8)}\n` },
+    ]);
+    const file = join(d, "bundle.tgz");
+    writeFileSync(file, gzip(bundle));
+    const { records, summary } = await read([file]);
+    assert.equal(records.length, 1, "the log with an unusual name is read by its content");
+    const unknown = find(summary.inputs, "var/run/log/hostd.log");
+    assert.equal(unknown?.status, "unknown_format");
+    assert.equal(unknown?.issues[0]?.code, "unknown_format");
+    assert.equal(find(summary.inputs, "commands/uptime.txt"), undefined);
+    assert.deepEqual(find(summary.inputs, undefined)?.members?.skippedBy, [
+      { reason: "no-reader", count: 1 },
+    ]);
   });
 });

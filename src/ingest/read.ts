@@ -27,7 +27,7 @@ import { isValidZone } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
-import { hostHintFrom, isRelevantMember } from "./archives/members.js";
+import { hostHintFrom, memberNameSkip, namedLikeLog } from "./archives/members.js";
 import type { ArchiveMember, OnSkipped } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
@@ -37,12 +37,20 @@ import {
   MAX_LINE_BYTES,
   type InPlaceMemory,
 } from "./lines.js";
+import { LineLedger } from "./ledger.js";
 import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
-import { expandPaths, type SourceEntry } from "./sources.js";
+import { expandPaths, type SkippedEntry, type SourceEntry } from "./sources.js";
 import { InvalidLines } from "./raw-bytes.js";
-import { InputTally, totalsOf, type InputSummary, type ReadSummary } from "./summary.js";
-import { detectEncoding, looksBinary, transcodeUtf16 } from "./text.js";
+import {
+  InputTally,
+  MAX_SKIPPED_NAMES,
+  totalsOf,
+  type InputSummary,
+  type ReadSummary,
+  type SkipReason,
+} from "./summary.js";
+import { detectEncoding, looksBinary, NulRuns, transcodeUtf16 } from "./text.js";
 import type { Reader, ReaderContext, ReadOptions } from "./types.js";
 
 type ArchiveFailure = (
@@ -74,6 +82,12 @@ export interface ReadInputsOptions {
    * archive's reading stops, with an `archive_limit` issue. Default {@link MAX_ARCHIVE_BYTES}.
    */
   readonly maxArchiveBytes?: number;
+  /**
+   * Read every archive member as a named file would be read: no name fast path, and a member no
+   * reader recognises (or empty, or binary) is an input with its issue instead of a skipped
+   * member. Default false.
+   */
+  readonly allMembers?: boolean;
 }
 
 /** Default cap on the bytes read out of one archive's members: 16 GiB. */
@@ -119,6 +133,8 @@ interface Location {
   readonly containers: readonly string[];
   /** The file on disk, while the bytes are still the file's own (zip needs random access). */
   readonly diskPath: string | undefined;
+  /** For an archive member: the archive's tally and the member's name in it. */
+  readonly archive?: { readonly tally: InputTally; readonly member: string };
 }
 
 /**
@@ -143,7 +159,12 @@ export async function readInputs(
       hint: "Use a positive whole number of bytes.",
     });
   }
-  const entries = await expandPaths(paths, options.cwd);
+  const skippedEntries = new Map<SkipReason, number>();
+  const skippedExamples: SkippedEntry[] = [];
+  const entries = await expandPaths(paths, options.cwd, (skipped) => {
+    skippedEntries.set(skipped.kind, (skippedEntries.get(skipped.kind) ?? 0) + 1);
+    if (skippedExamples.length < MAX_SKIPPED_NAMES) skippedExamples.push(skipped);
+  });
   const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries);
   try {
     for (const [index, entry] of entries.entries()) await run.readFile(index, entry);
@@ -153,7 +174,8 @@ export async function readInputs(
   const inputs = run.summaries();
   return {
     inputs,
-    totals: totalsOf(inputs, entries.length, run.bytesRead),
+    totals: totalsOf(inputs, entries.length, run.bytesRead, skippedEntries),
+    ...(skippedExamples.length ? { skippedEntries: skippedExamples } : {}),
     durationMs: Date.now() - started,
   };
 }
@@ -255,12 +277,15 @@ class Run {
     return tally;
   }
 
-  /** Reads one byte stream: a container is opened, anything else is read as text. */
+  /**
+   * Reads one byte stream: a container is opened, anything else is read as text. Undefined for an
+   * archive member that was not read (counted as skipped by its archive).
+   */
   private async readNode(
     chunks: AsyncIterable<Buffer>,
     loc: Location,
     depth: number,
-  ): Promise<InputTally> {
+  ): Promise<InputTally | undefined> {
     const { head, complete, all } = await peekHead(chunks, SNIFF_BYTES);
     const container = head.length > 0 ? sniffContainer(head) : undefined;
     if (container === undefined) return this.readText(head, complete, all, loc);
@@ -314,7 +339,7 @@ class Run {
     chunks: AsyncIterable<Buffer>,
     loc: Location,
     depth: number,
-  ): Promise<InputTally> {
+  ): Promise<InputTally | undefined> {
     const state: { failure?: GunzipFailure } = {};
     const inner = gunzip(chunks, (f) => (state.failure = f));
     const stem = loc.name.replace(/\.tgz$/i, ".tar").replace(/\.gz$/i, "");
@@ -325,7 +350,8 @@ class Run {
     );
     const f = state.failure;
     if (f) {
-      tally.issue(
+      // a member skipped for its content still has its damage reported, on its archive
+      (tally ?? loc.archive?.tally)?.issue(
         "truncated_input",
         f.kind === "truncated"
           ? `gzip data ends early (after ${f.produced} decompressed bytes): what came before was read`
@@ -379,8 +405,9 @@ class Run {
       }
       if (kind === "unsupported") {
         // a member that cannot be opened: reported only if it would have been read
-        if (member !== undefined && !isRelevantMember(member.replace(/\\/g, "/"))) {
-          tally.skippedMember(member);
+        const byName = member === undefined ? undefined : this.nameSkip(member);
+        if (member !== undefined && byName !== undefined) {
+          tally.skippedMember(member, byName);
         } else {
           tally.issue("unknown_format", message);
         }
@@ -394,11 +421,11 @@ class Run {
     const budget = new ByteBudget(this.maxArchive);
     for await (const member of open(onFailure, onSkipped)) {
       const name = member.name.replace(/\\/g, "/");
-      if (!isRelevantMember(name)) {
-        tally.skippedMember(name); // its body is left unread: skipped without being decoded
+      const byName = this.nameSkip(name);
+      if (byName !== undefined) {
+        tally.skippedMember(name, byName); // its body is left unread: skipped without being decoded
         continue;
       }
-      tally.membersRead++;
       const child: Location = {
         path: loc.path,
         member: loc.member === undefined ? name : `${loc.member}!${name}`,
@@ -407,14 +434,19 @@ class Run {
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
         diskPath: undefined,
+        archive: { tally, member: name },
       };
       reading = true;
       const memberTally = await this.readNode(budget.limit(member.body), child, depth + 1);
       reading = false;
-      for (const message of memberFailures.splice(0)) memberTally.issue("truncated_input", message);
+      if (memberTally) tally.membersRead++;
+      for (const message of memberFailures.splice(0)) {
+        // a skipped member's damage is already an issue of the archive
+        memberTally?.issue("truncated_input", message);
+      }
       if (budget.exceeded) {
         const why = `more than ${budget.max} bytes read out of this archive (--max-archive-bytes)`;
-        memberTally.issue("archive_limit", `member cut short: ${why}`);
+        memberTally?.issue("archive_limit", `member cut short: ${why}`);
         tally.issue("archive_limit", `${why}: reading stopped in member ${JSON.stringify(name)}`);
         break;
       }
@@ -423,15 +455,36 @@ class Run {
     return tally;
   }
 
+  /** Why an archive member is skipped by its name alone (never with `allMembers`). */
+  private nameSkip(name: string): SkipReason | undefined {
+    return this.options.allMembers ? undefined : memberNameSkip(name);
+  }
+
+  /**
+   * An archive member decided by its content is skipped (counted by its archive, not an input):
+   * undefined then, with its bytes drained. Never for files, nor with `allMembers`.
+   */
+  private async skippedByContent(
+    loc: Location,
+    reason: SkipReason,
+    chunks: AsyncIterable<Buffer>,
+  ): Promise<boolean> {
+    if (!loc.archive || this.options.allMembers) return false;
+    loc.archive.tally.skippedMember(loc.archive.member, reason);
+    await drain(chunks);
+    return true;
+  }
+
   /** A text input: encoding, binary check, detection, then the reader. */
   private async readText(
     head0: Buffer,
     complete0: boolean,
     chunks0: AsyncIterable<Buffer>,
     loc: Location,
-  ): Promise<InputTally> {
-    const tally = this.tally(loc);
+  ): Promise<InputTally | undefined> {
     if (head0.length === 0) {
+      if (await this.skippedByContent(loc, "empty", chunks0)) return undefined;
+      const tally = this.tally(loc);
       tally.status = "empty";
       return tally;
     }
@@ -439,25 +492,33 @@ class Run {
     let complete = complete0;
     let chunks = chunks0;
     const kind = detectEncoding(head0);
-    tally.encoding = kind.encoding;
     if (kind.encoding !== "utf8") {
       const peeked = await peekHead(transcodeUtf16(chunks0, kind.encoding), SNIFF_BYTES);
       ({ head, complete } = peeked);
       chunks = peeked.all;
     }
-    if (looksBinary(head)) {
+    const binary = looksBinary(head);
+    if (binary && (await this.skippedByContent(loc, "binary", chunks))) return undefined;
+    const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+    const lines = binary ? [] : textHeadLines(head.subarray(bom), complete, this.maxLine);
+    const detection = this.forced || binary ? undefined : detectFormat(lines, this.readers);
+    const reader = this.forced ?? detection?.reader;
+    // a member named like a log that no reader knows is reported (below), not skipped
+    const quiet = !namedLikeLog(loc.archive?.member ?? "");
+    if (!binary && !reader && quiet && (await this.skippedByContent(loc, "no-reader", chunks))) {
+      return undefined;
+    }
+    const tally = this.tally(loc);
+    tally.encoding = kind.encoding;
+    if (detection) tally.detection = detection.scores.slice(0, 3);
+    if (binary) {
       tally.status = "binary";
-      tally.issue("binary_data", "binary data (NUL or control bytes in the first 64 KiB): skipped");
+      tally.issue(
+        "binary_data",
+        "binary data (control bytes, or NUL bytes all through, in the first 64 KiB): skipped",
+      );
       tally.bytes = await countBytes(chunks);
       return tally;
-    }
-    const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
-    const lines = headLines(head.subarray(bom), SNIFF_LINES, complete, this.maxLine);
-    let reader = this.forced;
-    if (!reader) {
-      const detection = detectFormat(lines, this.readers);
-      tally.detection = detection.scores.slice(0, 3);
-      reader = detection.reader;
     }
     if (!reader) {
       tally.status = "unknown_format";
@@ -477,17 +538,29 @@ class Run {
     tally.source.format = reader.name;
     if (reader.shape === "lines") {
       const invalid = new InvalidLines();
-      const ctx = this.context(tally, loc, invalid);
+      const ledger = new LineLedger((line) =>
+        tally.issue(
+          "unparsed_line",
+          `the ${reader.name} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
+          line,
+        ),
+      );
+      const ctx = this.context(tally, loc, invalid, ledger);
       // a file's own bytes (not an archive member's) lie in the read arena: scanned in place
       const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
-      const text = { bom, head, inPlace, invalid };
+      const text = { bom, head, inPlace, invalid, ledger };
       await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
     } else await this.readDocument(reader, chunks, this.context(tally, loc), tally);
     return tally;
   }
 
   /** `invalid`: lines read as text with U+FFFD, whose bytes records get back (raw-bytes.ts). */
-  private context(tally: InputTally, loc: Location, invalid?: InvalidLines): ReaderContext {
+  private context(
+    tally: InputTally,
+    loc: Location,
+    invalid?: InvalidLines,
+    ledger?: LineLedger,
+  ): ReaderContext {
     const readOptions: ReadOptions = {
       assumeTz: this.assumeTz,
       ...((this.referenceTime ?? loc.mtime) !== undefined
@@ -499,14 +572,18 @@ class Run {
       options: readOptions,
       emit: (emitted) => {
         const record = invalid ? invalid.restore(emitted) : emitted;
+        ledger?.settle(record.prov.line, record.prov.lineCount);
         tally.record(record);
         this.records++;
         this.hooks.record(record);
       },
-      issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) =>
-        tally.issue(code, message, line, excerpt),
-      skip: () => {
-        tally.linesSkipped++;
+      issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) => {
+        if (line !== undefined) ledger?.settle(line);
+        tally.issue(code, message, line, excerpt);
+      },
+      skip: (line: number, kind: string) => {
+        ledger?.settle(line);
+        tally.ignored(kind);
       },
     };
   }
@@ -521,9 +598,27 @@ class Run {
       head: Buffer;
       inPlace: InPlaceMemory | undefined;
       invalid: InvalidLines;
+      ledger: LineLedger;
     },
   ): Promise<void> {
     const max = this.maxLine;
+    const ledger = lineText.ledger;
+    const feed = (text: string, lineNo: number): void => {
+      ledger.handed(lineNo);
+      try {
+        parser.line(text, lineNo);
+      } catch (error) {
+        // A reader that throws on one hostile line must not blind the rest of the run.
+        ledger.settle(lineNo);
+        tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
+      }
+    };
+    const nul = new NulRuns((offset) =>
+      tally.issue(
+        "binary_data",
+        `NUL bytes from byte ${offset} (zero-filled, as a crash or power loss leaves a log): skipped; the lines around them are read`,
+      ),
+    );
     const splitter = createLineSplitter(
       {
         markers,
@@ -543,12 +638,10 @@ class Run {
             );
             lineText.invalid.add(lineNo, text, buf, start, end);
           }
-          try {
-            parser.line(text, lineNo);
-          } catch (error) {
-            // A reader that throws on one hostile line must not blind the rest of the run.
-            tally.issue("reader_error", readerErrorMessage(error), lineNo, text);
-          }
+          // a skipped NUL run left one NUL: the text on either side is read as its own line
+          if (nul.runs > 0 && text.includes("\u0000")) {
+            for (const piece of text.split("\u0000")) if (piece !== "") feed(piece, lineNo);
+          } else feed(text, lineNo);
         },
         tooLong: (lineNo) => {
           tally.issue("line_too_long", `line longer than ${max} bytes: cut at ${max}`, lineNo);
@@ -556,13 +649,14 @@ class Run {
       },
     );
     let skip = lineText.bom;
+    const push = (piece: Buffer): void => splitter.push(piece);
     for await (const chunk of chunks) {
       tally.bytes += chunk.length;
       if (skip > 0) {
-        splitter.push(chunk.subarray(skip));
+        nul.push(chunk.subarray(skip), push);
         skip = 0;
       } else {
-        splitter.push(chunk);
+        nul.push(chunk, push);
       }
     }
     splitter.end();
@@ -571,6 +665,7 @@ class Run {
     } catch (error) {
       tally.issue("reader_error", readerErrorMessage(error));
     }
+    ledger.end();
     tally.lines = splitter.lines();
     tally.linesPassed = splitter.passed();
   }
@@ -642,6 +737,16 @@ class ByteBudget {
       yield chunk;
     }
   }
+}
+
+/** The head's lines for detection; zero-filled gaps (NUL runs) split lines, as when reading. */
+function textHeadLines(head: Buffer, complete: boolean, maxLine: number): string[] {
+  const lines = headLines(head, SNIFF_LINES, complete, maxLine);
+  if (!head.includes(0)) return lines;
+  return lines
+    .flatMap((l) => l.split("\u0000"))
+    .filter((l) => l !== "")
+    .slice(0, SNIFF_LINES);
 }
 
 async function countBytes(chunks: AsyncIterable<Buffer>): Promise<number> {

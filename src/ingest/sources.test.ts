@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { linkSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isGuestOpsError } from "../shared/errors.js";
-import { expandPaths } from "./sources.js";
+import { expandPaths, type SkippedEntry } from "./sources.js";
 
 const tree = (): string => {
   const d = mkdtempSync(join(tmpdir(), "guestops-sources-"));
@@ -68,10 +70,60 @@ describe("expandPaths", () => {
     });
   });
 
-  it("skips dangling links inside a directory", async () => {
+  it("counts dangling links inside a directory as skipped, with their kind", async () => {
     const d = tree();
     symlinkSync(join(d, "missing"), join(d, "logs", "dangling"));
+    const skipped: SkippedEntry[] = [];
+    const entries = await expandPaths(["logs"], d, (e) => skipped.push(e));
+    assert.equal(entries.length, 4);
+    assert.deepEqual(skipped, [{ path: join("logs", "dangling"), kind: "dangling-link" }]);
+  });
+
+  it("walks a DAG of links once per real directory and file", async () => {
+    // level i holds a file and two links to level i+1: 2^20 paths lead to the last level
+    const d = mkdtempSync(join(tmpdir(), "guestops-dag-"));
+    const depth = 20;
+    for (let i = 0; i <= depth; i++) {
+      mkdirSync(join(d, `l${i}`));
+      writeFileSync(join(d, `l${i}`, "hostd.log"), "x");
+    }
+    for (let i = 0; i < depth; i++) {
+      symlinkSync(join(d, `l${i + 1}`), join(d, `l${i}`, "a"));
+      symlinkSync(join(d, `l${i + 1}`), join(d, `l${i}`, "b"));
+    }
+    const entries = await expandPaths(["l0"], d);
+    assert.equal(entries.length, depth + 1);
+    assert.ok(entries.some((e) => e.path === join("l0", "hostd.log")));
+    assert.ok(
+      entries.some((e) => e.path === join("l0", "a", "hostd.log")),
+      "first path found",
+    );
+    assert.equal(new Set(entries.map((e) => e.absolute)).size, depth + 1);
+  });
+
+  it("reads a hard-linked file once", async () => {
+    const d = tree();
+    linkSync(join(d, "logs", "Z.log"), join(d, "logs", "b", "Z-again.log"));
     const entries = await expandPaths(["logs"], d);
     assert.equal(entries.length, 4);
+  });
+
+  it("counts FIFOs and sockets inside a directory as skipped, with their kind", async (t) => {
+    if (process.platform === "win32") return t.skip("no FIFOs or Unix sockets");
+    const d = tree();
+    execFileSync("mkfifo", [join(d, "logs", "a", "pipe")]);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(d, "logs", "sock"), resolve));
+    try {
+      const skipped: SkippedEntry[] = [];
+      const entries = await expandPaths(["logs"], d, (e) => skipped.push(e));
+      assert.equal(entries.length, 4, "nothing is opened (a FIFO would block)");
+      assert.deepEqual(skipped, [
+        { path: join("logs", "a", "pipe"), kind: "fifo" },
+        { path: join("logs", "sock"), kind: "socket" },
+      ]);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -19,12 +19,22 @@ export interface SourceEntry {
   readonly mtime?: string;
 }
 
+/** What a walked directory held that is not read: counted in the summary by kind. */
+export type SkippedEntryKind = "dangling-link" | "fifo" | "socket" | "device" | "other";
+
+export interface SkippedEntry {
+  readonly path: string;
+  readonly kind: SkippedEntryKind;
+}
+
 /**
  * Expands `paths` (relative to `cwd`). Directories are walked depth-first with entries sorted by
- * name (code-unit order, so the order does not depend on the locale); symbolic links are followed,
- * directory loops are not; sockets, FIFOs and devices found inside a directory are left out (named
- * explicitly, they are read as streams). A file reached twice (named twice, or also found under a
- * named directory) is read once, at its first position.
+ * name (code-unit order, so the order does not depend on the locale); symbolic links are followed.
+ * Every real directory and file (by device and inode) is visited once, at its first position,
+ * however many links lead to it: a loop is not walked twice, nor is a DAG of links walked once per
+ * path through it. Dangling links, sockets, FIFOs and devices found inside a directory are not
+ * read and are reported to `onSkipped` with their kind (named explicitly, a FIFO or device is read
+ * as a stream).
  *
  * @throws GuestOpsError ERR_INPUT_MISSING for a path that does not exist, ERR_INPUT_UNREADABLE for
  *   one that cannot be read, ERR_USAGE for `-` named twice.
@@ -32,9 +42,10 @@ export interface SourceEntry {
 export async function expandPaths(
   paths: readonly string[],
   cwd: string = process.cwd(),
+  onSkipped?: (entry: SkippedEntry) => void,
 ): Promise<SourceEntry[]> {
   const out: SourceEntry[] = [];
-  const seenFiles = new Set<string>();
+  const seen: Seen = { files: new Set(), dirs: new Set(), onSkipped };
   let stdinSeen = false;
   for (const named of paths) {
     if (named === "-") {
@@ -50,23 +61,48 @@ export async function expandPaths(
     const absolute = resolve(cwd, named);
     const stats = await statOrThrow(named, absolute);
     if (stats.isDirectory()) {
-      await walk(named, absolute, out, seenFiles, new Set());
+      await walk(named, absolute, stats, out, seen);
     } else {
-      await addFile(named, absolute, stats, out, seenFiles);
+      await addFile(named, absolute, stats, out, seen);
     }
   }
   return out;
 }
 
+/** Real files and directories already listed (`dev:ino`), shared by the whole expansion. */
+interface Seen {
+  readonly files: Set<string>;
+  readonly dirs: Set<string>;
+  readonly onSkipped: ((entry: SkippedEntry) => void) | undefined;
+}
+
+/**
+ * A real file's identity: device and inode; where a file system reports no inode (0), the
+ * resolved path (symbolic links followed) stands in.
+ */
+async function identity(stats: Stats, shown: string, absolute: string): Promise<string> {
+  if (stats.ino !== 0) return `${stats.dev}:${stats.ino}`;
+  try {
+    return `path:${await fs.realpath(absolute)}`;
+  } catch (cause) {
+    throw inputError(shown, cause);
+  }
+}
+
+/**
+ * Depth-first walk. The recursion is as deep as the directory tree (each real directory is
+ * entered once), not as long as the input.
+ */
 async function walk(
   shown: string,
   absolute: string,
+  stats: Stats,
   out: SourceEntry[],
-  seenFiles: Set<string>,
-  ancestors: Set<string>,
+  seen: Seen,
 ): Promise<void> {
-  const real = await realpathOrThrow(shown, absolute);
-  if (ancestors.has(real)) return; // a symbolic link back up the tree
+  const id = await identity(stats, shown, absolute);
+  if (seen.dirs.has(id)) return; // reached before, through another link (or a loop)
+  seen.dirs.add(id);
   let names: string[];
   try {
     names = await fs.readdir(absolute);
@@ -74,21 +110,31 @@ async function walk(
     throw inputError(shown, cause);
   }
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const inner = new Set(ancestors).add(real);
   for (const name of names) {
     const childShown = join(shown, name);
     const childAbs = join(absolute, name);
-    let stats: Stats;
+    let child: Stats;
     try {
-      stats = await fs.stat(childAbs);
+      child = await fs.stat(childAbs);
     } catch (cause) {
-      // a dangling symbolic link inside a directory is not an input
-      if (isSystemError(cause) && cause.code === "ENOENT") continue;
+      // a dangling symbolic link (or one that loops on itself) inside a directory is not an input
+      if (isSystemError(cause) && (cause.code === "ENOENT" || cause.code === "ELOOP")) {
+        seen.onSkipped?.({ path: childShown, kind: "dangling-link" });
+        continue;
+      }
       throw inputError(childShown, cause);
     }
-    if (stats.isDirectory()) await walk(childShown, childAbs, out, seenFiles, inner);
-    else if (stats.isFile()) await addFile(childShown, childAbs, stats, out, seenFiles);
+    if (child.isDirectory()) await walk(childShown, childAbs, child, out, seen);
+    else if (child.isFile()) await addFile(childShown, childAbs, child, out, seen);
+    else seen.onSkipped?.({ path: childShown, kind: specialKind(child) });
   }
+}
+
+function specialKind(stats: Stats): SkippedEntryKind {
+  if (stats.isFIFO()) return "fifo";
+  if (stats.isSocket()) return "socket";
+  if (stats.isBlockDevice() || stats.isCharacterDevice()) return "device";
+  return "other";
 }
 
 async function addFile(
@@ -96,16 +142,16 @@ async function addFile(
   absolute: string,
   stats: Stats,
   out: SourceEntry[],
-  seenFiles: Set<string>,
+  seen: Seen,
 ): Promise<void> {
   try {
     await fs.access(absolute, constants.R_OK);
   } catch (cause) {
     throw inputError(shown, cause);
   }
-  const real = await realpathOrThrow(shown, absolute);
-  if (seenFiles.has(real)) return;
-  seenFiles.add(real);
+  const id = await identity(stats, shown, absolute);
+  if (seen.files.has(id)) return;
+  seen.files.add(id);
   const regular = stats.isFile();
   out.push({
     path: shown,
@@ -119,14 +165,6 @@ async function addFile(
 async function statOrThrow(shown: string, absolute: string): Promise<Stats> {
   try {
     return await fs.stat(absolute);
-  } catch (cause) {
-    throw inputError(shown, cause);
-  }
-}
-
-async function realpathOrThrow(shown: string, absolute: string): Promise<string> {
-  try {
-    return await fs.realpath(absolute);
   } catch (cause) {
     throw inputError(shown, cause);
   }

@@ -12,6 +12,8 @@ export const MAX_EXAMPLES = 3;
 export const MAX_EXCERPT = 200;
 /** Skipped archive members named in the summary. */
 export const MAX_SKIPPED_NAMES = 5;
+/** Distinct kinds of ignored lines kept per input (readers use a handful). */
+const MAX_KINDS = 32;
 
 export interface IssueExample {
   readonly line?: number;
@@ -48,6 +50,8 @@ export interface InputSummary {
   readonly linesPassed: number;
   /** Lines the reader understood but that carry nothing guestops needs. */
   readonly linesSkipped: number;
+  /** The same lines by the kind the reader named (`other-event`, `dump-continuation`). */
+  readonly ignoredBy?: readonly { readonly kind: string; readonly count: number }[];
   readonly records: number;
   /** Records by kind (`hostd.event`, `login`, ...). */
   readonly recordsByKind: Readonly<Record<string, number>>;
@@ -63,15 +67,52 @@ export interface InputSummary {
   /** Best detection scores, for inputs whose format was detected or not recognised. */
   readonly detection?: readonly { readonly name: string; readonly score: number }[];
   /**
-   * Archives: members read and members left out (by the member filter, or because they are not
-   * regular files: `skippedByKind` counts links, devices and FIFOs, present when there are any).
+   * Archives: members read and members not read, with why (see {@link SkipReason}; links,
+   * devices and FIFOs are counted by their kind).
    */
   readonly members?: {
     readonly read: number;
     readonly skipped: number;
     readonly skippedExamples: readonly string[];
-    readonly skippedByKind?: Readonly<Record<string, number>>;
+    readonly skippedBy: readonly SkipCount[];
   };
+}
+
+/**
+ * Why something was not read. Archive members: `not-log-name` (a name that is surely not a log:
+ * binaries, core dumps, images, known noise), `empty`, `binary`, `no-reader` (no reader recognised
+ * its head); directory entries: `dangling-link`, `fifo`, `socket`, `device`, `other`.
+ */
+export type SkipReason =
+  | "not-log-name"
+  | "empty"
+  | "binary"
+  | "no-reader"
+  | "dangling-link"
+  | "symlink"
+  | "hardlink"
+  | "character-device"
+  | "block-device"
+  | "fifo"
+  | "socket"
+  | "device"
+  | "other";
+
+/** Members that are not regular files: their examples name the kind. */
+const NOT_REGULAR: ReadonlySet<SkipReason> = new Set<SkipReason>([
+  "symlink",
+  "hardlink",
+  "character-device",
+  "block-device",
+  "fifo",
+  "socket",
+  "device",
+  "dangling-link",
+]);
+
+export interface SkipCount {
+  readonly reason: SkipReason;
+  readonly count: number;
 }
 
 export interface ReadTotals {
@@ -92,6 +133,11 @@ export interface ReadTotals {
   readonly notUnderstood: number;
   readonly issues: Readonly<Partial<Record<ReadIssueCode, number>>>;
   readonly membersSkipped: number;
+  /** Archive members not read, by reason (every archive). */
+  readonly membersSkippedBy: readonly SkipCount[];
+  /** Entries of walked directories that are not files or directories, by kind. */
+  readonly entriesSkipped: number;
+  readonly entriesSkippedBy: readonly SkipCount[];
   readonly byStatus: Readonly<Partial<Record<InputStatus, number>>>;
   readonly firstTime?: string;
   readonly lastTime?: string;
@@ -101,6 +147,8 @@ export interface ReadSummary {
   /** Every file, archive and archive member, in reading order. */
   readonly inputs: readonly InputSummary[];
   readonly totals: ReadTotals;
+  /** The first few directory entries not read (dangling links, FIFOs, sockets, devices). */
+  readonly skippedEntries?: readonly { readonly path: string; readonly kind: SkipReason }[];
   readonly durationMs: number;
 }
 
@@ -123,7 +171,8 @@ export class InputTally {
   membersRead = 0;
   membersSkipped = 0;
   readonly skippedNames: string[] = [];
-  private readonly skippedKinds = new Map<string, number>();
+  private readonly skipReasons = new Map<SkipReason, number>();
+  private readonly ignoredKinds = new Map<string, number>();
   private readonly kinds = new Map<string, number>();
   private readonly issueCounts = new Map<
     ReadIssueCode,
@@ -169,12 +218,18 @@ export class InputTally {
     });
   }
 
-  /** `kind`: why a member that is not a regular file was not read (`symlink`, `fifo` ...). */
-  skippedMember(name: string, kind?: string): void {
+  /** A line the reader skipped, by kind (a reader's own word; at most MAX_KINDS distinct). */
+  ignored(kind: string): void {
+    this.linesSkipped++;
+    const k = this.ignoredKinds.has(kind) || this.ignoredKinds.size < MAX_KINDS ? kind : "other";
+    this.ignoredKinds.set(k, (this.ignoredKinds.get(k) ?? 0) + 1);
+  }
+
+  skippedMember(name: string, reason: SkipReason): void {
     this.membersSkipped++;
-    if (kind !== undefined) this.skippedKinds.set(kind, (this.skippedKinds.get(kind) ?? 0) + 1);
+    this.skipReasons.set(reason, (this.skipReasons.get(reason) ?? 0) + 1);
     if (this.skippedNames.length < MAX_SKIPPED_NAMES) {
-      this.skippedNames.push(kind === undefined ? name : `${name} (${kind})`);
+      this.skippedNames.push(NOT_REGULAR.has(reason) ? `${name} (${reason})` : name);
     }
   }
 
@@ -200,6 +255,13 @@ export class InputTally {
       lines: this.lines,
       linesPassed: this.linesPassed,
       linesSkipped: this.linesSkipped,
+      ...(this.ignoredKinds.size > 0
+        ? {
+            ignoredBy: [...this.ignoredKinds]
+              .map(([kind, count]) => ({ kind, count }))
+              .sort((a, b) => b.count - a.count || (a.kind < b.kind ? -1 : 1)),
+          }
+        : {}),
       records: this.records,
       recordsByKind: sortedRecord(this.kinds),
       notUnderstood,
@@ -213,9 +275,7 @@ export class InputTally {
               read: this.membersRead,
               skipped: this.membersSkipped,
               skippedExamples: [...this.skippedNames],
-              ...(this.skippedKinds.size > 0
-                ? { skippedByKind: sortedRecord(this.skippedKinds) }
-                : {}),
+              skippedBy: skipCounts(this.skipReasons),
             },
           }
         : {}),
@@ -235,12 +295,21 @@ function sortedRecord(map: ReadonlyMap<string, number>): Record<string, number> 
   return out;
 }
 
+/** Counts by reason, in a stable order (most first, then by name). */
+export function skipCounts(map: ReadonlyMap<SkipReason, number>): SkipCount[] {
+  return [...map]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}
+
 /** Totals over input summaries. */
 export function totalsOf(
   inputs: readonly InputSummary[],
   files: number,
   bytesRead: number,
+  entriesSkipped: ReadonlyMap<SkipReason, number> = new Map(),
 ): ReadTotals {
+  const memberReasons = new Map<SkipReason, number>();
   const kinds = new Map<string, number>();
   const issues = new Map<string, number>();
   const statuses = new Map<string, number>();
@@ -255,6 +324,9 @@ export function totalsOf(
     if (s.status === "archive") {
       t.archives++;
       membersSkipped += s.members?.skipped ?? 0;
+      for (const { reason, count } of s.members?.skippedBy ?? []) {
+        memberReasons.set(reason, (memberReasons.get(reason) ?? 0) + count);
+      }
       continue;
     }
     t.inputs++;
@@ -283,6 +355,9 @@ export function totalsOf(
     notUnderstood,
     issues: sortedRecord(issues),
     membersSkipped,
+    membersSkippedBy: skipCounts(memberReasons),
+    entriesSkipped: [...entriesSkipped.values()].reduce((a, b) => a + b, 0),
+    entriesSkippedBy: skipCounts(entriesSkipped),
     byStatus: sortedRecord(statuses),
     ...(first !== undefined ? { firstTime: first } : {}),
     ...(last !== undefined ? { lastTime: last } : {}),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
-import { detectEncoding, looksBinary, transcodeUtf16 } from "./text.js";
+import { detectEncoding, looksBinary, NulRuns, transcodeUtf16 } from "./text.js";
 
 async function collect(chunks: Buffer[], encoding: "utf16le" | "utf16be"): Promise<string> {
   const out: Buffer[] = [];
@@ -65,13 +65,57 @@ describe("transcodeUtf16", () => {
 });
 
 describe("looksBinary", () => {
-  it("flags NUL bytes and control-heavy data, not log text with tabs or colours", () => {
-    assert.equal(looksBinary(Buffer.from("a\u0000b")), true);
+  it("flags control-heavy data and scattered NUL bytes, not log text with tabs or colours", () => {
     assert.equal(
       looksBinary(Buffer.from(Array.from({ length: 100 }, (_, i) => (i % 2 ? 1 : 65)))),
       true,
     );
+    // a struct-like layout: short fields separated by NUL runs, no lines
+    const fields = Buffer.concat(
+      Array.from({ length: 40 }, (_, i) => Buffer.from(`f${i}\u0000\u0000\u0000\u0000`)),
+    );
+    assert.equal(looksBinary(fields), true);
+    assert.equal(looksBinary(Buffer.alloc(4096)), true, "nothing but NUL bytes");
     assert.equal(looksBinary(Buffer.from("2024 In(166)\tHostd \u001b[31mred\u001b[0m\r\n")), false);
     assert.equal(looksBinary(Buffer.alloc(0)), false);
+  });
+
+  it("reads text with a few NUL runs between or inside lines as text (a log after a crash)", () => {
+    const line = "2024-06-04T21:58:00.975Z info hostd[1] [Originator@6876 sub=Default] ok\n";
+    const lines = line.repeat(50);
+    assert.equal(looksBinary(Buffer.from(`a\u0000b\n${lines}`)), false, "one NUL in one line");
+    const padded = Buffer.concat([Buffer.from(lines), Buffer.alloc(20_000), Buffer.from(lines)]);
+    assert.equal(looksBinary(padded), false, "a zero-filled gap between lines");
+  });
+});
+
+describe("NulRuns", () => {
+  const run = (chunks: Buffer[]) => {
+    const offsets: number[] = [];
+    const nul = new NulRuns((o) => offsets.push(o));
+    const out: Buffer[] = [];
+    for (const c of chunks) nul.push(c, (p) => out.push(Buffer.from(p)));
+    return { text: Buffer.concat(out).toString("latin1"), offsets, runs: nul.runs };
+  };
+
+  it("turns each run into one NUL, also across chunks, and reports where each run starts", () => {
+    const r = run([
+      Buffer.from("ab\u0000\u0000\u0000cd\n"),
+      Buffer.from("e\u0000\u0000"),
+      Buffer.from("\u0000\u0000"),
+      Buffer.from("\u0000f\u0000"),
+      Buffer.from("g"),
+    ]);
+    assert.equal(r.text, "ab\u0000cd\ne\u0000f\u0000g");
+    assert.deepEqual(r.offsets, [2, 9, 15]);
+    assert.equal(r.runs, 3);
+  });
+
+  it("passes chunks without NUL through unchanged", () => {
+    const chunk = Buffer.from("no zero here\n");
+    const seen: Buffer[] = [];
+    new NulRuns(() => assert.fail("no run")).push(chunk, (p) => seen.push(p));
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], chunk);
   });
 });

@@ -39,19 +39,82 @@ export function detectEncoding(head: Buffer): TextKind {
 }
 
 /**
- * Whether UTF-8 text looks like binary data: a NUL byte, or more than 10% control bytes other than
- * tab, line feed, carriage return, form feed and escape (ANSI colours do occur in logs).
+ * Whether UTF-8 text looks like binary data: more than 10% control bytes other than tab, line
+ * feed, carriage return, form feed and escape (ANSI colours do occur in logs) among the bytes that
+ * are not NUL, NUL bytes scattered through the data (more NUL runs than a quarter of the lines),
+ * or nothing but NUL bytes. A few NUL runs between text lines are not binary: that is how a log
+ * looks after a crash or power loss (the file system zero-fills what was never written); the
+ * runs are skipped while reading ({@link NulRuns}).
  */
 export function looksBinary(head: Buffer): boolean {
-  if (head.includes(0)) return true;
   const n = Math.min(head.length, TEXT_SNIFF_BYTES);
   if (n === 0) return false;
   let control = 0;
+  let nul = 0;
+  let runs = 0;
+  let newlines = 0;
+  let inRun = false;
   for (let i = 0; i < n; i++) {
     const b = head[i] ?? 0;
-    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++;
+    if (b === 0) {
+      nul++;
+      if (!inRun) runs++;
+      inRun = true;
+      continue;
+    }
+    inRun = false;
+    if (b === 0x0a) newlines++;
+    else if (b < 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++;
   }
-  return control > n * 0.1;
+  const text = n - nul;
+  if (text === 0) return true;
+  if (control > text * 0.1) return true;
+  return runs > 4 && runs > newlines / 4;
+}
+
+/** One NUL byte: what a skipped run leaves in the text, so that it still splits the line. */
+const ONE_NUL = Buffer.of(0);
+
+/**
+ * Removes runs of NUL bytes from a byte stream, chunk by chunk (a run may span chunks): each run
+ * becomes a single NUL byte, which the line reader then treats as a break inside the line (the
+ * text after a zero-filled gap starts a new record). `onRun` is called at the start of each run
+ * with its byte offset in the input. A chunk without NUL is passed on as it is (one `indexOf`).
+ */
+export class NulRuns {
+  private inRun = false;
+  private offset = 0;
+  /** Runs seen so far. */
+  runs = 0;
+
+  constructor(private readonly onRun: (offset: number) => void) {}
+
+  push(chunk: Buffer, out: (piece: Buffer) => void): void {
+    const base = this.offset;
+    this.offset += chunk.length;
+    let i = chunk.indexOf(0);
+    if (i < 0) {
+      this.inRun = false;
+      out(chunk);
+      return;
+    }
+    let from = 0;
+    while (i >= 0) {
+      if (!this.inRun || i > from) {
+        this.runs++;
+        this.onRun(base + i);
+        if (i > from) out(chunk.subarray(from, i));
+        out(ONE_NUL);
+      }
+      let j = i;
+      while (j < chunk.length && chunk[j] === 0) j++;
+      this.inRun = j === chunk.length;
+      if (this.inRun) return;
+      from = j;
+      i = chunk.indexOf(0, j);
+    }
+    out(chunk.subarray(from));
+  }
 }
 
 /**

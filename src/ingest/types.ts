@@ -31,8 +31,16 @@ export interface ReaderContext {
   readonly emit: (record: CanonicalRecord) => void;
   /** Report a per-line problem (counted, a few examples kept). */
   readonly issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) => void;
-  /** Count a line the reader understood but that carries nothing guestops needs. */
-  readonly skip: (line: number) => void;
+  /**
+   * Count a line the reader understood but that carries nothing guestops needs, with what kind of
+   * line it is: a short, fixed word of the reader's own (`other-event`, `dump-continuation`), never
+   * text from the input. `inspect` shows the counts by kind.
+   *
+   * Every line handed to a line reader must end up in a record (its `prov` lines), an issue (with
+   * its line number) or a skip: the input layer counts a line that got none of these as not
+   * understood (`unparsed_line`), since a line that vanishes silently is a reader bug.
+   */
+  readonly skip: (line: number, kind: string) => void;
 }
 
 /** A stateful parser for one input of a line-oriented format. */

@@ -82,6 +82,7 @@ export type ObservationKind =
   | "vmx.response" // vmware.log `Completed GuestOps[.<Op>] request[ with messages][ in N US].`
   | "vpxd.lro" // vpxd.log `[VpxLRO] -- BEGIN lro-N -- <moid> -- vim.vm.guest.* -- <session>`
   | "vpxd.lro-end" // vpxd.log `[VpxLRO] -- FINISH lro-N` of a guest LRO
+  | "vpxd.lro-error" // vpxd.log `[VpxLRO] -- ERROR lro-N -- <moid> -- vim.vm.guest.*: <fault>` + dump
   | "vc.event" // vCenter GuestOperation event (syslog stream or JSON export)
   | "vc.auth-failure" // vCenter GuestOperationAuthFailure event
   | "vc.burst" // vCenter event-burst record: N guest operations hidden by the burst filter

@@ -13,7 +13,7 @@ import {
   safeJsonStringify,
   truncateForDisplay,
 } from "./escape.js";
-import type { ReportInputs } from "./inputs.js";
+import { skippedText, type ReportInputs } from "./inputs.js";
 
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
@@ -333,6 +333,8 @@ export function summaryText(s: ScanSummary): string {
   out.push(
     `issues: ${issueTotal}${issues.length ? ` (${issues.map(([c, n]) => `${escapeTerminal(c)} ${n}`).join(", ")})` : ""}`,
   );
+  const skipped = skippedText(s.skipped);
+  if (skipped) out.push(skipped);
   const lv = s.attribution.levels;
   out.push(
     `operations: ${s.operations} — exact ${lv.exact}, correlated ${lv.correlated}, inferred ${lv.inferred}, ambiguous ${lv.ambiguous}, unknown ${lv.unknown}; attribution coverage ${pct(s.attribution.coverage)}`,

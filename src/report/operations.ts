@@ -13,7 +13,7 @@ import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
 import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
 import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
-import type { ReportInputs } from "./inputs.js";
+import { skippedText, type ReportInputs } from "./inputs.js";
 
 export const OPERATION_FORMATS = ["ndjson", "json", "table", "csv"] as const;
 export type OperationFormat = (typeof OPERATION_FORMATS)[number];
@@ -428,6 +428,8 @@ export function summaryText(summary: AttributionSummary, context: EventsContext)
   }
   const issues = Object.entries(context.issues);
   if (issues.length) out.push(`issues: ${issues.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  const skipped = skippedText(context.skipped);
+  if (skipped) out.push(skipped);
   if (c.duplicateObservations) {
     out.push(`duplicates: ${c.duplicateObservations} records seen twice (counted once)`);
   }

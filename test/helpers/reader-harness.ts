@@ -32,6 +32,8 @@ export interface Recording {
   readonly records: CanonicalRecord[];
   readonly issues: RecordedIssue[];
   readonly skipped: number[];
+  /** The kind each skipped line was given, in the order of `skipped`. */
+  readonly skippedKinds: string[];
   readonly observations: () => Observation[];
   readonly sessions: () => SessionRecord[];
   readonly issueCodes: () => ReadIssueCode[];
@@ -48,17 +50,22 @@ export function recorder(
   const records: CanonicalRecord[] = [];
   const issues: RecordedIssue[] = [];
   const skipped: number[] = [];
+  const skippedKinds: string[] = [];
   const ctx: ReaderContext = {
     source: src,
     options,
     emit: (r) => records.push(r),
     issue: (code, message, line, excerpt) => issues.push({ code, message, line, excerpt }),
-    skip: (line) => skipped.push(line),
+    skip: (line, kind) => {
+      skipped.push(line);
+      skippedKinds.push(kind);
+    },
   };
   const rec: Recording = {
     records,
     issues,
     skipped,
+    skippedKinds,
     observations: () => records.filter((r): r is Observation => r.type === "observation"),
     sessions: () => records.filter((r): r is SessionRecord => r.type === "session"),
     issueCodes: () => issues.map((i) => i.code),

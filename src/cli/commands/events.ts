@@ -15,6 +15,7 @@ import type { ReadSummary } from "../../ingest/summary.js";
 import { lookupMethod } from "../../model/catalog.js";
 import type { Operation } from "../../model/operation.js";
 import { escapeTerminal } from "../../report/escape.js";
+import { skippedOf } from "../../report/inputs.js";
 import {
   formatOperations,
   isOperationFormat,
@@ -183,6 +184,9 @@ function contextOf(
     inputs,
     formats,
     issues,
+    ...(read.totals.membersSkipped + read.totals.entriesSkipped > 0
+      ? { skipped: skippedOf(read.totals) }
+      : {}),
     counts,
   };
 }

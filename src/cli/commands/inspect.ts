@@ -111,6 +111,11 @@ export function renderSummary(summary: ReadSummary): string {
     const kinds = Object.entries(s.recordsByKind);
     if (kinds.length > 0)
       lines.push(`records: ${kinds.map(([k, v]) => `${k} ${n(v)}`).join(", ")}`);
+    if (s.ignoredBy && s.ignoredBy.length > 0) {
+      // kinds are the readers' own words, escaped all the same
+      const by = s.ignoredBy.map((k) => `${e(k.kind)} ${n(k.count)}`).join(", ");
+      lines.push(`ignored (understood, nothing to read): ${n(s.linesSkipped)} line(s): ${by}`);
+    }
     if (s.source.hostHint !== undefined)
       lines.push(`host (from the name): ${e(s.source.hostHint)}`);
     if (s.encoding !== undefined && s.encoding !== "utf8")
@@ -133,13 +138,10 @@ export function renderSummary(summary: ReadSummary): string {
       for (const x of i.examples) lines.push(`  ${example(x)}`);
     }
     if (s.members && s.members.skipped > 0) {
+      const why = s.members.skippedBy.map((r) => `${r.reason} ${n(r.count)}`).join(", ");
       lines.push(
-        `members skipped (not logs guestops reads): ${n(s.members.skipped)}, e.g. ${s.members.skippedExamples.map(e).join(", ")}`,
+        `members skipped (${why}): ${n(s.members.skipped)}, e.g. ${s.members.skippedExamples.map(e).join(", ")}`,
       );
-      const kinds = Object.entries(s.members.skippedByKind ?? {});
-      if (kinds.length > 0) {
-        lines.push(`  not regular files: ${kinds.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
-      }
     }
     if (lines.length === 0) continue;
     details.push("", inputName(s), ...lines.map((l) => `  ${l}`));
@@ -150,7 +152,10 @@ export function renderSummary(summary: ReadSummary): string {
   const issueTotal = Object.values(t.issues).reduce((k, v) => k + (v ?? 0), 0);
   out.push(
     "",
-    `Totals: ${n(t.files)} file(s), ${n(t.inputs)} input(s) read as text, ${n(t.archives)} archive(s), ${n(t.membersSkipped)} member(s) skipped`,
+    `Totals: ${n(t.files)} file(s), ${n(t.inputs)} input(s) read as text, ${n(t.archives)} archive(s), ${n(t.membersSkipped)} member(s) skipped` +
+      (t.entriesSkipped > 0
+        ? `, ${n(t.entriesSkipped)} directory entr(ies) not read (${t.entriesSkippedBy.map((r) => `${r.reason} ${n(r.count)}`).join(", ")}; e.g. ${(summary.skippedEntries ?? []).map((x) => e(x.path)).join(", ")})`
+        : ""),
     `  ${formatBytes(t.bytesRead)} read, ${formatBytes(t.bytes)} of text, ${n(t.lines)} lines, ${n(t.linesPassed)} passed to readers, ${n(t.records)} records` +
       (Object.keys(t.recordsByKind).length > 0
         ? ` (${Object.entries(t.recordsByKind)

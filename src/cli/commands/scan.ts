@@ -25,6 +25,7 @@ import {
   type ScanSummary,
 } from "../../report/alerts.js";
 import { escapeTerminal } from "../../report/escape.js";
+import { skippedOf } from "../../report/inputs.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -189,6 +190,9 @@ export function scanSummary(
       })),
     formats: Object.fromEntries(formats),
     issues: Object.fromEntries(Object.entries(read.totals.issues)),
+    ...(read.totals.membersSkipped + read.totals.entriesSkipped > 0
+      ? { skipped: skippedOf(read.totals) }
+      : {}),
     records: read.totals.records,
     operations: analysis.operations.length,
     outsideTimeRange: analysis.outsideTimeRange,

@@ -2,6 +2,7 @@
  * Hostile archives through `readInputs`: members that are not regular files, and (zip) entries
  * that overlap, CRCs that do not match, a central directory that lies, a decompression cap.
  */
+import type { SkipReason } from "../summary.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,13 +55,10 @@ describe("tar members that are not regular files", () => {
       const archive = top(summary.inputs);
       assert.equal(archive?.members?.read, 1);
       assert.equal(archive?.members?.skipped, 6, "five special members and one non-log");
-      assert.deepEqual(archive?.members?.skippedByKind, {
-        "block-device": 1,
-        "character-device": 1,
-        fifo: 1,
-        hardlink: 1,
-        symlink: 1,
-      });
+      const kinds = new Map(archive?.members?.skippedBy.map((r) => [r.reason, r.count]));
+      for (const kind of ["block-device", "character-device", "fifo", "hardlink", "symlink"]) {
+        assert.equal(kinds.get(kind as SkipReason), 1, kind);
+      }
       assert.deepEqual(archive?.members?.skippedExamples, [
         "var/run/log/hostd-link.log (symlink)",
         "var/run/log/hostd.1.log (hardlink)",
@@ -323,6 +321,6 @@ describe("zip members that are Unix symbolic links", () => {
     writeFileSync(file, archive);
     const { records, summary } = await read([file]);
     assert.equal(records.length, 1);
-    assert.deepEqual(top(summary.inputs)?.members?.skippedByKind, { symlink: 1 });
+    assert.deepEqual(top(summary.inputs)?.members?.skippedBy, [{ reason: "symlink", count: 1 }]);
   });
 });

@@ -1,44 +1,47 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sniffContainer } from "./magic.js";
-import { hostHintFrom, isRelevantMember } from "./members.js";
+import { hostHintFrom, memberNameSkip, namedLikeLog } from "./members.js";
 
-describe("isRelevantMember", () => {
-  const read = [
+describe("memberNameSkip", () => {
+  // decided by content: the name does not matter unless it surely names no log
+  const opened = [
     "esx-h1-2024-06-04--21.58-1/var/run/log/hostd.log",
     "esx-h1-2024-06-04--21.58-1/var/run/log/hostd.0.gz",
-    "var/run/log/hostd.log.3",
-    "vmfs/volumes/ds1/web-01/vmware.log",
-    "vmfs/volumes/ds1/web-01/vmware-2.log",
     "vmfs/volumes/ds1/web-01/vmware-2.log.gz",
     "var/log/vmware/vpxd/vpxd-123.log.gz",
-    "var/log/vmware/vpxd/vpxd.log",
-    "var/run/log/vpxa.log",
-    "var/run/log/syslog.0.gz",
-    "var/run/log/auth.log",
-    "var/run/log/shell.log",
-    "scratch/auditLog/audit.0",
-    "exports/vc-events-2024.json",
-    "esx-h1.example.com-2024-06-04--21.58-123.tgz",
-    "VMware-vCenter-support-2024-06-04@21-58.zip",
-    "nested/bundle.tar",
-    "C:\\logs\\hostd.log",
-  ];
-  const skipped = [
-    "var/log/vmware/vpxd/vpxd-profiler-12.log.gz",
+    "syslog/esxi-hosts.log",
+    "receiver/10.0.0.5/messages-20240604",
     "commands/esxcfg-info_-a.txt",
     "etc/vmware/hostd/config.xml",
     "vmfs/volumes/ds1/web-01/web-01.vmx",
-    "vmfs/volumes/ds1/web-01/vmware-vmx-zdump.000",
     "var/run/log/vmkernel.log",
-    "var/run/log/hostd-probe.log",
-    "var/run/log/hostdX.log",
-    "etc/",
-    "json/config.json",
+    "scratch/auditLog/audit.0",
+    "esx-h1.example.com-2024-06-04--21.58-123.tgz",
+    "C:\\logs\\hostd.log",
+    "core-services.log",
+    "",
   ];
-  for (const name of read) it(`reads ${name}`, () => assert.equal(isRelevantMember(name), true));
-  for (const name of skipped)
-    it(`skips ${name}`, () => assert.equal(isRelevantMember(name), false));
+  const skipped = [
+    "var/log/vmware/vpxd/vpxd-profiler-12.log.gz",
+    "vmfs/volumes/ds1/web-01/vmware-vmx-zdump.000",
+    "var/core/hostd-zdump.001",
+    "var/core/core.hostd.12345",
+    "core",
+    "var/run/log/hostd-probe.log",
+    "usr/lib/vmware/libvmkctl.so.1",
+    "bin/hostd.bin",
+    "vmfs/volumes/ds1/web-01/web-01-flat.vmdk",
+    "vmfs/volumes/ds1/web-01/web-01-Snapshot1.vmsn",
+    "images/logo.PNG",
+    "tmp/capture.pcap.gz",
+  ];
+  for (const name of opened) {
+    it(`opens ${JSON.stringify(name)}`, () => assert.equal(memberNameSkip(name), undefined));
+  }
+  for (const name of skipped) {
+    it(`skips ${name}`, () => assert.equal(memberNameSkip(name), "not-log-name"));
+  }
 });
 
 describe("hostHintFrom", () => {
@@ -81,5 +84,23 @@ describe("sniffContainer", () => {
     assert.equal(sniffContainer(v7), "tar");
     v7[0] = 0x68 + 1; // breaks the checksum
     assert.equal(sniffContainer(v7), undefined);
+  });
+});
+
+describe("namedLikeLog", () => {
+  it("knows the log families guestops reads, whatever the folder", () => {
+    for (const name of [
+      "var/run/log/hostd.log",
+      "var/run/log/hostd.0.gz",
+      "vmfs/volumes/ds1/web-01/vmware-2.log",
+      "var/log/vmware/vpxd/vpxd-123.log.gz",
+      "var/run/log/syslog.log",
+      "exports/vc-events.json",
+    ]) {
+      assert.equal(namedLikeLog(name), true, name);
+    }
+    for (const name of ["commands/esxcfg-info.txt", "etc/hosts", "syslog/esxi-hosts.log"]) {
+      assert.equal(namedLikeLog(name), false, name);
+    }
   });
 });

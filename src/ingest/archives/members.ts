@@ -3,57 +3,44 @@
  *
  * An ESXi support bundle (vm-support `.tgz`) holds thousands of files (command outputs, configs,
  * core dumps); a vCenter "Export System Logs" `.zip` holds one bundle per host plus vCenter's own.
- * Only members that can hold the logs guestops reads are opened; the others are counted
- * (`skippedMembers` in the summary) and never decompressed. Files named on the command line or
- * found in a named directory are always read: the filter applies inside archives only.
+ * Members are chosen by content, like files: every member is opened and its head goes through the
+ * same detection (a receiver file called `esxi-hosts.log` is read whatever its name). The name
+ * decides only as a fast path, for members that are surely not logs (binaries, core dumps, disk
+ * and memory images, pictures, known noise logs): those are counted as skipped and never
+ * decompressed. `--all-members` turns the fast path off.
  */
 
-/** Log families read from archives (the basename starts with one of these, any case). */
-const LOG_PREFIXES = [
-  "hostd", // ESXi hostd.log, rotated hostd.0.gz / hostd.log.1
-  "vmware", // per-VM vmware.log, vmware-1.log ...
-  "vpxd", // vCenter vpxd.log, vpxd-123.log.gz
-  "vpxa", // ESXi vCenter agent
-  "syslog", // ESXi syslog.log, receiver files
-  "audit", // ESXi 8.0.3+ audit records, auditLog/
-  "auth", // auth.log: sshd / hostd logins
-  "messages", // receiver / appliance syslog
-  "shell", // ESXi shell.log (commands run on the host)
-  "vc-events",
-  "vcevents",
-  "events",
-] as const;
+/** File name endings of data that is never a log (the name after an optional `.gz`). */
+const NOT_LOG_SUFFIX =
+  /\.(?:so(?:\.\d+)*|o|ko|a|bin|exe|dll|sys|elf|pyc|pyo|class|jar|war|whl|rpm|deb|vib|iso|img|vmdk|vmem|vmsn|vmss|vswp|nvram|sesparse|png|jpe?g|gif|bmp|ico|tiff?|webp|pcap(?:ng)?|dmp|dump|zdump|core|gcore|db|sqlite3?|mdb)$/i;
 
-/** Members of those families that are known not to hold relevant records (and can be huge). */
-const EXCLUDED = /^(?:vpxd-profiler|vpxd-svcs-perf|vpxd-perf|hostd-probe|vmware-vmx-|vmware\.vmx)/i;
-
-/** A log file name: `x.log`, `x.log.3`, `x.3`, `x-3.log`, `x.json`, `x.ndjson`, `x.txt`, `x`. */
-const LOG_SUFFIX = /^(?:[-.]\d+)*(?:\.(?:log|txt|json|ndjson|out))?(?:[-.]\d+)*$/i;
-
-/** Nested archives are opened (a vCenter export holds per-host bundles). */
-const ARCHIVE = /\.(?:tgz|tar|tar\.gz|zip)$/i;
-
-/** Event exports saved as JSON anywhere in an archive (`events.json`, `vc-events-2024.json`). */
-const EVENT_JSON = /event[^/]*\.(?:nd)?json$/i;
+/** Core and crash dumps, and large noise logs that hold no guest operation. */
+const NOT_LOG_NAME =
+  /^(?:core(?:\.\d+|\.[\w-]+\.\d+)?|.*-zdump[.-].*|vmkernel-zdump.*|vpxd-profiler.*|vpxd-svcs-perf.*|vpxd-perf.*|hostd-probe.*)$/i;
 
 /**
- * True when an archive member may hold relevant logs. `name` is the member path inside its
- * archive (`esx-h1-2024-06-04--21.58/var/run/log/hostd.0.gz`).
+ * Why an archive member is skipped without being opened: `"not-log-name"` when its name says it
+ * is surely not a log, else undefined (the member is opened and decided by content). `name` is
+ * the member path inside its archive (`esx-h1-2024-06-04--21.58/var/run/log/hostd.0.gz`).
  */
-export function isRelevantMember(name: string): boolean {
+export function memberNameSkip(name: string): "not-log-name" | undefined {
   const path = name.replace(/\\/g, "/");
   const base = path.slice(path.lastIndexOf("/") + 1);
-  if (base === "") return false;
-  if (ARCHIVE.test(base)) return true;
-  if (EVENT_JSON.test(base)) return true;
-  if (/(?:^|\/)auditLog\//i.test(path)) return true;
   const plain = base.replace(/\.gz$/i, "");
-  const lower = plain.toLowerCase();
-  if (EXCLUDED.test(plain)) return false;
-  for (const prefix of LOG_PREFIXES) {
-    if (lower.startsWith(prefix) && LOG_SUFFIX.test(plain.slice(prefix.length))) return true;
-  }
-  return false;
+  return NOT_LOG_SUFFIX.test(plain) || NOT_LOG_NAME.test(plain) ? "not-log-name" : undefined;
+}
+
+/** Log families guestops reads, by base name (`hostd.log`, `vpxd-12.log.gz`, `syslog.0`). */
+const LOG_NAME =
+  /^(?:hostd|vmware|vpxd|vpxa|syslog|audit|auth|messages|shell|vc-?events|events)(?:[-.]\d+)*(?:\.(?:log|txt|json|ndjson|out))?(?:[-.]\d+)*(?:\.gz)?$/i;
+
+/**
+ * Whether a member is named like a log guestops reads: when no reader recognises such a member,
+ * that is an issue of its own (a format guestops does not know), not a quiet skip.
+ */
+export function namedLikeLog(name: string): boolean {
+  const path = name.replace(/\\/g, "/");
+  return LOG_NAME.test(path.slice(path.lastIndexOf("/") + 1));
 }
 
 /** vm-support: `esx-<host>-<yyyy>-<mm>-<dd>--<hh>.<mm>[-<n>]`; vCenter: `vc-<host>-<date>...`. */

@@ -28,6 +28,7 @@ const DIRECT_OPID: readonly { readonly prefix: string; readonly client: string }
 const VCENTER_KINDS: ReadonlySet<ObservationKind> = new Set<ObservationKind>([
   "vpxd.lro",
   "vpxd.lro-end",
+  "vpxd.lro-error",
   "vc.event",
   "vc.auth-failure",
   "vc.burst",

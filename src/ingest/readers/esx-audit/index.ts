@@ -183,7 +183,7 @@ export function createAuditParser(ctx: ReaderContext): LineParser {
       const raw = envelope?.line ?? text;
       const found = auditElement(env);
       if (found === undefined) {
-        if (text.trim() === "") ctx.skip(lineNo);
+        if (text.trim() === "") ctx.skip(lineNo, "blank");
         else
           ctx.issue(
             "unparsed_line",
@@ -207,7 +207,7 @@ export function createAuditParser(ctx: ReaderContext): LineParser {
         case "api.call": {
           const object = param(el, "object") ?? "";
           if (!object.startsWith(GUEST)) {
-            ctx.skip(lineNo);
+            ctx.skip(lineNo, "non-guest-call");
             return;
           }
           const { type, method } = splitObject(object);
@@ -248,7 +248,7 @@ export function createAuditParser(ctx: ReaderContext): LineParser {
           return;
         }
         default:
-          ctx.skip(lineNo);
+          ctx.skip(lineNo, "other-event");
       }
     },
     end(): void {},

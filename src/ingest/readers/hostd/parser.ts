@@ -386,7 +386,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
   }
 
   function skipLines(lines: readonly Phys[]): void {
-    for (const l of lines) ctx.skip(l.lineNo);
+    for (const l of lines) ctx.skip(l.lineNo, "non-guest-call");
   }
 
   /** A multi-line record read only in part, reported at its first line. */
@@ -578,7 +578,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
   ): void {
     const call = startCall(threadKey, head, phys.lineNo, req);
     if (!call.guest) {
-      ctx.skip(phys.lineNo);
+      ctx.skip(phys.lineNo, "non-guest-call");
       return;
     }
     call.api = apiOf(call.method, phys.lineNo, phys.raw);
@@ -650,7 +650,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         if (call?.guest) {
           call.lastLineNo = lineNo;
           call.fault = { head: line, lines: [phys], fault: thrown, incomplete: false };
-        } else ctx.skip(lineNo);
+        } else ctx.skip(lineNo, "non-guest-throw");
       } else {
         flushFault(threadKey);
         single(line, phys, threadKey);
@@ -721,13 +721,13 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         );
         return;
       }
-      ctx.skip(lineNo);
+      ctx.skip(lineNo, "other-event");
       return;
     }
     const st = parseStateTransition(msg);
     if (st !== undefined) {
       if (st.to !== GUEST_STATE) {
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "other-state");
         return;
       }
       if (st.truncated) {
@@ -795,7 +795,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       );
       return;
     }
-    ctx.skip(lineNo);
+    ctx.skip(lineNo, "other-message");
   }
 
   // ---- continuation lines ---------------------------------------------------------------------
@@ -819,7 +819,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       case "result":
         if (p.lines.length >= MAX_DUMP_LINES) {
           p.overflow = true;
-          if (lineNo !== undefined) ctx.skip(lineNo);
+          if (lineNo !== undefined) ctx.skip(lineNo, "dump-overflow");
           return;
         }
         if (lineNo !== undefined) p.lines.push({ lineNo, raw });
@@ -830,7 +830,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
         if (p.depth <= 0 && !p.inQuote) finish(p);
         return;
       case "other":
-        if (lineNo !== undefined) ctx.skip(lineNo);
+        if (lineNo !== undefined) ctx.skip(lineNo, "dump-other");
         return;
       case "orphan":
         if (!p.reported && s.indexOf(RELEVANT, ts) >= 0) {
@@ -841,7 +841,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
             lineNo,
             excerpt(lineNo !== undefined ? raw : s.slice(ts)),
           );
-        } else if (lineNo !== undefined) ctx.skip(lineNo);
+        } else if (lineNo !== undefined) ctx.skip(lineNo, "continuation");
         return;
     }
   }
@@ -974,11 +974,11 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
       const phys: Phys = { lineNo, raw };
       const res = readHostdLineFrom(text, ctx.options, env);
       if (res.type === "foreign") {
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "other-program");
         return;
       }
       if (res.type === "unparsed") {
-        if (text.trim() === "") ctx.skip(lineNo);
+        if (text.trim() === "") ctx.skip(lineNo, "blank");
         else
           ctx.issue(
             "unparsed_line",

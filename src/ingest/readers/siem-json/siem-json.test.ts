@@ -49,7 +49,7 @@ const vcenterRouter = (ctx: ReaderContext): LineParser => {
   const vpxd = vpxdReader.open(ctx);
   return {
     line: (body, lineNo, envelope) => {
-      if (envelope?.program?.toLowerCase() !== "vpxd") return ctx.skip(lineNo);
+      if (envelope?.program?.toLowerCase() !== "vpxd") return ctx.skip(lineNo, "other-program");
       (body.startsWith("Event [") ? events : vpxd).line(body, lineNo, envelope);
     },
     end: () => {

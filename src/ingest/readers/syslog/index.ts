@@ -90,7 +90,7 @@ export function openRouter(ctx: ReaderContext, lookup: ReaderLookup = HOST_ONLY)
     const p = parserFor(name, env.host);
     if (p === undefined) {
       missing.set(name, (missing.get(name) ?? 0) + 1);
-      ctx.skip(lineNo);
+      ctx.skip(lineNo, "no-reader-for-program");
       return;
     }
     p.line(text, lineNo, env);
@@ -115,12 +115,12 @@ export function openRouter(ctx: ReaderContext, lookup: ReaderLookup = HOST_ONLY)
             lineNo,
             excerpt(text),
           );
-        } else ctx.skip(lineNo);
+        } else ctx.skip(lineNo, "no-syslog-header");
         return;
       }
       const name = routeOf(env);
       if (name === undefined) {
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "other-program");
         return;
       }
       if (name === "hostd") {

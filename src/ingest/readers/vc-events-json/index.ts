@@ -175,7 +175,7 @@ function readValue(value: unknown, el: JsonElement, ctx: ReaderContext, depth: n
     ctx,
     undefined,
   );
-  if (!understood) ctx.skip(el.line);
+  if (!understood) ctx.skip(el.line, "other-event");
 }
 
 async function readEvents(bytes: AsyncIterable<Buffer>, ctx: ReaderContext): Promise<void> {

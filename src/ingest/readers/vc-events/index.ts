@@ -165,7 +165,7 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       ctx,
       envelope?.program ?? "vpxd",
     );
-    if (!understood && !partial) ctx.skip(prov.line);
+    if (!understood && !partial) ctx.skip(prov.line, "other-event");
   };
 
   /** Join the parts received so far, in order; `partial` when some are missing. */

@@ -125,25 +125,25 @@ function openVmx(ctx: ReaderContext): LineParser {
           const path = rest.slice("CONFIGURATION".length).trim();
           if (path.endsWith(".vmx")) configVmx = path;
         } else section = rest;
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "section-header");
         return;
       }
       const name = DICT_NAME.exec(msg)?.groups?.["v"];
       if (name !== undefined) {
         if (section === undefined || section === "CONFIGURATION")
           displayName = unquote(name.trim());
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "dictionary");
         return;
       }
     }
     const host = HOSTNAME.exec(msg)?.groups?.["h"];
     if (host !== undefined && head) {
       headerHost = host;
-      ctx.skip(lineNo);
+      ctx.skip(lineNo, "hostname");
       return;
     }
     if (!msg.includes("Vigor")) {
-      if (msg.includes("GuestOps")) ctx.skip(lineNo);
+      ctx.skip(lineNo, msg.includes("GuestOps") ? "guestops-other" : "other-message");
       return;
     }
 
@@ -158,11 +158,11 @@ function openVmx(ctx: ReaderContext): LineParser {
           lineNo,
           excerpt(raw),
         );
-      } else ctx.skip(lineNo);
+      } else ctx.skip(lineNo, "vigor-other");
       return;
     }
     if (g["svc"] !== "GuestOps") {
-      ctx.skip(lineNo); // MKS.IssueTicket and other console traffic
+      ctx.skip(lineNo, "other-service"); // MKS.IssueTicket and other console traffic
       return;
     }
     const opId = g["opid"] ?? "";

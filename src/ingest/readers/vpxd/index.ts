@@ -1,7 +1,11 @@
 /**
  * @module Reader for vCenter `vpxd.log` (and ESXi `vpxa.log`, which writes the same LRO lines):
  * `[VpxLRO] -- BEGIN lro-N -- <moid> -- vim.vm.guest.<Mgr>.<method> -- <session>(<session2>)`
- * becomes a `vpxd.lro` observation, its `FINISH lro-N` a `vpxd.lro-end`, and lines that name a
+ * becomes a `vpxd.lro` observation, its `FINISH lro-N` a `vpxd.lro-end`, a failed call's
+ * `ERROR lro-N -- <moid> -- vim.vm.guest.<Mgr>.<method>: <fault>:` with its `-->` dump (`Result:`
+ * the fault, `Args:` then `Arg vm:` / `Arg auth:` / `Arg spec:` ...) one `vpxd.lro-error`
+ * observation (outcome failure, the fault, the VM moref, guest program, arguments, path and guest
+ * user; never the password, which vpxd writes as `(not shown)`), and lines that name a
  * user (`User X@ip logged in as UA`, `[Auth]: User X`) become session records (telemetry.md §5.3).
  * A session record carries the session key of the latest LRO of its opID (the login LRO
  * `vim.SessionManager.login -- <session>` for a login line), so attribution can tie the guest
@@ -18,6 +22,7 @@ import type { Observation, SessionRecord } from "../../../model/record.js";
 import { parseEnvelope } from "../../syslog/envelope.js";
 import { parseIsoTime } from "../../time.js";
 import { defineReader, type Envelope, type LineParser, type ReaderContext } from "../../types.js";
+import { parseDump } from "../hostd/dump.js";
 import { excerpt } from "../excerpt.js";
 import { shareOfLines } from "../sniff.js";
 import { matchSessionText } from "../vc-events/index.js";
@@ -30,6 +35,16 @@ const LOCAL =
   /^(?<ts>\d{4}-\d{2}-\d{2}T\S+)\s+(?:(?:verbose|trivia|info|warning|warn|error|panic|debug|critical|fatal)\s+(?<proc>[A-Za-z][\w-]*)(?:\[(?<pid>[0-9A-Fa-f]+)\]|\s+(?<pid2>\d+))|[A-Z][a-z]\(\d+\)(?:\[\+\])?\s+(?<proc8>[A-Za-z][\w-]*)\[(?<pid8>\d+)\]:|(?=\[))\s*(?<rest>.*)$/i;
 const LRO =
   /\[VpxLRO\] -- (?<phase>BEGIN|FINISH) (?<lro>\S+)(?: -- (?<moid>\S+) -- (?<method>\S+)(?: -- (?<session>[^\s(]+)(?:\((?<session2>[^\s)]*)\))?)?)?/;
+/**
+ * `[VpxLRO] -- ERROR lro-N -- <moid> -- <method>: <fault>:` (also `--   ERROR`, 5.x without the
+ * moid, `: :<fault>`). Every field before the method is a space-free token followed by ` -- `.
+ */
+const LRO_ERROR =
+  /\[VpxLRO\] --\s+ERROR (?<lro>\S+) (?:-- (?:\S+ -- )*)?(?<method>vim\.[\w.]+):\s*:?(?<fault>[A-Za-z][\w.]*)?/;
+/** A section head inside an ERROR dump: `Result:`, `Args:`, `Arg spec:`. */
+const DUMP_SECTION = /^\s*(?:(?<result>Result)|(?<args>Args)|Arg (?<arg>[^\s:]+)):\s*$/;
+/** Argument names that hold a guest path (`guestFilePath`, `filePath`, `directoryPath`). */
+const PATH_ARG = /path$/i;
 const OPID = /\bopI[Dd]=(?:"(?<q>[^"]*)"|(?<u>[^\s\]"]+))/;
 // `[Auth]: User X` ([I]): applied once, at the first `[Auth]`, with no lazy group before `$`.
 const AUTH = /^\[Auth\]:?\s+User\s+(?<user>\S.*)$/;
@@ -101,8 +116,93 @@ function opIdOf(prefix: string, envelope: Envelope | undefined): string | undefi
   return g?.["q"] ?? g?.["u"];
 }
 
+interface Begun {
+  readonly method: string;
+  readonly api: string;
+  readonly opId?: string;
+  readonly session?: string;
+}
+
+/** An ERROR line whose `-->` dump is still being read. */
+interface PendingError {
+  readonly u: Unwrapped;
+  readonly match: RegExpExecArray;
+  readonly line: number;
+  readonly raws: string[];
+  readonly texts: string[];
+  last: number;
+}
+
+/** The continuation text of a `-->` line (after the marker), or undefined for any other line. */
+function continuation(text: string): string | undefined {
+  let body = text;
+  if (!/^\s*-->/.test(body)) {
+    const rest = LOCAL.exec(text)?.groups?.["rest"];
+    if (rest === undefined || !rest.startsWith("-->")) return undefined;
+    body = rest;
+  }
+  const at = body.indexOf("-->");
+  return body.slice(at + (body.charCodeAt(at + 3) === 32 ? 4 : 3));
+}
+
+/** What an ERROR dump says: the fault, the VM, and what the call asked the guest to do. */
+function readErrorDump(texts: readonly string[]): {
+  fault?: string;
+  moref?: string;
+  guest: {
+    path?: string;
+    program?: string;
+    arguments?: string;
+    workingDirectory?: string;
+    username?: string;
+  };
+} {
+  const out: ReturnType<typeof readErrorDump> = { guest: {} };
+  const sections: { name: string; lines: string[] }[] = [];
+  for (const t of texts) {
+    const g = DUMP_SECTION.exec(t)?.groups;
+    if (g)
+      sections.push({
+        name: g["result"] ? "Result" : g["args"] ? "Args" : `Arg ${g["arg"]}`,
+        lines: [],
+      });
+    else sections[sections.length - 1]?.lines.push(t);
+  }
+  for (const { name, lines } of sections) {
+    if (lines.length === 0) continue;
+    const dump = parseDump(lines.join("\n"));
+    if (name === "Result") {
+      if (dump.type) out.fault = dump.type;
+      continue;
+    }
+    const arg = name.startsWith("Arg ") ? name.slice(4) : undefined;
+    if (arg === undefined) continue;
+    const type = dump.type ?? "";
+    if (type.endsWith("ProgramSpec")) {
+      const program = dump.fields.get("programPath");
+      const args = dump.fields.get("arguments");
+      const wd = dump.fields.get("workingDirectory");
+      if (program !== undefined) out.guest.program = program;
+      if (args !== undefined) out.guest.arguments = args;
+      if (wd !== undefined) out.guest.workingDirectory = wd;
+    } else if (type.startsWith("vim.vm.guest.") && type.endsWith("Authentication")) {
+      const user = dump.fields.get("username"); // never the password: vpxd writes `(not shown)`
+      if (user) out.guest.username = user;
+    } else if (arg === "vm" && dump.scalar !== undefined) {
+      const m = /VirtualMachine:([^'"\s]+)/.exec(dump.scalar);
+      if (m?.[1]) out.moref = m[1];
+    } else if (PATH_ARG.test(arg) && dump.scalar !== undefined) {
+      out.guest.path ??= dump.scalar;
+    }
+  }
+  return out;
+}
+
 function openVpxd(ctx: ReaderContext): LineParser {
-  const open = new Map<string, { method: string; api: string; opId?: string; session?: string }>();
+  const open = new Map<string, Begun>();
+  /** Guest LROs that finished: a failed one's ERROR line comes after its FINISH. */
+  const finished = new Map<string, Begun>();
+  let pending: PendingError | undefined;
   /**
    * The session key of the latest LRO of each opID (any method: `vim.SessionManager.login` too).
    * A login line or an `[Auth]` line runs under the opID of its LRO, so it names that session's
@@ -165,7 +265,7 @@ function openVpxd(ctx: ReaderContext): LineParser {
       }
       rememberSession(opId, g["session"]);
       if (!method.startsWith("vim.vm.guest.")) {
-        ctx.skip(lineNo);
+        ctx.skip(lineNo, "lro-other-method");
         return;
       }
       const api = lookupMethod(method)?.api;
@@ -202,10 +302,16 @@ function openVpxd(ctx: ReaderContext): LineParser {
     }
     const begun = open.get(id);
     if (!begun) {
-      ctx.skip(lineNo); // the FINISH of an LRO that is not a guest operation (or began earlier)
+      // the FINISH of an LRO that is not a guest operation (or began earlier)
+      ctx.skip(lineNo, "lro-finish-other");
       return;
     }
     open.delete(id);
+    if (finished.size >= MAX_OPEN) {
+      const oldest = finished.keys().next().value;
+      if (oldest !== undefined) finished.delete(oldest);
+    }
+    finished.set(id, begun);
     const time = timeOf(u, lineNo, raw);
     const op = opId ?? begun.opId;
     const record: Observation = {
@@ -258,27 +364,92 @@ function openVpxd(ctx: ReaderContext): LineParser {
     return true;
   };
 
+  /** The ERROR line and its dump as one record (a failed guest call); other ERRORs are skipped. */
+  const flushError = (): void => {
+    const p = pending;
+    if (!p) return;
+    pending = undefined;
+    const g = p.match.groups ?? {};
+    const method = g["method"] ?? "";
+    const raw = p.raws.join("\n");
+    if (!method.startsWith("vim.vm.guest.")) {
+      for (let l = p.line; l <= p.last; l++) ctx.skip(l, "lro-error-other-method");
+      return;
+    }
+    const id = g["lro"] ?? "";
+    const begun = open.get(id) ?? finished.get(id);
+    finished.delete(id);
+    const api = lookupMethod(method)?.api;
+    if (!api)
+      ctx.issue("unknown_method", `unknown guest operation ${method}`, p.line, excerpt(raw));
+    const opId = opIdOf(p.u.text.slice(0, p.match.index), p.u.envelope) ?? begun?.opId;
+    const dump = readErrorDump(p.texts);
+    const fault = g["fault"] ?? dump.fault;
+    const guest = Object.keys(dump.guest).length > 0 ? dump.guest : undefined;
+    const time = timeOf(p.u, p.line, raw);
+    const record: Observation = {
+      type: "observation",
+      kind: "vpxd.lro-error",
+      time: time?.time,
+      ...(time?.assumed ? { timeAssumed: true } : {}),
+      ...base(p.u),
+      ...(dump.moref ? { vm: { moref: dump.moref } } : {}),
+      method,
+      ...(api ? { api } : {}),
+      ...(opId ? { opId } : {}),
+      ...(begun?.session ? { session: begun.session } : {}),
+      outcome: "failure",
+      ...(fault ? { fault } : {}),
+      ...(guest ? { guest } : {}),
+      eventKey: id,
+      evidence: "inferred",
+      prov: { source: ctx.source, line: p.line, lineCount: p.last - p.line + 1, raw },
+    };
+    ctx.emit(record);
+  };
+
   const line = (text: string, lineNo: number, envelope?: Envelope): void => {
     // A routed line keeps its whole physical line (header included) as provenance.
     const raw = envelope?.line ?? text;
+    if (pending) {
+      const more = lineNo === pending.last + 1 ? continuation(text) : undefined;
+      if (more !== undefined) {
+        pending.raws.push(raw);
+        pending.texts.push(more);
+        pending.last = lineNo;
+        return;
+      }
+      flushError();
+    }
     const u = unwrap(text, envelope, ctx);
     const m = LRO.exec(u.text);
     if (m) {
       lro(u, m, lineNo, raw);
       return;
     }
+    const error = u.text.includes("ERROR") ? LRO_ERROR.exec(u.text) : null;
+    if (error) {
+      pending = { u, match: error, line: lineNo, raws: [raw], texts: [], last: lineNo };
+      return;
+    }
+    if (continuation(text) !== undefined) {
+      ctx.skip(lineNo, "dump-continuation"); // the dump of a message that is not read
+      return;
+    }
     if (u.text.includes("[VpxLRO]")) {
-      ctx.skip(lineNo); // other VpxLRO chatter (`-- ERROR`, progress)
+      ctx.skip(lineNo, "lro-other"); // other VpxLRO chatter (progress)
       return;
     }
     if (session(u, lineNo, raw)) return;
-    ctx.skip(lineNo);
+    ctx.skip(lineNo, "no-session-text");
   };
 
   return {
     line,
     end: () => {
+      flushError();
       open.clear();
+      finished.clear();
       sessionOfOpId.clear();
     },
   };
@@ -291,7 +462,7 @@ export const vpxdReader = defineReader({
   name: "vpxd",
   title: "vCenter vpxd.log (and ESXi vpxa.log): guest-operation LROs, session lines",
   shape: "lines",
-  markers: ["[VpxLRO]", "logged in as", "logged out", "Cannot login", "[Auth]"],
+  markers: ["[VpxLRO]", "logged in as", "logged out", "Cannot login", "[Auth]", "-->"],
   /**
    * A hit is a line that starts like a log line (a timestamp, a redacted one, a syslog priority
    * or date) and carries vpxd's header or an LRO: prose quoting vpxd lines does not count.

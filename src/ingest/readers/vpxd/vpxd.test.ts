@@ -217,3 +217,61 @@ describe("vpxd reader: real samples", { skip: skipReal }, () => {
     }
   });
 });
+
+describe("vpxd reader: failed guest calls (`[VpxLRO] -- ERROR`)", () => {
+  const rec = readLines(vpxdReader, fixture("vpxd-lro-error.log"), source("vpxd.log"));
+  const errors = rec.observations().filter((o) => o.kind === "vpxd.lro-error");
+
+  it("emits one failure observation per failed guest call, with its fault", () => {
+    assert.deepEqual(
+      errors.map((o) => [o.eventKey, o.api, o.outcome, o.fault, o.prov.line, o.prov.lineCount]),
+      [
+        ["lro-900010", "StartProgramInGuest", "failure", "vim.fault.InvalidGuestLogin", 3, 24],
+        [
+          "lro-900020",
+          "InitiateFileTransferFromGuest",
+          "failure",
+          "vim.fault.FileNotFound",
+          33,
+          18,
+        ],
+        ["lro-900030", "DeleteFileInGuest", "failure", "vim.fault.GuestPermissionDenied", 55, 1],
+      ],
+    );
+  });
+
+  it("reads the VM moref, guest program, arguments, path and guest user from the dump", () => {
+    const [start, pull] = errors;
+    assert.deepEqual(start?.vm, { moref: "vm-1042" });
+    assert.deepEqual(start?.guest, {
+      program: "C:\\Windows\\System32\\cmd.exe",
+      arguments: "/c whoami > C:\\Users\\Public\\o.txt",
+      username: "Administrator",
+    });
+    assert.deepEqual(pull?.vm, { moref: "vm-2001" });
+    assert.deepEqual(pull?.guest, {
+      path: "C:\\Windows\\NTDS\\ntds.dit",
+      username: "CORP\\svc-backup",
+    });
+    for (const o of errors) assert.ok(!JSON.stringify(o.guest ?? {}).includes("password"));
+  });
+
+  it("carries the opID and, after its BEGIN, the LRO's session", () => {
+    const [start, pull] = errors;
+    assert.equal(start?.opId, "9a1f00c2-01");
+    assert.equal(start?.session, "526861fc-0c28-1930-ae5e-d8c2772bf8c2");
+    assert.equal(start?.time, "2024-03-05T10:10:01.411Z");
+    assert.equal(pull?.opId, "7c0de111-02");
+    assert.equal(pull?.session, undefined, "its BEGIN is not in this file");
+    assert.ok(start?.prov.raw.startsWith("2024-03-05T10:10:01.411Z info vpxd[47540]"));
+    assert.ok(start?.prov.raw.endsWith("--> }"));
+  });
+
+  it("skips a non-guest ERROR with its dump and an unrelated dump, by kind", () => {
+    const kinds = new Map<number, string>();
+    rec.skipped.forEach((line, i) => kinds.set(line, rec.skippedKinds[i] ?? ""));
+    for (let l = 27; l <= 32; l++) assert.equal(kinds.get(l), "lro-error-other-method", `${l}`);
+    for (let l = 52; l <= 54; l++) assert.equal(kinds.get(l), "dump-continuation", `${l}`);
+    assert.deepEqual(rec.issues, []);
+  });
+});
