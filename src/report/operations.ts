@@ -22,8 +22,8 @@ export const isOperationFormat = (name: string): name is OperationFormat =>
   (OPERATION_FORMATS as readonly string[]).includes(name);
 
 /** Version of the document (`--format json`) and of each operation object. */
-export const OPERATIONS_SCHEMA = "guestops.events/1";
-export const OPERATION_SCHEMA = "guestops.operation/1";
+export const OPERATIONS_SCHEMA = "guestops.events/2";
+export const OPERATION_SCHEMA = "guestops.operation/2";
 
 /** What a run states about itself: tool, inputs with their hashes, time zone, counts. */
 export interface EventsContext extends ReportInputs {
@@ -119,6 +119,7 @@ export interface OperationJson {
   readonly fault?: string;
   readonly hidden?: { readonly count?: number; readonly phase?: string };
   readonly notes?: readonly string[];
+  readonly copies?: number;
   readonly evidence: readonly EvidenceJson[];
 }
 
@@ -214,6 +215,7 @@ export function operationJson(op: Operation): OperationJson {
     ...(fault !== undefined ? { fault } : {}),
     ...(op.hidden ? { hidden: { ...op.hidden } } : {}),
     ...(op.notes?.length ? { notes: [...op.notes] } : {}),
+    ...(op.copies ? { copies: op.copies } : {}),
     evidence: [
       ...op.observations.map(evidenceOfObservation),
       ...(op.sessions ?? []).map(evidenceOfSession),
