@@ -644,6 +644,7 @@ class Joiner {
     frags = this.#joinLroByTime(frags);
     frags = this.#joinVcenterEventsToLro(frags);
     propagateVmInputs(frags);
+    assignInputHosts(frags);
     return frags;
   }
 
@@ -1101,6 +1102,61 @@ function propagateVmInputs(frags: readonly Frag[]): void {
     if (f.vm.names.length === 0 && entry.names.size === 1 && name)
       f.vm = { ...f.vm, names: [name] };
   }
+}
+
+/**
+ * Host identity for inputs whose lines name no host (ESXi 8 local hostd.log, vmware.log) and to
+ * which no `--input-host` or bundle name gave one: a directory of the input's path that names a
+ * host other records of the run name (`esx01/hostd.log` when vCenter events name
+ * `esx01.corp.example`), else the one host the input's joined operations (a vCenter event, a
+ * vmware.log with a host) name. Joins are done: only the host the operations report changes.
+ */
+function assignInputHosts(frags: readonly Frag[]): void {
+  const known = new Set<string>();
+  for (const f of frags) for (const i of f.items) if (i.host) known.add(i.host);
+  const inputs = new Map<string, { fromPath: string | undefined; joined: Set<string> }>();
+  for (const f of frags) {
+    for (const i of f.items) {
+      if (i.host || VCENTER_SLOTS.has(i.slot)) continue;
+      const key = sourceKey(i.obs);
+      let entry = inputs.get(key);
+      if (!entry) {
+        entry = { fromPath: hostFromPath(i.obs.prov.source, known), joined: new Set() };
+        inputs.set(key, entry);
+      }
+      if (f.host && entry.joined.size < 4) entry.joined.add(f.host);
+    }
+  }
+  if (inputs.size === 0) return;
+  for (const f of frags) {
+    if (f.host) continue;
+    const found = new Set<string>();
+    for (const i of f.items) {
+      const entry = i.host ? undefined : inputs.get(sourceKey(i.obs));
+      if (!entry) continue;
+      const [only] = entry.joined;
+      const host = entry.fromPath ?? (entry.joined.size === 1 ? only : undefined);
+      if (host) found.add(host);
+    }
+    const [host] = found;
+    if (found.size === 1 && host) f.host = host;
+  }
+}
+
+/** The host key a directory of the input's path names, when other records name that host. */
+function hostFromPath(
+  src: Observation["prov"]["source"],
+  known: ReadonlySet<string>,
+): string | undefined {
+  const parts = `${src.path}${src.member ? `/${src.member}` : ""}`.split(/[/\\!]/);
+  parts.pop(); // the file's own name
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i];
+    if (!part || part === "." || part === "..") continue;
+    const key = hostKey(part);
+    if (key && known.has(key)) return key;
+  }
+  return undefined;
 }
 
 const isVcEventOnly = (f: Frag): boolean => f.slots.size === 1 && f.slots.has("vc.event");

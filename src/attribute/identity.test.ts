@@ -202,7 +202,10 @@ describe("clients and opIDs", () => {
 
   it("reads the caller from the opID shape", () => {
     assert.deepEqual(opIdShape("esxui-8c02-9b39"), { client: "Host Client", via: "direct" });
-    assert.deepEqual(opIdShape("vim-cmd-09-a45d"), { client: "vim-cmd (ESXi shell)", via: "direct" });
+    assert.deepEqual(opIdShape("vim-cmd-09-a45d"), {
+      client: "vim-cmd (ESXi shell)",
+      via: "direct",
+    });
     for (const id of [
       "58B46869-0000005E-46-3d-df-5944",
       "539bc6dd-c7-c39c",

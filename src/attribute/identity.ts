@@ -170,7 +170,10 @@ export function isLoopback(ip: string): boolean {
     .trim()
     .toLowerCase()
     .replace(/^\[|\]$/g, "");
-  return /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text) || /^(?:0{0,4}:){2,7}0{0,3}1$/.test(text);
+  return (
+    /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text) ||
+    /^(?:0{0,4}:){2,7}0{0,3}1$/.test(text)
+  );
 }
 
 /** Whether two host spellings name the same host; unknown (absent) hosts are compatible. */

@@ -13,7 +13,7 @@
  * too long or not UTF-8 become counted issues of that input, and the next input is read. Only a
  * path that does not exist or cannot be read, and bad options, are errors (GuestOpsError, exit 2).
  */
-import { basename } from "node:path";
+import { basename, resolve, sep } from "node:path";
 import { DateTime } from "luxon";
 import type {
   CanonicalRecord,
@@ -69,6 +69,17 @@ export interface ReadInputsOptions {
   readonly cwd?: string;
   /** Longest line kept whole, in bytes. Default 64 KiB. */
   readonly maxLineBytes?: number;
+  /**
+   * Hosts given for inputs whose lines name none (`--input-host`): `path` absent for every
+   * input, else the inputs at or under it. They win over the bundle's name; the last match wins.
+   */
+  readonly inputHosts?: readonly InputHost[];
+}
+
+/** A host given for inputs (`--input-host [PATH=]NAME`). */
+export interface InputHost {
+  readonly path?: string;
+  readonly host: string;
 }
 
 export interface ReadProgress {
@@ -107,6 +118,8 @@ interface Location {
   /** Last path component, for messages. */
   readonly name: string;
   readonly hostHint: string | undefined;
+  /** The hint was given (`--input-host`): a member's bundle name does not replace it. */
+  readonly hostGiven?: boolean;
   readonly mtime: string | undefined;
   readonly containers: readonly string[];
   /** The file on disk, while the bytes are still the file's own (zip needs random access). */
@@ -143,6 +156,27 @@ export async function readInputs(
     durationMs: Date.now() - started,
   };
 }
+
+/** The host `--input-host` gives for a file: the last entry whose path is the file or holds it. */
+function givenHost(entry: SourceEntry, options: ReadInputsOptions): string | undefined {
+  let host: string | undefined;
+  for (const h of options.inputHosts ?? []) {
+    if (h.path === undefined) host = h.host;
+    else if (
+      h.path === "-"
+        ? entry.kind === "stdin"
+        : entry.kind === "file" && under(entry, h.path, options.cwd)
+    )
+      host = h.host;
+  }
+  return host;
+}
+
+const under = (entry: SourceEntry, path: string, cwd: string | undefined): boolean => {
+  const file = entry.absolute ?? resolve(cwd ?? process.cwd(), entry.path);
+  const base = resolve(cwd ?? process.cwd(), path);
+  return file === base || file.startsWith(base.endsWith(sep) ? base : base + sep);
+};
 
 class Run {
   private readonly hashes = new HashService();
@@ -189,11 +223,13 @@ class Run {
     const outer = openOuter(entry, this.options.stdin ?? (() => process.stdin), this.hashes, (n) =>
       this.advance(n),
     );
+    const given = givenHost(entry, this.options);
     const loc: Location = {
       path: entry.path,
       member: undefined,
       name: entry.kind === "stdin" ? "-" : basename(entry.path),
-      hostHint: hostHintFrom(entry.path),
+      hostHint: given ?? hostHintFrom(entry.path),
+      ...(given !== undefined ? { hostGiven: true } : {}),
       mtime: entry.mtime,
       containers: [],
       diskPath: entry.kind === "file" && entry.size !== undefined ? entry.absolute : undefined,
@@ -370,7 +406,8 @@ class Run {
         path: loc.path,
         member: loc.member === undefined ? name : `${loc.member}!${name}`,
         name: name.slice(name.lastIndexOf("/") + 1),
-        hostHint: hostHintFrom(name) ?? loc.hostHint,
+        hostHint: loc.hostGiven ? loc.hostHint : (hostHintFrom(name) ?? loc.hostHint),
+        ...(loc.hostGiven ? { hostGiven: true } : {}),
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
         diskPath: undefined,

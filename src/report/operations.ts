@@ -8,7 +8,7 @@
  * through `escapeTerminal`, csv with formula neutralising.
  */
 import type { AttributionSummary } from "../attribute/summary.js";
-import { LEVEL_ORDER } from "../attribute/summary.js";
+import { hostlessLines, LEVEL_ORDER } from "../attribute/summary.js";
 import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
 import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
@@ -449,6 +449,7 @@ export function summaryText(summary: AttributionSummary, context: EventsContext)
       `  ${e(h.host)}: ${h.operations} operation${h.operations === 1 ? "" : "s"}, coverage ${pct(h.coverage)} [${h.sources.join(", ")}]`,
     );
   }
+  for (const line of hostlessLines(summary)) out.push(`  ${e(line)}`);
   if (summary.explanations.length) {
     out.push("why the rest is not attributed:");
     for (const line of summary.explanations) out.push(`  ${e(line)}`);

@@ -24,6 +24,7 @@ import {
   summaryText,
   type ScanSummary,
 } from "../../report/alerts.js";
+import { hostlessLines } from "../../attribute/summary.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { VERSION } from "../../version.js";
@@ -191,7 +192,7 @@ export function scanSummary(
     attribution: {
       levels: attribution.levels,
       coverage: attribution.coverage ?? 0,
-      hints: attribution.explanations,
+      hints: [...hostlessLines(attribution), ...attribution.explanations],
     },
     alerts: {
       total: detection.alerts.length,
