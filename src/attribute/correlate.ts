@@ -1121,7 +1121,13 @@ function assignInputHosts(frags: readonly Frag[]): void {
       const key = sourceKey(i.obs);
       let entry = inputs.get(key);
       if (!entry) {
-        entry = { fromPath: hostFromPath(i.obs.prov.source, known), joined: new Set() };
+        // a hint the input got after its records were read (a bundle's host-name file) comes first
+        const late = i.obs.prov.source.hostHint;
+        const fromHint = late ? hostKey(late) || undefined : undefined;
+        entry = {
+          fromPath: fromHint ?? hostFromPath(i.obs.prov.source, known),
+          joined: new Set(),
+        };
         inputs.set(key, entry);
       }
       if (f.host && entry.joined.size < 4) entry.joined.add(f.host);
@@ -2109,12 +2115,15 @@ type HostNames = Map<string, Set<string>>;
 function learnHostNames(frags: readonly Frag[], names: HostNames): void {
   for (const f of frags) {
     for (const item of f.items) {
-      const name = hostNameOf(item);
-      if (!name || !item.host) continue;
-      const set = names.get(item.host);
+      // a host hint the input got late (assignInputHosts) is a spelling of the fragment's host
+      const late = item.host ? undefined : item.obs.prov.source.hostHint?.trim();
+      const key = item.host ?? (late && hostKey(late) === f.host ? f.host : undefined);
+      const name = item.host ? hostNameOf(item) : late;
+      if (!name || !key) continue;
+      const set = names.get(key);
       if (set) {
         if (set.size < 16) set.add(name);
-      } else names.set(item.host, new Set([name]));
+      } else names.set(key, new Set([name]));
     }
   }
 }

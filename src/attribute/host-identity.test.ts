@@ -13,6 +13,8 @@ import { parseInputHost } from "../cli/read-options.js";
 import { isGuestOpsError } from "../shared/errors.js";
 import type { CanonicalRecord, InputSource } from "../model/record.js";
 import { fakeIo } from "../../test/helpers/cli.js";
+import { gzip, tar } from "../../test/helpers/archives.js";
+import { hostFromHostNameFile } from "../ingest/archives/members.js";
 import { correlate } from "./correlate.js";
 import { obs, source } from "./fixtures/records.js";
 import { hostlessLines, summarise } from "./summary.js";
@@ -153,5 +155,69 @@ describe("--input-host", () => {
       path: "logs/esx01",
       host: "esx01.corp.example",
     });
+  });
+});
+
+describe("a support bundle's host-name files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "guestops-bundle-host-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const hostd = `2026-03-14T02:02:41.665Z In(166) Hostd[2099461]: [Originator@6876 sub=Vimsvc.ha-eventmgr] Event 4398 : Guest operation Start Program performed on Virtual machine dc01.\n`;
+
+  it("name the host of the bundle's logs, also when they come after the logs", async () => {
+    const cases: [string, string, string][] = [
+      [
+        "commands/esxcli_system-hostname-get.txt",
+        "   Domain Name: corp.example\n   Fully Qualified Domain Name: esx05.corp.example\n   Host Name: esx05\n",
+        "esx05.corp.example",
+      ],
+      [
+        "etc/hosts",
+        "127.0.0.1 localhost.localdomain localhost\n::1 localhost\n10.10.0.25 esx06.corp.example esx06\n",
+        "esx06.corp.example",
+      ],
+    ];
+    for (const [member, text, host] of cases) {
+      const file = join(dir, `${host}.tgz`);
+      writeFileSync(
+        file,
+        gzip(
+          await tar([
+            { name: "bundle/var/run/log/hostd.log", data: hostd },
+            { name: `bundle/${member}`, data: text },
+          ]),
+        ),
+      );
+      const { io, out, err } = fakeIo(dir);
+      assert.equal(await run(["events", file, "--format", "json"], io), 0, err.join(""));
+      const doc = JSON.parse(out.join("")) as {
+        operations: { host?: string }[];
+        summary: { hostless: unknown[] };
+      };
+      assert.deepEqual(
+        doc.operations.map((o) => o.host),
+        [host],
+        member,
+      );
+      assert.deepEqual(doc.summary.hostless, []);
+    }
+  });
+
+  it("are read for what they say, and say nothing when unclear", () => {
+    const esxcli = "commands/esxcli_system-hostname-get.txt";
+    assert.equal(hostFromHostNameFile(esxcli, "   Host Name: esx07\n"), "esx07");
+    assert.equal(hostFromHostNameFile(esxcli, "Fully Qualified Domain Name: $(rm)\n"), undefined);
+    assert.equal(
+      hostFromHostNameFile("commands/hostname.txt", "\nesx08.corp.example\n"),
+      "esx08.corp.example",
+    );
+    assert.equal(hostFromHostNameFile("etc/hosts", "127.0.0.1 localhost\n"), undefined);
+    assert.equal(
+      hostFromHostNameFile(
+        "etc/hosts",
+        "10.0.0.1 esx01.corp.example\n10.0.0.2 nas01.corp.example\n",
+      ),
+      undefined,
+    );
+    assert.equal(hostFromHostNameFile("var/run/log/hostd.log", "esx01"), undefined);
   });
 });

@@ -27,7 +27,12 @@ import { isValidZone } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
-import { hostHintFrom, isRelevantMember } from "./archives/members.js";
+import {
+  hostFromHostNameFile,
+  hostHintFrom,
+  hostNameFileRank,
+  isRelevantMember,
+} from "./archives/members.js";
 import type { ArchiveMember } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
@@ -176,6 +181,57 @@ const under = (entry: SourceEntry, path: string, cwd: string | undefined): boole
   const file = entry.absolute ?? resolve(cwd ?? process.cwd(), entry.path);
   const base = resolve(cwd ?? process.cwd(), path);
   return file === base || file.startsWith(base.endsWith(sep) ? base : base + sep);
+};
+
+/** Bytes of a host-name member read (they are a line or two). */
+const HOST_FILE_BYTES = 64 * 1024;
+
+/**
+ * The host a support bundle's own files name (`commands/esxcli_system-hostname-get.txt`,
+ * `etc/hosts`, …), per top directory of the archive (a vCenter export holds several bundles).
+ * Such files often come after the logs: the host is then given to the inputs already read that
+ * have none, which attribution reads when it joins (InputSource is mutable while it is read).
+ */
+class BundleHosts {
+  readonly #found = new Map<string, { host: string; rank: number }>();
+
+  constructor(
+    private readonly tallies: readonly InputTally[],
+    private readonly first: number,
+    private readonly given: string | undefined,
+  ) {}
+
+  hostOf(member: string): string | undefined {
+    return this.#found.get(topOf(member))?.host;
+  }
+
+  /** Reads `body` for a host name when the member is a host-name file; drains it otherwise. */
+  async read(member: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const rank = hostNameFileRank(member);
+    if (rank === undefined || this.given !== undefined) return drain(body);
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      if (size < HOST_FILE_BYTES) parts.push(chunk.subarray(0, HOST_FILE_BYTES - size));
+      size += chunk.length;
+    }
+    const host = hostFromHostNameFile(member, Buffer.concat(parts).toString("utf8"));
+    const top = topOf(member);
+    const known = this.#found.get(top);
+    if (host === undefined || (known && known.rank <= rank)) return;
+    this.#found.set(top, { host, rank });
+    for (const t of this.tallies.slice(this.first)) {
+      const m = t.source.member;
+      if (m === undefined || topOf(m.slice(m.lastIndexOf("!") + 1)) !== top) continue;
+      if (t.source.hostHint === undefined || t.source.hostHint === known?.host)
+        t.source.hostHint = host;
+    }
+  }
+}
+
+const topOf = (member: string): string => {
+  const slash = member.indexOf("/");
+  return slash < 0 ? "" : member.slice(0, slash);
 };
 
 class Run {
@@ -378,6 +434,7 @@ class Run {
   ): Promise<InputTally> {
     const tally = this.tally(loc);
     tally.status = "archive";
+    const bundleHosts = new BundleHosts(this.tallies, this.tallies.length, loc.hostHint);
     let reading = false; // a member is being read
     const memberFailures: string[] = [];
     const onFailure: ArchiveFailure = (message, member, kind) => {
@@ -398,7 +455,7 @@ class Run {
       const name = member.name.replace(/\\/g, "/");
       if (!isRelevantMember(name)) {
         tally.skippedMember(name);
-        await drain(member.body);
+        await bundleHosts.read(name, member.body);
         continue;
       }
       tally.membersRead++;
@@ -406,7 +463,9 @@ class Run {
         path: loc.path,
         member: loc.member === undefined ? name : `${loc.member}!${name}`,
         name: name.slice(name.lastIndexOf("/") + 1),
-        hostHint: loc.hostGiven ? loc.hostHint : (hostHintFrom(name) ?? loc.hostHint),
+        hostHint: loc.hostGiven
+          ? loc.hostHint
+          : (hostHintFrom(name) ?? loc.hostHint ?? bundleHosts.hostOf(name)),
         ...(loc.hostGiven ? { hostGiven: true } : {}),
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
