@@ -120,6 +120,26 @@ describe("direct-host-access", () => {
     assert.equal(run([before, elsewhere], { ...only, coverage: VPXD }).alerts.length, 0);
   });
 
+  it("ng: an inferred vpxuser straight to the host, no policy, no vpxd.log: the address fact at full strength", () => {
+    const r = run(
+      [
+        op({
+          time: SAT,
+          principal: "vpxuser",
+          level: "inferred",
+          via: "direct",
+          sourceIp: "10.10.99.50",
+          vm: "dc01",
+        }),
+      ],
+      { ...only, policy: defaultPolicy() },
+    );
+    const [s] = signalsOf(r, "direct-host-access");
+    assert.equal(s?.severity, "high");
+    assert.equal(r.alerts[0]?.severity, "high");
+    assert.doesNotMatch(s?.reason ?? "", /severity lowered/);
+  });
+
   it("runs without a policy file (only loopback is a known vCenter address then)", () => {
     const r = run(
       [op({ time: SAT, principal: "vpxuser", via: "direct", sourceIp: "10.10.0.10", vm: "dc01" })],
