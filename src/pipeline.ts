@@ -9,7 +9,7 @@ import { summarise, type AttributionSummary } from "./attribute/summary.js";
 import { detect } from "./detect/engine.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
 import type { CoverageSpan, DetectResult, Rule } from "./detect/types.js";
-import { readInputs, type ReadProgress } from "./ingest/read.js";
+import { readInputs, type ReadInputsOptions, type ReadProgress } from "./ingest/read.js";
 import type { ReadSummary } from "./ingest/summary.js";
 import type { Operation } from "./model/operation.js";
 import type { CanonicalRecord } from "./model/record.js";
@@ -28,6 +28,8 @@ export interface AttributeOptions {
   readonly maxArchiveBytes?: number;
   /** Read every archive member (see `readInputs`). */
   readonly allMembers?: boolean;
+  /** Hosts given for inputs whose lines name none (`--input-host`, see `readInputs`). */
+  readonly inputHosts?: ReadInputsOptions["inputHosts"];
   readonly stdin?: () => NodeJS.ReadableStream;
   /** Base for relative paths. */
   readonly cwd?: string;
@@ -70,6 +72,7 @@ export async function attributeInputs(options: AttributeOptions): Promise<Attrib
         ? { maxArchiveBytes: options.maxArchiveBytes }
         : {}),
       ...(options.allMembers ? { allMembers: true } : {}),
+      ...(options.inputHosts ? { inputHosts: options.inputHosts } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     },

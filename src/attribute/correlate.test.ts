@@ -135,7 +135,7 @@ describe("correlate: records modelled on the real samples", () => {
     assert.equal(first?.guest?.arguments, "USR1");
     assert.equal(first?.outcome, "failure");
     assert.ok(first?.observations.some((o) => o.fault === "vmodl.fault.SystemError"));
-    assert.equal(first?.origin.via, "host");
+    assert.equal(first?.origin.via, "direct");
     assert.equal(second?.opId, "ee13d483");
     assert.equal(second?.api, "unknown");
     assert.equal(second?.attribution.level, "exact");

@@ -24,6 +24,7 @@ import type {
 } from "../model/record.js";
 import {
   clientFromUserAgent,
+  isLoopback,
   compareVm,
   hostKey,
   mergeVmFacts,
@@ -203,6 +204,8 @@ interface Item {
    * before), member and line. Set when the join runs, so ids do not depend on how a path was named.
    */
   order: string;
+  /** Identical copies of this record (same line, same host or input) counted, not kept. */
+  copies: number;
 }
 
 /**
@@ -247,6 +250,8 @@ interface Frag {
   notes: string[];
   /** Records that were copies of one already in the fragment (same record read twice). */
   copies: number;
+  /** Of those, the copies not kept in `items` (identical lines, or beyond the few kept). */
+  unlisted: number;
 }
 
 const START_SLOTS: ReadonlySet<Slot> = new Set([
@@ -325,6 +330,7 @@ function toItem(obs: Observation): Item | undefined {
     vm,
     vmInput: isVmx ? sourceKey(obs) : undefined,
     order: orderKey(obs),
+    copies: 0,
   };
 }
 
@@ -357,7 +363,8 @@ function newFrag(item: Item): Frag {
     vcTime: undefined,
     alternatives: new Map(),
     notes: [],
-    copies: 0,
+    copies: item.copies,
+    unlisted: item.copies,
   };
   addTimes(frag, item);
   if (item.opId) (VCENTER_SLOTS.has(item.slot) ? frag.vcOpIds : frag.opIds).add(item.opId);
@@ -394,10 +401,17 @@ function merge(a: Frag, b: Frag): Frag {
   for (const o of b.opIds) a.opIds.add(o);
   for (const o of b.vcOpIds) a.vcOpIds.add(o);
   for (const [slot, alts] of b.alternatives) a.alternatives.set(slot, alts);
-  a.notes.push(...b.notes);
+  for (const n of b.notes) if (a.notes.length < MAX_NOTES) a.notes.push(n);
   a.copies += b.copies;
+  a.unlisted += b.unlisted;
   return a;
 }
+
+/** Notes kept per operation: they describe how it was built, a few say it all. */
+const MAX_NOTES = 16;
+
+/** Copies of one record from other sources kept as evidence (the rest are only counted). */
+const MAX_KEPT_COPIES = 4;
 
 const apisCompatible = (a: string | undefined, b: string | undefined): boolean =>
   a === undefined || b === undefined || a === b;
@@ -631,6 +645,7 @@ class Joiner {
     frags = this.#joinLroByTime(frags);
     frags = this.#joinVcenterEventsToLro(frags);
     propagateVmInputs(frags);
+    assignInputHosts(frags);
     return frags;
   }
 
@@ -657,13 +672,20 @@ class Joiner {
           );
         });
         if (existing) {
-          existing.items.push(item);
+          // a copy with other text (the export of a streamed event) is kept as evidence, a few
+          // at most; an identical line, or one copy too many, is only counted
+          const raw = item.obs.prov.raw;
+          const kept =
+            existing.items.length <= MAX_KEPT_COPIES &&
+            !existing.items.some((i) => i.obs.prov.raw === raw);
+          if (kept) existing.items.push(item);
+          existing.unlisted += kept ? item.copies : 1 + item.copies;
+          existing.copies += 1 + item.copies;
+          this.duplicates++;
           existing.host ??= item.host;
           existing.vcenter ??= item.vcenter;
           existing.vm = mergeVmFacts(existing.vm, item.vm);
           existing.api ??= item.api;
-          existing.copies++;
-          this.duplicates++;
           continue;
         }
       }
@@ -777,7 +799,7 @@ class Joiner {
         }
         merge(nearest, f);
       }
-      out.push(...clusters);
+      for (const c of clusters) out.push(c);
     }
     return out;
   }
@@ -1088,6 +1110,67 @@ function propagateVmInputs(frags: readonly Frag[]): void {
     if (f.vm.names.length === 0 && entry.names.size === 1 && name)
       f.vm = { ...f.vm, names: [name] };
   }
+}
+
+/**
+ * Host identity for inputs whose lines name no host (ESXi 8 local hostd.log, vmware.log) and to
+ * which no `--input-host` or bundle name gave one: a directory of the input's path that names a
+ * host other records of the run name (`esx01/hostd.log` when vCenter events name
+ * `esx01.corp.example`), else the one host the input's joined operations (a vCenter event, a
+ * vmware.log with a host) name. Joins are done: only the host the operations report changes.
+ */
+function assignInputHosts(frags: readonly Frag[]): void {
+  const known = new Set<string>();
+  for (const f of frags) for (const i of f.items) if (i.host) known.add(i.host);
+  const inputs = new Map<string, { fromPath: string | undefined; joined: Set<string> }>();
+  for (const f of frags) {
+    for (const i of f.items) {
+      if (i.host || VCENTER_SLOTS.has(i.slot)) continue;
+      const key = sourceKey(i.obs);
+      let entry = inputs.get(key);
+      if (!entry) {
+        // a hint the input got after its records were read (a bundle's host-name file) comes first
+        const late = i.obs.prov.source.hostHint;
+        const fromHint = late ? hostKey(late) || undefined : undefined;
+        entry = {
+          fromPath: fromHint ?? hostFromPath(i.obs.prov.source, known),
+          joined: new Set(),
+        };
+        inputs.set(key, entry);
+      }
+      if (f.host && entry.joined.size < 4) entry.joined.add(f.host);
+    }
+  }
+  if (inputs.size === 0) return;
+  for (const f of frags) {
+    if (f.host) continue;
+    const found = new Set<string>();
+    for (const i of f.items) {
+      const entry = i.host ? undefined : inputs.get(sourceKey(i.obs));
+      if (!entry) continue;
+      const [only] = entry.joined;
+      const host = entry.fromPath ?? (entry.joined.size === 1 ? only : undefined);
+      if (host) found.add(host);
+    }
+    const [host] = found;
+    if (found.size === 1 && host) f.host = host;
+  }
+}
+
+/** The host key a directory of the input's path names, when other records name that host. */
+function hostFromPath(
+  src: Observation["prov"]["source"],
+  known: ReadonlySet<string>,
+): string | undefined {
+  const parts = `${src.path}${src.member ? `/${src.member}` : ""}`.split(/[/\\!]/);
+  parts.pop(); // the file's own name
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const part = parts[i];
+    if (!part || part === "." || part === "..") continue;
+    const key = hostKey(part);
+    if (key && known.has(key)) return key;
+  }
+  return undefined;
 }
 
 const isVcEventOnly = (f: Frag): boolean => f.slots.size === 1 && f.slots.has("vc.event");
@@ -1623,7 +1706,7 @@ function attributeFrag(
     if (seenChain.has(key)) continue;
     seenChain.add(key);
     const { claims, session } = chainOf(item);
-    chain.push(...claims);
+    for (const c of claims) chain.push(c);
     if (session) chainSession ??= session;
   }
   // with more calls than LROs nearby, this call may have none of them (a direct call): the
@@ -1814,7 +1897,7 @@ function attributeFrag(
     index,
     w,
   );
-  if (origin.session && !sessionsUsed.includes(origin.session)) sessionsUsed.push(origin.session);
+  for (const r of origin.sessions) if (!sessionsUsed.includes(r)) sessionsUsed.push(r);
   return { attribution, origin: origin.origin, sessions: sessionsUsed, notes };
 }
 
@@ -1878,50 +1961,92 @@ function originOf(
   chainSession: Session | undefined,
   index: SessionIndex,
   w: JoinWindows,
-): { origin: Origin; session: SessionRecord | undefined } {
+): { origin: Origin; sessions: SessionRecord[] } {
   const shapes = [...frag.opIds].map(opIdShape);
-  let via: Origin["via"] = "unknown";
-  const viaVcenter =
+  // vCenter ran the call (a vpxd LRO), or a record says vCenter passed it on (`vpxuser:` prefix,
+  // vpxa hop suffix); a vCenter event alone does not say so (vCenter reports direct calls too)
+  const vcenterRecord = [...frag.slots].some((s) => VCENTER_SLOTS.has(s));
+  const explicitVcenter =
     frag.slots.has("vpxd.lro") ||
-    claims.some((c) => c.principal.viaVcenter || c.principal.kind === "vpxuser") ||
+    frag.slots.has("vpxd.lro-end") ||
+    claims.some((c) => c.principal.viaVcenter) ||
     attribution.principal?.viaVcenter === true ||
     shapes.some((s) => s.via === "vcenter");
+  const vpxuserClaim = claims.some((c) => c.principal.kind === "vpxuser");
   const hostClaim = claims.some(
     (c) =>
       c.evidence.obs &&
       HOST_SIDE.has(SLOT.get(c.evidence.obs.kind) ?? "burst") &&
       c.principal.kind === "host-local",
   );
-  if (viaVcenter) via = "vcenter";
-  else if (hostClaim || shapes.some((s) => s.via === "host")) via = "host";
-  let session = chainSession;
-  let basis: "exact" | "correlated" | "inferred" | undefined = session ? "correlated" : undefined;
-  if (!session && attribution.level === "inferred" && frag.scope) {
+  // the session the attribution rests on: the call's own (correlated), else the inferred one
+  let tied: readonly Session[] = chainSession ? [chainSession] : [];
+  let basis: "exact" | "correlated" | "inferred" | undefined = chainSession
+    ? "correlated"
+    : undefined;
+  if (!chainSession && attribution.level === "inferred" && frag.scope) {
     const t = frag.start ?? frag.event ?? frag.done;
     if (t !== undefined) {
       const open = index
         .openAt(frag.scope, t, w.sessionHorizon)
         .filter((s) => s.principal?.id === attribution.principal?.id);
-      if (open.length === 1) {
-        session = open[0];
+      // several records of one login (an accepted password, then `logged in as`) may index as
+      // several sessions: they give the origin when they agree on it
+      if (open.length > 0 && agreeOnOrigin(open)) {
+        tied = open.slice(0, 3);
         basis = "inferred";
       }
     }
   }
-  if (via === "unknown" && session && basis === "correlated") {
+  const sourceIp = tied.find((s) => s.sourceIp)?.sourceIp;
+  const userAgent = tied.find((s) => s.userAgent)?.userAgent;
+  // a session from neither loopback (vpxa) nor a vCenter, for a call no vCenter record knows
+  const fromHostAddress =
+    !vcenterRecord &&
+    sourceIp !== undefined &&
+    !isLoopback(sourceIp) &&
+    !isVcenterAddressOf(sourceIp, index);
+  let via: Origin["via"] = "unknown";
+  if (explicitVcenter) via = "vcenter";
+  else if (fromHostAddress) via = "direct";
+  else if (vpxuserClaim) via = "vcenter";
+  else if (hostClaim || shapes.some((s) => s.via === "direct")) via = "direct";
+  else if (chainSession) {
     via =
-      session.scope.startsWith("vc:") || session.principal?.kind === "vpxuser" ? "vcenter" : "host";
+      chainSession.scope.startsWith("vc:") || chainSession.principal?.kind === "vpxuser"
+        ? "vcenter"
+        : "direct";
   }
-  const client = clientFromUserAgent(session?.userAgent) ?? shapes.find((s) => s.client)?.client;
+  const client = clientFromUserAgent(userAgent) ?? shapes.find((s) => s.client)?.client;
   const origin: Origin = {
     via,
-    ...(session?.sourceIp ? { sourceIp: session.sourceIp } : {}),
-    ...(session?.userAgent ? { userAgent: session.userAgent } : {}),
+    ...(sourceIp ? { sourceIp } : {}),
+    ...(userAgent ? { userAgent } : {}),
     ...(client ? { client } : {}),
-    ...(basis && session ? { basis } : {}),
+    ...(basis && tied.length ? { basis } : {}),
   };
-  return { origin, session: session?.records[0] };
+  const sessions: SessionRecord[] = [];
+  for (const s of tied) {
+    const record = s.records[0];
+    if (record && !sessions.includes(record)) sessions.push(record);
+  }
+  return { origin, sessions };
 }
+
+/** Sessions agree on an origin: at most one source address and one user agent among them. */
+function agreeOnOrigin(sessions: readonly Session[]): boolean {
+  const ips = new Set<string>();
+  const agents = new Set<string>();
+  for (const s of sessions) {
+    if (s.sourceIp) ips.add(s.sourceIp);
+    if (s.userAgent) agents.add(s.userAgent);
+  }
+  return ips.size <= 1 && agents.size <= 1;
+}
+
+/** A vCenter the logs name by its address (a vpxd.log or event stream whose host is an IP). */
+const isVcenterAddressOf = (ip: string, index: SessionIndex): boolean =>
+  index.vcenterAddresses.has(ip.toLowerCase());
 
 function outcomeOf(observations: readonly Observation[]): Outcome {
   if (
@@ -2011,12 +2136,15 @@ type HostNames = Map<string, Set<string>>;
 function learnHostNames(frags: readonly Frag[], names: HostNames): void {
   for (const f of frags) {
     for (const item of f.items) {
-      const name = hostNameOf(item);
-      if (!name || !item.host) continue;
-      const set = names.get(item.host);
+      // a host hint the input got late (assignInputHosts) is a spelling of the fragment's host
+      const late = item.host ? undefined : item.obs.prov.source.hostHint?.trim();
+      const key = item.host ?? (late && hostKey(late) === f.host ? f.host : undefined);
+      const name = item.host ? hostNameOf(item) : late;
+      if (!name || !key) continue;
+      const set = names.get(key);
       if (set) {
         if (set.size < 16) set.add(name);
-      } else names.set(item.host, new Set([name]));
+      } else names.set(key, new Set([name]));
     }
   }
 }
@@ -2084,9 +2212,9 @@ function buildOperation(
     .update(first?.order ?? "")
     .digest("hex")
     .slice(0, 16);
-  const times = items.map((i) => i.t).filter((t): t is Ms => t !== undefined);
-  const time = times.length ? new Date(Math.min(...times)).toISOString() : undefined;
-  const end = times.length ? new Date(Math.max(...times)).toISOString() : undefined;
+  const span = spanOf(frag);
+  const time = span ? new Date(span[0]).toISOString() : undefined;
+  const end = span ? new Date(span[1]).toISOString() : undefined;
   const api = frag.api ?? "unknown";
   const info = methodByApi(api);
   const notes = [...new Set(frag.notes)];
@@ -2102,9 +2230,11 @@ function buildOperation(
     ...(vcenter ? { vcenter } : {}),
     vm: vmOf(frag, observations),
   };
+  const copies = frag.unlisted > 0 ? { copies: frag.unlisted } : {};
 
   if (frag.slots.has("burst")) {
     const counts = observations.map((o) => o.count).filter((c): c is number => c !== undefined);
+    const most = counts.reduce((m, c) => Math.max(m, c), 0);
     const phases = [...new Set(observations.map((o) => o.detail).filter((d): d is string => !!d))];
     const users = uniqueById(
       observations
@@ -2136,12 +2266,13 @@ function buildOperation(
       attribution,
       origin: { via: "vcenter" },
       observations,
+      ...copies,
       hidden: {
-        ...(counts.length ? { count: Math.max(...counts) } : {}),
+        ...(counts.length ? { count: most } : {}),
         ...(phases.length ? { phase: phases.join(",") } : {}),
       },
       notes: [
-        `operations hidden by vCenter's event burst filter${counts.length ? `: ${Math.max(...counts)}` : ""}`,
+        `operations hidden by vCenter's event burst filter${counts.length ? `: ${most}` : ""}`,
         ...notes,
       ],
     };
@@ -2170,6 +2301,7 @@ function buildOperation(
     ...(session ? { session } : {}),
     ...(guest ? { guest } : {}),
     observations,
+    ...copies,
     ...(built.sessions.length ? { sessions: built.sessions } : {}),
     ...(notes.length || built.notes.length ? { notes: [...notes, ...built.notes] } : {}),
   };
@@ -2225,6 +2357,17 @@ function latestOf(f: Frag): Ms | undefined {
   return max;
 }
 
+/**
+ * What makes two observations one line read twice: kind, host (or input) and the exact text. A
+ * digest keeps the key short whatever the line's length.
+ */
+function copyKey(item: Item): string {
+  const o = item.obs;
+  const at = item.host ?? item.scope ?? item.vmInput ?? item.vcenter ?? sourceKey(o);
+  const digest = createHash("sha1").update(o.prov.raw).digest("base64");
+  return `${o.kind}\u0000${at}\u0000${o.prov.rawEncoding ?? ""}\u0000${digest}`;
+}
+
 interface BuiltOperation {
   readonly frag: Frag;
   readonly op: Operation;
@@ -2239,6 +2382,9 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
   /** Live use: the exact operations already released, per session, for the session chain. */
   let released: SessionBooks = new Map();
   let hostNames: HostNames = new Map();
+  /** The first of each record by its text, host (or input) and kind: later identical lines are counted on it. */
+  let seen = new Map<string, Item>();
+  let copies = 0;
 
   /**
    * Builds every fragment twice when needed: a first pass names the accounts the records of each
@@ -2269,7 +2415,17 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       }
       read++;
       const item = toItem(record);
-      if (item) items.push(item);
+      if (!item) return;
+      if (VCENTER_SLOTS.has(item.slot)) sessions.noteVcenter(record.vcenter);
+      const key = copyKey(item);
+      const first = seen.get(key);
+      if (first) {
+        first.copies++;
+        copies++;
+        return;
+      }
+      seen.set(key, item);
+      items.push(item);
     },
     flushBefore(time) {
       const now = typeof time === "number" ? time : Date.parse(time);
@@ -2294,7 +2450,12 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       });
       const goneObs = new Set<Observation>(unattached.map((u) => u.observation));
       const before = items.length;
-      items = items.filter((i) => !doneItems.has(i) && !goneObs.has(i.obs));
+      const kept: Item[] = [];
+      for (const i of items) {
+        if (doneItems.has(i) || goneObs.has(i.obs)) seen.delete(copyKey(i));
+        else kept.push(i);
+      }
+      items = kept;
       const result: CorrelationResult = {
         operations: done.map((b) => b.op).sort(operationOrder),
         unattached,
@@ -2316,9 +2477,11 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
         operations,
         unattached: joiner.unattached,
         sessions: { records: sessions.records, sessions: sessions.size },
-        observations: { read, duplicates: joiner.duplicates },
+        observations: { read, duplicates: joiner.duplicates + copies },
       };
       items = [];
+      seen = new Map();
+      copies = 0;
       sessions = new SessionIndex();
       released = new Map();
       hostNames = new Map();

@@ -414,7 +414,7 @@ describe("hard cases", () => {
     assert.equal(op?.attribution.principal?.id, "root");
     assert.equal(op?.origin.sourceIp, "10.0.0.99");
     assert.equal(op?.origin.client, "PowerCLI");
-    assert.equal(op?.origin.via, "host");
+    assert.equal(op?.origin.via, "direct");
     assert.equal(op?.origin.basis, "correlated");
   });
 
@@ -480,6 +480,6 @@ describe("hard cases", () => {
     assert.equal(onEsx01?.attribution.level, "exact");
     assert.equal(onEsx01?.attribution.principal?.id, "root");
     assert.match(onEsx01?.attribution.reason ?? "", /audit/);
-    assert.equal(onEsx01?.origin.via, "host");
+    assert.equal(onEsx01?.origin.via, "direct");
   });
 });

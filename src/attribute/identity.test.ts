@@ -14,6 +14,7 @@ import {
   opIdShape,
   vmFacts,
   vmNameFromPath,
+  isLoopback,
 } from "./identity.js";
 
 describe("normaliseAccount", () => {
@@ -201,8 +202,11 @@ describe("clients and opIDs", () => {
   });
 
   it("reads the caller from the opID shape", () => {
-    assert.deepEqual(opIdShape("esxui-8c02-9b39"), { client: "Host Client", via: "host" });
-    assert.deepEqual(opIdShape("vim-cmd-09-a45d"), { client: "vim-cmd (ESXi shell)", via: "host" });
+    assert.deepEqual(opIdShape("esxui-8c02-9b39"), { client: "Host Client", via: "direct" });
+    assert.deepEqual(opIdShape("vim-cmd-09-a45d"), {
+      client: "vim-cmd (ESXi shell)",
+      via: "direct",
+    });
     for (const id of [
       "58B46869-0000005E-46-3d-df-5944",
       "539bc6dd-c7-c39c",
@@ -227,5 +231,21 @@ describe("clients and opIDs", () => {
       "58b46869-0000005e-46",
       "58b46869-0000005e-46-3d",
     ]);
+  });
+});
+
+describe("isLoopback", () => {
+  it("is vpxa's own address in every spelling, and nothing else", () => {
+    for (const ip of [
+      "127.0.0.1",
+      "127.1.2.3",
+      "::1",
+      "[::1]",
+      "0:0:0:0:0:0:0:1",
+      "::ffff:127.0.0.1",
+    ])
+      assert.equal(isLoopback(ip), true, ip);
+    for (const ip of ["10.10.99.50", "128.0.0.1", "::2", "fe80::1", "1127.0.0.1", "localhost"])
+      assert.equal(isLoopback(ip), false, ip);
   });
 });

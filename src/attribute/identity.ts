@@ -158,6 +158,24 @@ export function hostKey(raw: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+/** The name is an address (IPv4, or IPv6 with or without brackets), not a host name. */
+export const isAddress = (raw: string): boolean => {
+  const text = raw.trim();
+  return IPV4.test(text) || IPV6.test(text);
+};
+
+/** A loopback address (127.0.0.0/8, ::1, ::ffff:127.x): vpxa on the host itself. */
+export function isLoopback(ip: string): boolean {
+  const text = ip
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
+  return (
+    /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text) ||
+    /^(?:0{0,4}:){2,7}0{0,3}1$/.test(text)
+  );
+}
+
 /** Whether two host spellings name the same host; unknown (absent) hosts are compatible. */
 export const hostsCompatible = (a: string | undefined, b: string | undefined): boolean =>
   a === undefined || b === undefined || a === "" || b === "" || hostKey(a) === hostKey(b);
@@ -316,8 +334,8 @@ export function clientFromUserAgent(userAgent: string | undefined): string | und
 export interface OpIdShape {
   /** The client, when the shape names one (`Host Client`, `vim-cmd (ESXi shell)`). */
   readonly client?: string;
-  /** `host` for Host Client / vim-cmd ids, `vcenter` for ids with vCenter/vpxa hop suffixes. */
-  readonly via?: "host" | "vcenter";
+  /** `direct` for Host Client / vim-cmd ids, `vcenter` for ids with vCenter/vpxa hop suffixes. */
+  readonly via?: "direct" | "vcenter";
 }
 
 /**
@@ -327,8 +345,8 @@ export interface OpIdShape {
  */
 export function opIdShape(opId: string | undefined): OpIdShape {
   if (!opId) return {};
-  if (/^esxui-/i.test(opId)) return { client: "Host Client", via: "host" };
-  if (/^vim-cmd-/i.test(opId)) return { client: "vim-cmd (ESXi shell)", via: "host" };
+  if (/^esxui-/i.test(opId)) return { client: "Host Client", via: "direct" };
+  if (/^vim-cmd-/i.test(opId)) return { client: "vim-cmd (ESXi shell)", via: "direct" };
   if (/^[^-]+(?:-[^-]+)*-[0-9a-f]{2}-[0-9a-f]{4}$/i.test(opId) && opId.split("-").length >= 3) {
     return { via: "vcenter" };
   }

@@ -115,7 +115,7 @@ describe("attribution proof on a generated estate", () => {
           x.hostEventKey === op.observations.find((o) => o.kind === "hostd.event")?.eventKey &&
           hostKey(x.host) === hostKey(op.host ?? ""),
       );
-      assert.equal(t?.via, "host");
+      assert.equal(t?.via, "direct");
     }
   });
 

@@ -9,7 +9,7 @@
  */
 import type { Principal } from "../model/operation.js";
 import type { SessionRecord } from "../model/record.js";
-import { hostKey, normaliseAccount, opIdPrefixes } from "./identity.js";
+import { hostKey, isAddress, normaliseAccount, opIdPrefixes } from "./identity.js";
 
 type Ms = number;
 
@@ -90,13 +90,26 @@ export class SessionIndex {
   readonly #byKey = new Map<string, Session>();
   /** Sessions by key alone, whatever their scope. */
   readonly #byBareKey = new Map<string, Session[]>();
-  readonly #anonymous: Session[] = [];
+  #anonymous: Session[] = [];
   /** Anonymous sessions without a logout yet, per scope (a logout closes the latest match). */
   readonly #openAnonymous = new Map<string, Session[]>();
   readonly #byOpId = new Map<string, OpIdClaim[]>();
+  /**
+   * Anonymous sessions by what their login (or logout) line says: a copy of that line (a receiver
+   * that duplicates, a file read twice) finds its session here instead of opening another.
+   */
+  readonly #anonymousByLine = new Map<string, Session>();
   readonly #strings = new Map<string, string>();
   #byScope: Map<string, ScopeSessions> | undefined;
   records = 0;
+  /** vCenters the logs name by address (lower case): sessions from them came through vCenter. */
+  readonly vcenterAddresses = new Set<string>();
+
+  /** Notes a vCenter name; kept when it is an address (a few dozen at most in any estate). */
+  noteVcenter(name: string | undefined): void {
+    if (name && this.vcenterAddresses.size < 256 && isAddress(name))
+      this.vcenterAddresses.add(name.trim().toLowerCase());
+  }
 
   /** Interned copy: many sessions repeat one user agent or address. */
   #intern(text: string | undefined): string | undefined {
@@ -111,12 +124,20 @@ export class SessionIndex {
     this.records++;
     this.#byScope = undefined;
     const { scope, kind } = sessionScope(record);
+    if (kind === "vcenter") this.noteVcenter(record.vcenter ?? record.host);
     const t = timeOf(record.time);
     const principal = record.user ? normaliseAccount(record.user) : undefined;
     if (record.opId && principal && principal.id !== "") {
       const opId = record.opId.toLowerCase();
       const claims = this.#byOpId.get(opId) ?? [];
-      if (claims.length < 8) claims.push({ opId, scope, principal, record });
+      const copy = claims.some(
+        (c) =>
+          c.scope === scope &&
+          c.principal.id === principal.id &&
+          c.record.kind === record.kind &&
+          c.record.time === record.time,
+      );
+      if (!copy && claims.length < 8) claims.push({ opId, scope, principal, record });
       this.#byOpId.set(opId, claims);
     }
     if (record.kind === "login-failed") return;
@@ -133,23 +154,38 @@ export class SessionIndex {
         if (same) same.push(session);
         else this.#byBareKey.set(key, [session]);
       }
-    } else if (record.kind === "logout" || record.kind === "disconnect") {
-      session = this.#findOpenAnonymous(scope, principal, record.sourceIp, t);
-    }
-    if (!session) {
-      if (
-        record.kind !== "login" &&
-        record.kind !== "password-accepted" &&
-        record.kind !== "connect"
-      ) {
-        return; // an `[Auth]` line without a session adds nothing beyond its opID claim
+    } else {
+      const line = [
+        scope,
+        record.kind,
+        t,
+        principal?.id ?? "",
+        record.sourceIp ?? "",
+        record.userAgent ?? "",
+      ].join("\u0000");
+      const copyOf = this.#anonymousByLine.get(line);
+      if (copyOf) {
+        this.#update(copyOf, record, principal, t);
+        return;
       }
-      session = newSession(scope, undefined, t);
-      this.#anonymous.push(session);
-      const open = this.#openAnonymous.get(scope) ?? [];
-      open.push(session);
-      this.#openAnonymous.set(scope, open);
+      if (record.kind === "logout" || record.kind === "disconnect") {
+        session = this.#findOpenAnonymous(scope, principal, record.sourceIp, t);
+        if (session) this.#anonymousByLine.set(line, session);
+      } else if (
+        record.kind === "login" ||
+        record.kind === "password-accepted" ||
+        record.kind === "connect"
+      ) {
+        session = newSession(scope, undefined, t);
+        this.#anonymous.push(session);
+        const open = this.#openAnonymous.get(scope) ?? [];
+        open.push(session);
+        this.#openAnonymous.set(scope, open);
+        this.#anonymousByLine.set(line, session);
+      }
     }
+    // an `[Auth]` line without a session adds nothing beyond its opID claim
+    if (!session) return;
     this.#update(session, record, principal, t);
   }
 
@@ -231,7 +267,7 @@ export class SessionIndex {
     const out: OpIdClaim[] = [];
     for (const prefix of opIdPrefixes(opId)) {
       const claims = this.#byOpId.get(prefix);
-      if (claims) out.push(...claims);
+      if (claims) for (const c of claims) out.push(c);
     }
     return out;
   }
@@ -302,10 +338,9 @@ export class SessionIndex {
       if (kept.length) this.#byBareKey.set(k, kept);
       else this.#byBareKey.delete(k);
     }
-    for (let i = this.#anonymous.length - 1; i >= 0; i--) {
-      const s = this.#anonymous[i];
-      if (s && (s.logout ?? s.last) < t) this.#anonymous.splice(i, 1);
-    }
+    this.#anonymous = this.#anonymous.filter((s) => (s.logout ?? s.last) >= t);
+    for (const [k, s] of this.#anonymousByLine)
+      if ((s.logout ?? s.last) < t) this.#anonymousByLine.delete(k);
     for (const [scope, open] of this.#openAnonymous) {
       const kept = open.filter((s) => s.last >= t);
       if (kept.length) this.#openAnonymous.set(scope, kept);

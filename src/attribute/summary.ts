@@ -58,6 +58,11 @@ export interface AttributionSummary {
   readonly perHost: readonly HostCoverage[];
   /** One line per host and reason: `esx03: 40 of 40 operations hostd only, …: forward …`. */
   readonly explanations: readonly string[];
+  /**
+   * Inputs whose operations still have no host (lines, bundle name, path and joined records name
+   * none), with how many operations: `--input-host PATH=NAME` gives one.
+   */
+  readonly hostless: readonly { readonly input: string; readonly operations: number }[];
 }
 
 const zero = (): Record<AttributionLevel, number> => ({
@@ -103,6 +108,24 @@ function hostLabel(op: Operation): string {
   if (!src) return "(no host name)";
   return `(no host name: ${basename(src.member ?? src.path)})`;
 }
+
+/** The input (the file as named; the archive, for a member) of an operation's host-side record. */
+function hostSideInputOf(op: Operation): string | undefined {
+  const obs = op.observations.find((o) => HOST_SIDE_KINDS.has(o.kind));
+  return obs?.prov.source.path;
+}
+
+const HOST_SIDE_KINDS: ReadonlySet<ObservationKind> = new Set<ObservationKind>([
+  "hostd.event",
+  "hostd.state",
+  "hostd.request",
+  "hostd.file-path",
+  "hostd.args",
+  "hostd.fault",
+  "vmx.request",
+  "vmx.response",
+  "audit.api-call",
+]);
 
 const VCENTER_EVENTS_ADVICE =
   "forward vCenter events (syslog event streaming) or export them (govc events -json, Get-VIEvent), and collect vpxd.log";
@@ -225,6 +248,13 @@ export function summarise(input: CorrelationResult | readonly Operation[]): Attr
     }
   }
 
+  const hostless = new Map<string, number>();
+  for (const op of ops) {
+    if (op.host) continue;
+    const input = hostSideInputOf(op);
+    if (input !== undefined) hostless.set(input, (hostless.get(input) ?? 0) + 1);
+  }
+
   const unattached = new Map<string, number>();
   for (const u of unattachedList) {
     const key = `${u.observation.kind}: ${u.reason}`;
@@ -245,5 +275,16 @@ export function summarise(input: CorrelationResult | readonly Operation[]): Attr
     unattached: [...unattached].map(([reason, count]) => ({ reason, count })),
     perHost,
     explanations,
+    hostless: [...hostless]
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([input, operations]) => ({ input, operations })),
   };
+}
+
+/** What the run summary says of the inputs still without a host, and how to give one. */
+export function hostlessLines(summary: AttributionSummary): string[] {
+  return summary.hostless.map(
+    (h) =>
+      `${h.input}: ${h.operations} operation${h.operations === 1 ? "" : "s"} with no host (its lines name none, nor does its name, its path or another record): give it with --input-host ${h.input}=<host>`,
+  );
 }

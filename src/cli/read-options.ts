@@ -1,6 +1,7 @@
 /** The options every command that reads logs shares, defined once. */
 import { Option, type Command } from "commander";
 import { readers } from "../ingest/registry.js";
+import type { InputHost } from "../ingest/read.js";
 import { GuestOpsError } from "../shared/errors.js";
 
 /** What `addReadOptions` adds, as commander hands it to an action. */
@@ -10,6 +11,7 @@ export interface ReadCliOptions {
   readonly referenceTime?: string;
   readonly maxArchiveBytes?: string;
   readonly allMembers?: boolean;
+  readonly inputHost?: readonly string[];
 }
 
 /** `--input-format`, `--assume-tz`, `--reference-time`, `--max-archive-bytes`, `--all-members`. */
@@ -29,6 +31,11 @@ export const addReadOptions = (command: Command): Command =>
     .option(
       "--all-members",
       "read every archive member, even one whose name or content says it is no log",
+    )
+    .option(
+      "--input-host <[path=]name>",
+      "host that wrote inputs whose lines name none: NAME for every input, PATH=NAME for the inputs at or under PATH (repeatable)",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     );
 
 /** The same options as `readInputs` takes them (absent ones left out). */
@@ -40,6 +47,7 @@ export const readOptionsOf = (options: ReadCliOptions) => ({
     ? { maxArchiveBytes: byteSize(options.maxArchiveBytes, "--max-archive-bytes") }
     : {}),
   ...(options.allMembers ? { allMembers: true } : {}),
+  ...(options.inputHost?.length ? { inputHosts: options.inputHost.map(parseInputHost) } : {}),
 });
 
 const UNITS: ReadonlyMap<string, number> = new Map([
@@ -60,4 +68,21 @@ export function byteSize(text: string, option: string): number {
     });
   }
   return bytes;
+}
+
+/**
+ * `esx01` (every input) or `logs/esx01=esx01.corp.example` (inputs at or under that path). The
+ * name is checked as a host name or address: it is written into every record of those inputs.
+ */
+export function parseInputHost(value: string): InputHost {
+  const eq = value.lastIndexOf("=");
+  const path = eq >= 0 ? value.slice(0, eq) : undefined;
+  const host = (eq >= 0 ? value.slice(eq + 1) : value).trim();
+  if (!/^[A-Za-z0-9_][\w.:-]*$/.test(host) || host.length > 253 || path === "") {
+    throw new GuestOpsError(
+      "ERR_USAGE",
+      `--input-host ${JSON.stringify(value)}: expected NAME or PATH=NAME, NAME a host name or address`,
+    );
+  }
+  return path === undefined ? { host } : { path, host };
 }

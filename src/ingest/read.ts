@@ -13,7 +13,7 @@
  * too long or not UTF-8 become counted issues of that input, and the next input is read. Only a
  * path that does not exist or cannot be read, and bad options, are errors (GuestOpsError, exit 2).
  */
-import { basename } from "node:path";
+import { basename, resolve, sep } from "node:path";
 import { DateTime } from "luxon";
 import type {
   CanonicalRecord,
@@ -27,7 +27,13 @@ import { isValidZone } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
-import { hostHintFrom, memberNameSkip, namedLikeLog } from "./archives/members.js";
+import {
+  hostFromHostNameFile,
+  hostHintFrom,
+  hostNameFileRank,
+  memberNameSkip,
+  namedLikeLog,
+} from "./archives/members.js";
 import type { ArchiveMember, OnSkipped } from "./archives/tar.js";
 import { detectFormat, SNIFF_BYTES, SNIFF_LINES } from "./detect.js";
 import {
@@ -88,6 +94,17 @@ export interface ReadInputsOptions {
    * member. Default false.
    */
   readonly allMembers?: boolean;
+  /**
+   * Hosts given for inputs whose lines name none (`--input-host`): `path` absent for every
+   * input, else the inputs at or under it. They win over the bundle's name; the last match wins.
+   */
+  readonly inputHosts?: readonly InputHost[];
+}
+
+/** A host given for inputs (`--input-host [PATH=]NAME`). */
+export interface InputHost {
+  readonly path?: string;
+  readonly host: string;
 }
 
 /** Default cap on the bytes read out of one archive's members: 16 GiB. */
@@ -129,6 +146,8 @@ interface Location {
   /** Last path component, for messages. */
   readonly name: string;
   readonly hostHint: string | undefined;
+  /** The hint was given (`--input-host`): a member's bundle name does not replace it. */
+  readonly hostGiven?: boolean;
   readonly mtime: string | undefined;
   readonly containers: readonly string[];
   /** The file on disk, while the bytes are still the file's own (zip needs random access). */
@@ -180,6 +199,78 @@ export async function readInputs(
   };
 }
 
+/** The host `--input-host` gives for a file: the last entry whose path is the file or holds it. */
+function givenHost(entry: SourceEntry, options: ReadInputsOptions): string | undefined {
+  let host: string | undefined;
+  for (const h of options.inputHosts ?? []) {
+    if (h.path === undefined) host = h.host;
+    else if (
+      h.path === "-"
+        ? entry.kind === "stdin"
+        : entry.kind === "file" && under(entry, h.path, options.cwd)
+    )
+      host = h.host;
+  }
+  return host;
+}
+
+const under = (entry: SourceEntry, path: string, cwd: string | undefined): boolean => {
+  const file = entry.absolute ?? resolve(cwd ?? process.cwd(), entry.path);
+  const base = resolve(cwd ?? process.cwd(), path);
+  return file === base || file.startsWith(base.endsWith(sep) ? base : base + sep);
+};
+
+/** Bytes of a host-name member read (they are a line or two). */
+const HOST_FILE_BYTES = 64 * 1024;
+
+/**
+ * The host a support bundle's own files name (`commands/esxcli_system-hostname-get.txt`,
+ * `etc/hosts`, …), per top directory of the archive (a vCenter export holds several bundles).
+ * Such files often come after the logs: the host is then given to the inputs already read that
+ * have none, which attribution reads when it joins (InputSource is mutable while it is read).
+ */
+class BundleHosts {
+  readonly #found = new Map<string, { host: string; rank: number }>();
+
+  constructor(
+    private readonly tallies: readonly InputTally[],
+    private readonly first: number,
+    private readonly given: string | undefined,
+  ) {}
+
+  hostOf(member: string): string | undefined {
+    return this.#found.get(topOf(member))?.host;
+  }
+
+  /** Reads `body` for a host name when the member is a host-name file; drains it otherwise. */
+  async read(member: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const rank = hostNameFileRank(member);
+    if (rank === undefined || this.given !== undefined) return drain(body);
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      if (size < HOST_FILE_BYTES) parts.push(chunk.subarray(0, HOST_FILE_BYTES - size));
+      size += chunk.length;
+    }
+    const host = hostFromHostNameFile(member, Buffer.concat(parts).toString("utf8"));
+    const top = topOf(member);
+    const known = this.#found.get(top);
+    if (host === undefined || (known && known.rank <= rank)) return;
+    this.#found.set(top, { host, rank });
+    for (const t of this.tallies.slice(this.first)) {
+      const m = t.source.member;
+      if (m === undefined || topOf(m.slice(m.lastIndexOf("!") + 1)) !== top) continue;
+      if (t.source.hostHint === undefined || t.source.hostHint === known?.host)
+        t.source.hostHint = host;
+    }
+  }
+}
+
+const topOf = (member: string): string => {
+  const slash = member.indexOf("/");
+  return slash < 0 ? "" : member.slice(0, slash);
+};
+
 class Run {
   private readonly hashes = new HashService();
   private readonly tallies: InputTally[] = [];
@@ -227,11 +318,13 @@ class Run {
     const outer = openOuter(entry, this.options.stdin ?? (() => process.stdin), this.hashes, (n) =>
       this.advance(n),
     );
+    const given = givenHost(entry, this.options);
     const loc: Location = {
       path: entry.path,
       member: undefined,
       name: entry.kind === "stdin" ? "-" : basename(entry.path),
-      hostHint: hostHintFrom(entry.path),
+      hostHint: given ?? hostHintFrom(entry.path),
+      ...(given !== undefined ? { hostGiven: true } : {}),
       mtime: entry.mtime,
       containers: [],
       diskPath: entry.kind === "file" && entry.size !== undefined ? entry.absolute : undefined,
@@ -395,6 +488,7 @@ class Run {
   ): Promise<InputTally> {
     const tally = this.tally(loc);
     tally.status = "archive";
+    const bundleHosts = new BundleHosts(this.tallies, this.tallies.length, loc.hostHint);
     let reading = false; // a member is being read
     const memberFailures: string[] = [];
     const onFailure: ArchiveFailure = (message, member, kind) => {
@@ -421,6 +515,12 @@ class Run {
     const budget = new ByteBudget(this.maxArchive);
     for await (const member of open(onFailure, onSkipped)) {
       const name = member.name.replace(/\\/g, "/");
+      if (!this.options.allMembers && hostNameFileRank(name) !== undefined) {
+        // the bundle's host-name files are read for the host, not as logs
+        tally.skippedMember(name, "host-name-file");
+        await bundleHosts.read(name, member.body);
+        continue;
+      }
       const byName = this.nameSkip(name);
       if (byName !== undefined) {
         tally.skippedMember(name, byName); // its body is left unread: skipped without being decoded
@@ -430,7 +530,10 @@ class Run {
         path: loc.path,
         member: loc.member === undefined ? name : `${loc.member}!${name}`,
         name: name.slice(name.lastIndexOf("/") + 1),
-        hostHint: hostHintFrom(name) ?? loc.hostHint,
+        hostHint: loc.hostGiven
+          ? loc.hostHint
+          : (hostHintFrom(name) ?? loc.hostHint ?? bundleHosts.hostOf(name)),
+        ...(loc.hostGiven ? { hostGiven: true } : {}),
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
         diskPath: undefined,

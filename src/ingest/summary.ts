@@ -88,6 +88,7 @@ export type SkipReason =
   | "empty"
   | "binary"
   | "no-reader"
+  | "host-name-file"
   | "dangling-link"
   | "symlink"
   | "hardlink"

@@ -53,7 +53,7 @@ export interface Attribution {
 /** Where the call came from. */
 export interface Origin {
   /** `vcenter` when the call went through vCenter (vpxuser, vpxd LRO), `host` when straight to ESXi. */
-  readonly via: "vcenter" | "host" | "unknown";
+  readonly via: "vcenter" | "direct" | "unknown";
   readonly sourceIp?: string;
   readonly userAgent?: string;
   /** Client family from the user agent or opID shape: PowerCLI, pyvmomi, govc, Host Client, vim-cmd ... */
@@ -90,6 +90,11 @@ export interface Operation {
   readonly guest?: Observation["guest"];
   /** Every sighting, in time order. */
   readonly observations: readonly Observation[];
+  /**
+   * Records read that were copies of a listed observation (the same line read again, or more
+   * copies from other sources than are worth listing): counted here, not listed. Absent when none.
+   */
+  readonly copies?: number;
   /** Latest observation time (the call's completion as far as the logs tell). */
   readonly end?: string;
   /** Session records (logins, `[Auth]` lines) the attribution or origin relies on. */

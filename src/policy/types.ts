@@ -270,7 +270,7 @@ export interface OperationFacts {
   readonly host?: string;
   readonly vcenter?: string;
   readonly sourceIp?: string;
-  readonly via?: "vcenter" | "host" | "unknown";
+  readonly via?: "vcenter" | "direct" | "unknown";
 }
 
 /** The checks `expectation()` makes; each one the rule of the same concern can report. */

@@ -8,7 +8,7 @@
  * through `escapeTerminal`, csv with formula neutralising.
  */
 import type { AttributionSummary } from "../attribute/summary.js";
-import { LEVEL_ORDER } from "../attribute/summary.js";
+import { hostlessLines, LEVEL_ORDER } from "../attribute/summary.js";
 import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
 import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
@@ -22,8 +22,8 @@ export const isOperationFormat = (name: string): name is OperationFormat =>
   (OPERATION_FORMATS as readonly string[]).includes(name);
 
 /** Version of the document (`--format json`) and of each operation object. */
-export const OPERATIONS_SCHEMA = "guestops.events/1";
-export const OPERATION_SCHEMA = "guestops.operation/1";
+export const OPERATIONS_SCHEMA = "guestops.events/2";
+export const OPERATION_SCHEMA = "guestops.operation/2";
 
 /** What a run states about itself: tool, inputs with their hashes, time zone, counts. */
 export interface EventsContext extends ReportInputs {
@@ -119,6 +119,7 @@ export interface OperationJson {
   readonly fault?: string;
   readonly hidden?: { readonly count?: number; readonly phase?: string };
   readonly notes?: readonly string[];
+  readonly copies?: number;
   readonly evidence: readonly EvidenceJson[];
 }
 
@@ -214,6 +215,7 @@ export function operationJson(op: Operation): OperationJson {
     ...(fault !== undefined ? { fault } : {}),
     ...(op.hidden ? { hidden: { ...op.hidden } } : {}),
     ...(op.notes?.length ? { notes: [...op.notes] } : {}),
+    ...(op.copies ? { copies: op.copies } : {}),
     evidence: [
       ...op.observations.map(evidenceOfObservation),
       ...(op.sessions ?? []).map(evidenceOfSession),
@@ -449,6 +451,7 @@ export function summaryText(summary: AttributionSummary, context: EventsContext)
       `  ${e(h.host)}: ${h.operations} operation${h.operations === 1 ? "" : "s"}, coverage ${pct(h.coverage)} [${h.sources.join(", ")}]`,
     );
   }
+  for (const line of hostlessLines(summary)) out.push(`  ${e(line)}`);
   if (summary.explanations.length) {
     out.push("why the rest is not attributed:");
     for (const line of summary.explanations) out.push(`  ${e(line)}`);

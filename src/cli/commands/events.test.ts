@@ -50,7 +50,7 @@ describe("guestops events", () => {
         api: string;
         evidence: { sha256: string }[];
       };
-      assert.equal(first.schema, "guestops.operation/1");
+      assert.equal(first.schema, "guestops.operation/2");
       assert.equal(first.api, "InitiateFileTransferToGuest");
       assert.match(first.evidence[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);
       const summary = err.join("\n");
@@ -87,7 +87,7 @@ describe("guestops events", () => {
       summary: { operations: number; coverage: number };
       operations: { attribution: { level: string; principal: { id: string } } }[];
     };
-    assert.equal(doc.schema, "guestops.events/1");
+    assert.equal(doc.schema, "guestops.events/2");
     assert.equal(doc.context.assumeTz, "UTC");
     assert.equal(doc.context.inputs[0]?.format, "hostd");
     assert.match(doc.context.inputs[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);

@@ -24,6 +24,7 @@ import {
   summaryText,
   type ScanSummary,
 } from "../../report/alerts.js";
+import { hostlessLines } from "../../attribute/summary.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { skippedOf } from "../../report/inputs.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
@@ -199,7 +200,7 @@ export function scanSummary(
     attribution: {
       levels: attribution.levels,
       coverage: attribution.coverage ?? 0,
-      hints: attribution.explanations,
+      hints: [...hostlessLines(attribution), ...attribution.explanations],
     },
     incidents: { total: detection.incidents.length, bySeverity: incidentsBySeverity },
     alerts: {

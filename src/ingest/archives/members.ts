@@ -61,3 +61,55 @@ export function hostHintFrom(name: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Members of a support bundle that name its host, best first: `esxcli system hostname get`
+ * output, `hostname` command output, `/etc/hostname`, `/etc/hosts`. Returns the rank (lower is
+ * better), or undefined when the member is none of these.
+ */
+export function hostNameFileRank(name: string): number | undefined {
+  const path = name.replace(/\\/g, "/").toLowerCase();
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  if (/(?:^|\/)commands\/esxcli_system-hostname-get(?:\.txt)?$/.test(path)) return 0;
+  if (/(?:^|\/)commands\//.test(path) && /^hostname(?:[_-][\w.-]*)?(?:\.txt)?$/.test(base))
+    return 1;
+  if (/(?:^|\/)etc\/hostname$/.test(path)) return 2;
+  if (/(?:^|\/)etc\/hosts$/.test(path)) return 3;
+  return undefined;
+}
+
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$/;
+
+/**
+ * The host a host-name member names (`hostNameFileRank`): the fully qualified name of `esxcli
+ * system hostname get` (else its host name), the first word of `hostname` output, the one name
+ * `/etc/hosts` gives a non-loopback address (none when it gives several hosts).
+ */
+export function hostFromHostNameFile(name: string, text: string): string | undefined {
+  const rank = hostNameFileRank(name);
+  const valid = (h: string | undefined): string | undefined =>
+    h !== undefined && HOST_NAME.test(h) && h.toLowerCase() !== "localhost" ? h : undefined;
+  if (rank === 0) {
+    const field = (label: string) =>
+      new RegExp(`^\\s*${label}:\\s*(\\S+)\\s*$`, "im").exec(text)?.[1];
+    return valid(field("Fully Qualified Domain Name")) ?? valid(field("Host Name"));
+  }
+  if (rank === 1 || rank === 2) {
+    const first = text.split("\n").find((l) => l.trim() !== "");
+    return valid(first?.trim().split(/\s+/)[0]);
+  }
+  if (rank === 3) {
+    const names = new Set<string>();
+    let found: string | undefined;
+    for (const line of text.split("\n")) {
+      const [ip, host] = line.replace(/#.*/, "").trim().split(/\s+/);
+      if (!ip || !host || /^(?:127\.|::1$|fe80:|ff0|0\.0\.0\.0)/i.test(ip)) continue;
+      const h = valid(host);
+      if (!h) continue;
+      names.add(h.toLowerCase());
+      found ??= h;
+    }
+    return names.size === 1 ? found : undefined;
+  }
+  return undefined;
+}

@@ -15,7 +15,7 @@ const VPXD: CoverageSpan[] = [
 describe("direct-host-access", () => {
   it("ok: vpxuser from loopback (vpxa on the host) is how vCenter works", () => {
     const r = run(
-      [op({ time: SAT, principal: "vpxuser", via: "host", sourceIp: "127.0.0.1", vm: "dc01" })],
+      [op({ time: SAT, principal: "vpxuser", via: "direct", sourceIp: "127.0.0.1", vm: "dc01" })],
       only,
     );
     assert.equal(r.alerts.length, 0);
@@ -23,7 +23,7 @@ describe("direct-host-access", () => {
 
   it("ok: vpxuser from a listed vCenter address", () => {
     const r = run(
-      [op({ time: SAT, principal: "vpxuser", via: "host", sourceIp: "10.10.0.10", vm: "dc01" })],
+      [op({ time: SAT, principal: "vpxuser", via: "direct", sourceIp: "10.10.0.10", vm: "dc01" })],
       only,
     );
     assert.equal(r.alerts.length, 0);
@@ -35,7 +35,7 @@ describe("direct-host-access", () => {
         op({
           time: SAT,
           principal: "vpxuser",
-          via: "host",
+          via: "direct",
           sourceIp: "10.10.99.50",
           vm: "dc01",
           host: "esx01.corp.example",
@@ -70,14 +70,14 @@ describe("direct-host-access", () => {
   });
 
   it("ng: root straight to the host; inferred root lowers only that fact", () => {
-    const exact = run([op({ time: SAT, principal: "root", via: "host", vm: "app01" })], only);
+    const exact = run([op({ time: SAT, principal: "root", via: "direct", vm: "app01" })], only);
     assert.match(
       signalsOf(exact, "direct-host-access")[0]?.reason ?? "",
       /host-local account root/,
     );
     assert.equal(signalsOf(exact, "direct-host-access")[0]?.severity, "high");
     const inferred = run(
-      [op({ time: SAT, principal: "root", level: "inferred", via: "host", vm: "app01" })],
+      [op({ time: SAT, principal: "root", level: "inferred", via: "direct", vm: "app01" })],
       only,
     );
     assert.equal(signalsOf(inferred, "direct-host-access")[0]?.severity, "medium");
@@ -120,9 +120,29 @@ describe("direct-host-access", () => {
     assert.equal(run([before, elsewhere], { ...only, coverage: VPXD }).alerts.length, 0);
   });
 
+  it("ng: an inferred vpxuser straight to the host, no policy, no vpxd.log: the address fact at full strength", () => {
+    const r = run(
+      [
+        op({
+          time: SAT,
+          principal: "vpxuser",
+          level: "inferred",
+          via: "direct",
+          sourceIp: "10.10.99.50",
+          vm: "dc01",
+        }),
+      ],
+      { ...only, policy: defaultPolicy() },
+    );
+    const [s] = signalsOf(r, "direct-host-access");
+    assert.equal(s?.severity, "high");
+    assert.equal(r.alerts[0]?.severity, "high");
+    assert.doesNotMatch(s?.reason ?? "", /severity lowered/);
+  });
+
   it("runs without a policy file (only loopback is a known vCenter address then)", () => {
     const r = run(
-      [op({ time: SAT, principal: "vpxuser", via: "host", sourceIp: "10.10.0.10", vm: "dc01" })],
+      [op({ time: SAT, principal: "vpxuser", via: "direct", sourceIp: "10.10.0.10", vm: "dc01" })],
       {
         ...only,
         policy: defaultPolicy(),

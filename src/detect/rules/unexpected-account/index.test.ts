@@ -52,7 +52,7 @@ describe("unexpected-account", () => {
   });
 
   it("treats vpxuser as an account like any other (not listed: unexpected)", () => {
-    const r = run([op({ time: TUE, principal: "vpxuser", via: "host", vm: "app01" })], only);
+    const r = run([op({ time: TUE, principal: "vpxuser", via: "direct", vm: "app01" })], only);
     assert.equal(signalsOf(r, "unexpected-account").length, 1);
   });
 
