@@ -1,6 +1,7 @@
 /** The options every command that reads logs shares, defined once. */
 import { Option, type Command } from "commander";
 import { readers } from "../ingest/registry.js";
+import { DEFAULT_ZONE } from "../shared/zone.js";
 
 /** What `addReadOptions` adds, as commander hands it to an action. */
 export interface ReadCliOptions {
@@ -17,7 +18,7 @@ export const addReadOptions = (command: Command): Command =>
         readers.map((r) => r.name),
       ),
     )
-    .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
+    .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", DEFAULT_ZONE)
     .option("--reference-time <iso>", "infer years of year-less timestamps from this time");
 
 /** The same options as `readInputs` takes them (absent ones left out). */

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { lookupMethod, type Category } from "../model/catalog.js";
 import { GuestOpsError, isSystemError } from "../shared/errors.js";
+import { DEFAULT_ZONE } from "../shared/zone.js";
 import { canonicalAccount } from "./account.js";
 import { parseIcs } from "./ics.js";
 import { hasGlob, LOOPBACK, parseCidr } from "./match.js";
@@ -41,6 +42,8 @@ import type {
 import { WEEKDAYS } from "./types.js";
 import {
   addDays,
+  checkRecurrence,
+  inlineRruleEvent,
   localTime,
   parseDays,
   parseHhMm,
@@ -606,8 +609,8 @@ function inlineTiming(
     add([...path, "end"], `end (${w.end}) is not after start (${w.start})`);
     return undefined;
   }
-  return {
-    kind: "rrule",
+  const timing = {
+    kind: "rrule" as const,
     rrule: w.rrule.replace(/^RRULE:/i, ""),
     dtstart: wallText(startWall),
     durationMinutes,
@@ -616,6 +619,13 @@ function inlineTiming(
       return wall ? (wall.dateOnly ? wallText(wall).slice(0, 10) : wallText(wall)) : x;
     }),
   };
+  // Expanded once now, so a rule ical.js cannot run is this error and never a failing scan.
+  const problem = checkRecurrence(inlineRruleEvent(timing, zone));
+  if (problem) {
+    add([...path, "rrule"], problem);
+    return undefined;
+  }
+  return timing;
 }
 
 function icsWindows(
@@ -659,7 +669,7 @@ function icsWindows(
 export function defaultPolicy(): Policy {
   const site: Site = {
     name: "default",
-    zone: "UTC",
+    zone: DEFAULT_ZONE,
     vcenters: [],
     hosts: [],
     holidays: [],

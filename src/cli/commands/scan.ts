@@ -26,6 +26,7 @@ import {
 } from "../../report/alerts.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -120,7 +121,7 @@ export async function scan(
 
   const summary = scanSummary(analysis, {
     policy: options.policy ?? "(built-in default: no accounts, tiers or windows)",
-    assumeTz: options.assumeTz ?? "UTC",
+    assumeTz: options.assumeTz ?? DEFAULT_ZONE,
     ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
     ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
   });
