@@ -4,7 +4,15 @@
  * (`policy.yaml:14: accounts[2].allowedHours.start: expected HH:MM`); any problem makes the whole
  * policy invalid (`GuestOpsError` ERR_POLICY_INVALID, exit 2).
  */
-import { readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { lookupMethod, type Category } from "../model/catalog.js";
@@ -296,11 +304,32 @@ export function checkPolicyFile(path: string): CheckResult {
   return checkPolicyText(readPolicyFile(path), { name: path, baseDir: dirname(path) });
 }
 
-const defaultReadFile = (path: string): string => {
-  const st = statSync(path);
-  if (st.size > MAX_ICS_BYTES) throw new Error("larger than 8 MiB");
-  return readFileSync(path, "utf8");
-};
+/**
+ * Reads an iCalendar file: a regular file only (a FIFO or device is refused before any read:
+ * opened non-blocking, checked with fstat on the same descriptor), and never more than 8 MiB
+ * (counted while reading, since a file can grow after its size was looked at).
+ */
+export function readIcsFile(path: string, maxBytes = MAX_ICS_BYTES): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error("not a regular file");
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw new Error(`larger than ${maxBytes / 1024 / 1024} MiB`);
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const defaultReadFile = (path: string): string => readIcsFile(path);
 
 /* ------------------------------------------------------------------------------------------------
  * Compilation: validated input → Policy

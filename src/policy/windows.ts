@@ -517,6 +517,19 @@ function recurOf(ev: IcsEvent, dropCount: boolean): ICAL.Recur {
   return recur;
 }
 
+let totalSteps = 0;
+
+/** ical.js steps taken by every expansion so far in this process (tests prove bounds with it). */
+export const expansionStepCount = (): number => totalSteps + guard.steps;
+
+/** Starts a bounded expansion: up to `stopNaive`, at most `budget` steps. */
+function arm(stopNaive: number, budget: number): void {
+  totalSteps += guard.steps;
+  guard.stopNaive = stopNaive;
+  guard.steps = 0;
+  guard.budget = budget;
+}
+
 /** Runs `it` within the current guard; calls `each` per start; returns why it stopped. */
 function drain(
   it: ICAL.RecurIterator,
@@ -544,9 +557,7 @@ function prepare(ev: IcsEvent): Prepared {
   let lastNaive = recur.until ? naiveOf(wallOf(recur.until)) : Number.POSITIVE_INFINITY;
   if (recur.count) {
     // COUNT counts from DTSTART: find the last start once, then expand from anywhere.
-    guard.stopNaive = Number.POSITIVE_INFINITY;
-    guard.steps = 0;
-    guard.budget = LOAD_BUDGET;
+    arm(Number.POSITIVE_INFINITY, LOAD_BUDGET);
     let last = naiveOf(dtstart);
     const why = drain(new Bounded({ rule: recur, dtstart: icalFloating(dtstart) }), (t) => {
       last = naiveOf(wallOf(t));
@@ -624,9 +635,7 @@ function ruleStarts(ev: IcsEvent, fromNaive: number, toNaive: number): WallTime[
   const start = shiftedStart(p, fromNaive);
   const stop = Math.min(toNaive, p.lastNaive);
   if (stop < fromNaive) return out;
-  guard.stopNaive = stop;
-  guard.steps = 0;
-  guard.budget = STEP_BUDGET;
+  arm(stop, STEP_BUDGET);
   let why: ReturnType<typeof drain>;
   try {
     const it = new Bounded({ rule: recurOf(ev, true), dtstart: icalFloating(start) });
@@ -679,9 +688,7 @@ export function checkRecurrence(ev: IcsEvent): string | undefined {
   }
   const base = naiveOf(p.dtstart);
   const unit = p.freq === "YEARLY" ? YEAR : p.freq === "MONTHLY" ? 31 * DAY : 7 * DAY;
-  guard.stopNaive = base + Math.max(30 * YEAR, 2 * p.interval * unit);
-  guard.steps = 0;
-  guard.budget = LOAD_BUDGET;
+  arm(base + Math.max(30 * YEAR, 2 * p.interval * unit), LOAD_BUDGET);
   let starts = 0;
   let why: ReturnType<typeof drain>;
   try {
