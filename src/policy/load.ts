@@ -83,8 +83,11 @@ export type CheckResult =
   | { readonly ok: true; readonly policy: Policy; readonly problems: readonly [] }
   | { readonly ok: false; readonly problems: readonly PolicyProblem[] };
 
-const MAX_POLICY_BYTES = 4 * 1024 * 1024;
-const MAX_ICS_BYTES = 8 * 1024 * 1024;
+// Loading keeps the whole YAML document with source ranges (for line numbers) and ical.js's
+// component tree: ~200 MB per MiB of policy and far more per MiB of calendar were measured, so
+// the caps are what bounds memory (docs/DESIGN.md, "Hostile recurrences").
+const MAX_POLICY_BYTES = 1024 * 1024;
+const MAX_ICS_BYTES = 1024 * 1024;
 const MAX_PROBLEMS = 100;
 const MINUTE = 60_000;
 
@@ -183,7 +186,7 @@ export function checkPolicyText(text: string, options: ParseOptions): CheckResul
   if (Buffer.byteLength(text, "utf8") > MAX_POLICY_BYTES) {
     return {
       ok: false,
-      problems: [{ line: undefined, path: "", message: "policy file is larger than 4 MiB" }],
+      problems: [{ line: undefined, path: "", message: "policy file is larger than 1 MiB" }],
     };
   }
   const lineCounter = new LineCounter();
@@ -280,7 +283,7 @@ export function readPolicyFile(path: string): string {
       throw new GuestOpsError("ERR_INPUT_UNREADABLE", `policy ${path} is not a file`);
     }
     if (st.size > MAX_POLICY_BYTES) {
-      throw new GuestOpsError("ERR_POLICY_INVALID", `policy ${path} is larger than 4 MiB`);
+      throw new GuestOpsError("ERR_POLICY_INVALID", `policy ${path} is larger than 1 MiB`);
     }
     return readFileSync(path, "utf8");
   } catch (error) {
@@ -306,7 +309,7 @@ export function checkPolicyFile(path: string): CheckResult {
 
 /**
  * Reads an iCalendar file: a regular file only (a FIFO or device is refused before any read:
- * opened non-blocking, checked with fstat on the same descriptor), and never more than 8 MiB
+ * opened non-blocking, checked with fstat on the same descriptor), and never more than 1 MiB
  * (counted while reading, since a file can grow after its size was looked at).
  */
 export function readIcsFile(path: string, maxBytes = MAX_ICS_BYTES): string {

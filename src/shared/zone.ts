@@ -20,8 +20,17 @@ export const MAX_OFFSET_MINUTES = 18 * 60;
 export function isValidZone(zone: string): boolean {
   if (zone === "UTC") return true; // the default: no need to load the zone data
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return false;
-  return IANAZone.isValidZone(zone);
+  // luxon builds an Intl formatter per question: remember the answers (a calendar asks per event)
+  let known = validZones.get(zone);
+  if (known === undefined) {
+    known = IANAZone.isValidZone(zone);
+    if (validZones.size >= 1024) validZones.clear();
+    validZones.set(zone, known);
+  }
+  return known;
 }
+
+const validZones = new Map<string, boolean>();
 
 const isUtcName = (zone: string): boolean =>
   zone === "UTC" || zone === "utc" || zone === "Z" || zone === "Etc/UTC";
