@@ -4,11 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import ICAL from "ical.js";
+import { fakeIo } from "../../test/helpers/cli.js";
+import { run } from "../cli/run.js";
 import { renderPolicy } from "../report/policy.js";
 import { policyWarnings, windowCovering, windowOccurrences } from "./evaluate.js";
 import { checkPolicyText, formatProblem, parsePolicy, readIcsFile } from "./load.js";
@@ -290,5 +293,35 @@ describe("moving the start keeps every occurrence", () => {
       assert.ok(want.length > 0, rule);
       assert.deepEqual(got, want, rule);
     }
+  });
+});
+
+describe("scan states a recurrence cap in its summary", () => {
+  const dir = mkdtempSync(join(tmpdir(), "guestops-cap-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints the policy warning on stderr and in the JSON summary", async () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const every = Array.from({ length: 60 }, (_, i) => i).join(",");
+    const policy = join(dir, "policy.yaml");
+    writeFileSync(
+      policy,
+      readFileSync(join(root, "examples/policy.yaml"), "utf8").replace(
+        /^windows:\n/m,
+        `windows:\n  - ref: CAP\n    start: "2020-01-01T00:00"\n    end: "2020-01-01T00:01"\n` +
+          `    rrule: "FREQ=HOURLY;BYMINUTE=${every};BYSECOND=${every}"\n`,
+      ),
+    );
+    assert.match(readFileSync(policy, "utf8"), /^ {2}- ref: CAP$/m);
+    const text = fakeIo(root);
+    assert.equal(await run(["scan", "examples/logs", "--policy", policy], text.io), 0);
+    assert.match(
+      text.err.join("\n"),
+      /^ {2}policy warning: window CAP: recurrence expansion capped/m,
+    );
+    const json = fakeIo(root);
+    await run(["scan", "examples/logs", "--policy", policy, "--format", "json"], json.io);
+    const doc = JSON.parse(json.out.join("\n")) as { summary: { policyWarnings?: string[] } };
+    assert.match(doc.summary.policyWarnings?.[0] ?? "", /^window CAP: recurrence expansion capped/);
   });
 });
