@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import { readers } from "../ingest/registry.js";
 import type { InputHost } from "../ingest/read.js";
 import { GuestOpsError } from "../shared/errors.js";
+import { DEFAULT_ZONE } from "../shared/zone.js";
 
 /** What `addReadOptions` adds, as commander hands it to an action. */
 export interface ReadCliOptions {
@@ -22,7 +23,7 @@ export const addReadOptions = (command: Command): Command =>
         readers.map((r) => r.name),
       ),
     )
-    .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", "UTC")
+    .option("--assume-tz <zone>", "IANA zone for timestamps without one (RFC 3164)", DEFAULT_ZONE)
     .option("--reference-time <iso>", "infer years of year-less timestamps from this time")
     .option(
       "--max-archive-bytes <size>",

@@ -23,7 +23,7 @@ import type {
   ReadIssueCode,
 } from "../model/record.js";
 import { GuestOpsError, isGuestOpsError } from "../shared/errors.js";
-import { isValidZone } from "../shared/zone.js";
+import { DEFAULT_ZONE, isValidZone, MAX_OFFSET_MINUTES } from "../shared/zone.js";
 import { drain, peekHead } from "./archives/feed.js";
 import { gunzip, type GunzipFailure } from "./archives/gzip.js";
 import { sniffContainer, type Container } from "./archives/magic.js";
@@ -169,7 +169,7 @@ export async function readInputs(
 ): Promise<ReadSummary> {
   const started = Date.now();
   const readers = options.readers ?? registeredReaders;
-  const assumeTz = validateZone(options.assumeTz ?? "UTC");
+  const assumeTz = validateZone(options.assumeTz ?? DEFAULT_ZONE);
   const forced = validateFormat(options.inputFormat, readers);
   const referenceTime = validateTime(options.referenceTime);
   const cap = options.maxArchiveBytes;
@@ -882,7 +882,10 @@ function validateFormat(name: string | undefined, readers: readonly Reader[]): R
 function validateTime(time: string | undefined): string | undefined {
   if (time === undefined) return undefined;
   const dt = DateTime.fromISO(time, { zone: "utc" });
-  if (!dt.isValid) {
+  if (
+    !dt.isValid ||
+    Math.abs(DateTime.fromISO(time, { setZone: true }).offset) > MAX_OFFSET_MINUTES
+  ) {
     throw new GuestOpsError("ERR_USAGE", `invalid reference time ${JSON.stringify(time)}`, {
       hint: "Use ISO 8601, for example 2024-06-04T12:00:00Z.",
     });

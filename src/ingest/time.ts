@@ -13,7 +13,7 @@
  * Whole-value parsers for the vmware.log, vpxd, vCenter event and SIEM readers (`parseIsoTime`,
  * `timeFromParts`, `timeFromEpochMs`).
  */
-import { DateTime } from "luxon";
+import { DEFAULT_ZONE, MAX_OFFSET_MINUTES, wallToUtc } from "../shared/zone.js";
 import type { ReadOptions } from "./types.js";
 
 /** A whole value read as a time. */
@@ -62,10 +62,11 @@ function validFields(y: number, mo: number, d: number, h: number, mi: number, s:
   return y >= 1970 && y <= 9999;
 }
 
-// Zone offsets per (zone, local hour): luxon is exact but costs microseconds per call.
-const offsetCache = new Map<string, number | null>();
-
-/** Epoch ms of a wall-clock time in `zone`, or undefined (invalid zone or time). */
+/**
+ * Epoch ms of a wall-clock time in `zone`, or undefined (invalid zone). The product's one
+ * conversion (`shared/zone.ts`): a time in a DST gap is the first instant after it, a repeated
+ * time the earlier instant; cached per (zone, local hour), so a line costs a map lookup.
+ */
 export function zonedToUtcMs(
   zone: string,
   y: number,
@@ -76,20 +77,8 @@ export function zonedToUtcMs(
   s: number,
   ms: number,
 ): number | undefined {
-  const naive = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  if (zone === "UTC" || zone === "utc" || zone === "Z" || zone === "Etc/UTC") return naive;
-  const key = `${zone}\u0000${y}-${mo}-${d}T${h}`;
-  let offset = offsetCache.get(key);
-  if (offset === undefined) {
-    const dt = DateTime.fromObject(
-      { year: y, month: mo, day: d, hour: h, minute: mi, second: Math.min(s, 59) },
-      { zone },
-    );
-    offset = dt.isValid ? dt.offset : null;
-    if (offsetCache.size >= 4096) offsetCache.clear();
-    offsetCache.set(key, offset);
-  }
-  return offset === null ? undefined : naive - offset * 60_000;
+  const utc = wallToUtc(zone, y, mo, d, h, mi, s, ms, "start");
+  return Number.isNaN(utc) ? undefined : utc;
 }
 
 /** Milliseconds from a fraction of 1-9 digits at `i` (truncated, not rounded); `end` after it. */
@@ -345,7 +334,7 @@ export function scanBsdTime(
  * without a zone is read in `assumeTz` and flagged `assumed`. The same scanner as header
  * timestamps (`scanIsoTime`), so every reader reads a time the same way.
  */
-export function parseIsoTime(text: string, assumeTz = "UTC"): ParsedTime | undefined {
+export function parseIsoTime(text: string, assumeTz = DEFAULT_ZONE): ParsedTime | undefined {
   const value = text.trim();
   const scanned = scanIsoTime(value, 0, { assumeTz }, true);
   if (!scanned || scanned.time === undefined || scanned.end !== value.length) return undefined;
@@ -369,7 +358,7 @@ export interface TimeParts {
 export function timeFromParts(
   p: TimeParts,
   zone: string | undefined,
-  assumeTz = "UTC",
+  assumeTz = DEFAULT_ZONE,
 ): ParsedTime | undefined {
   if (p.month < 1 || p.month > 12 || p.day < 1 || p.day > 31) return undefined;
   if (p.hour > 23 || p.minute > 59 || p.second > 60) return undefined;
@@ -378,16 +367,16 @@ export function timeFromParts(
   if (probe.getUTCDate() !== p.day || probe.getUTCMonth() !== p.month - 1) return undefined;
   const second = Math.min(p.second, 59); // a leap second is kept as :59
   if (zone === undefined) {
-    const dt = DateTime.fromObject({ ...p, second }, { zone: assumeTz });
-    if (!dt.isValid) return undefined;
-    return { time: new Date(dt.toMillis()).toISOString(), assumed: true };
+    const utc = zonedToUtcMs(assumeTz, p.year, p.month, p.day, p.hour, p.minute, second, 0);
+    if (utc === undefined) return undefined;
+    return { time: new Date(utc + p.millisecond).toISOString(), assumed: true };
   }
   let offsetMinutes = 0;
   if (zone !== "Z" && zone !== "z") {
     const digits = zone.slice(1).replace(":", "");
     const hours = Number(digits.slice(0, 2));
     const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-    if (hours > 18 || minutes > 59) return undefined;
+    if (minutes > 59 || hours * 60 + minutes > MAX_OFFSET_MINUTES) return undefined;
     offsetMinutes = (zone.startsWith("-") ? -1 : 1) * (hours * 60 + minutes);
   }
   const ms =

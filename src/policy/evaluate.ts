@@ -36,13 +36,13 @@ import {
   describeSchedule,
   eventCovering,
   eventOccurrencesOverlapping,
+  expansionWarning,
   formatLocalShort,
   formatMinutes,
   holidayOn,
+  inlineRruleEvent,
   instantMs,
   localTime,
-  parseWallTime,
-  resolveLocal,
   scheduleCovering,
   scheduleOccurrences,
 } from "./windows.js";
@@ -393,28 +393,33 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
 function rruleEvent(timing: Extract<WindowTiming, { kind: "rrule" }>, zone: string): IcsEvent {
   let ev = rruleEvents.get(timing);
   if (!ev) {
-    const exInstants: number[] = [];
-    const exDates: string[] = [];
-    for (const x of timing.exdates) {
-      const w = parseWallTime(x);
-      if (!w) continue;
-      if (w.dateOnly) exDates.push(x.slice(0, 10));
-      else exInstants.push(resolveLocal(zone, w.date, w.minutes, w.seconds, "start"));
-    }
-    ev = {
-      uid: "inline",
-      zone,
-      dtstart: timing.dtstart,
-      rrule: timing.rrule,
-      end: { kind: "wall", days: 0, minutes: timing.durationMinutes },
-      exInstants,
-      exDates,
-      rdates: [],
-      overrides: new Map(),
-    };
+    ev = inlineRruleEvent(timing, zone);
     rruleEvents.set(timing, ev);
   }
   return ev;
+}
+
+/** The events behind a window's occurrences (none for one-off and weekly windows). */
+function windowEvents(window: MaintenanceWindow): readonly IcsEvent[] {
+  const t = window.timing;
+  if (t.kind === "rrule") return [rruleEvent(t, window.zone)];
+  if (t.kind === "ics") return t.events;
+  return [];
+}
+
+/**
+ * Warnings about the policy's recurrences met so far in this process: an expansion that reached
+ * its cap or stopped, per window (`policy check` and the `scan` summary print them).
+ */
+export function policyWarnings(policy: Policy): string[] {
+  const out: string[] = [];
+  for (const window of policy.windows) {
+    for (const ev of windowEvents(window)) {
+      const note = expansionWarning(ev);
+      if (note) out.push(`window ${q(window.ref)}: ${note}`);
+    }
+  }
+  return out;
 }
 
 /** The occurrence of the window covering `ms`, if any. */

@@ -7,6 +7,7 @@
 import ICAL from "ical.js";
 import type { IcsEvent, WindowOccurrence } from "./types.js";
 import {
+  checkRecurrence,
   checkRrule,
   isValidZone,
   localTime,
@@ -219,6 +220,8 @@ export function parseIcs(
       rdates,
       overrides: new Map(),
     };
+    const recurrenceProblem = checkRecurrence(ev);
+    if (recurrenceProblem) return fail(recurrenceProblem);
 
     const ridProp = vevent.getFirstProperty("recurrence-id");
     const ridValue = ridProp?.getFirstValue();

@@ -28,6 +28,7 @@ export {
   isVcenterAddress,
   isWithinAllowedHours,
   methodAllowed,
+  policyWarnings,
   ROLE_DEFAULT_METHODS,
   ruleEnabled,
   ruleSeverity,

@@ -8,7 +8,8 @@
  *   span covers every wall-clock minute it names (22:00–02:00 covers both 01:00 hours).
  */
 import ICAL from "ical.js";
-import { DateTime, IANAZone } from "luxon";
+import { DateTime } from "luxon";
+import { offsetAt, parseIsoInstant, wallMsToUtc } from "../shared/zone.js";
 import type {
   DaySpan,
   Holiday,
@@ -28,44 +29,7 @@ const DAY = 24 * HOUR;
  * Zones and local time
  * ---------------------------------------------------------------------------------------------- */
 
-export { isValidZone } from "../shared/zone.js";
-
-const zoneCache = new Map<string, IANAZone>();
-const ianaZone = (zone: string): IANAZone => {
-  let z = zoneCache.get(zone);
-  if (!z) {
-    z = IANAZone.create(zone);
-    zoneCache.set(zone, z);
-  }
-  return z;
-};
-
-const BUCKET = 6 * 60 * MINUTE;
-const MAX_CACHED_BUCKETS = 200_000;
-// Offsets per zone and 6-hour bucket. A bucket is cached only when the offset is the same at its
-// first and last millisecond (no transition inside; no zone changes twice within 6 hours), so
-// cached answers are exact.
-const offsetCache = new Map<string, Map<number, number>>();
-
-/** UTC offset of `zone` at instant `ms`, in minutes. */
-export function offsetAt(zone: string, ms: number): number {
-  const bucket = Math.floor(ms / BUCKET);
-  let byBucket = offsetCache.get(zone);
-  if (!byBucket) {
-    byBucket = new Map();
-    offsetCache.set(zone, byBucket);
-  }
-  const cached = byBucket.get(bucket);
-  if (cached !== undefined) return cached;
-  const z = ianaZone(zone);
-  const first = z.offset(bucket * BUCKET);
-  if (first === z.offset(bucket * BUCKET + BUCKET - 1)) {
-    if (byBucket.size >= MAX_CACHED_BUCKETS) byBucket.clear();
-    byBucket.set(bucket, first);
-    return first;
-  }
-  return z.offset(ms);
-}
+export { isValidZone, offsetAt } from "../shared/zone.js";
 
 /** A local calendar date. */
 export interface LocalDate {
@@ -86,30 +50,11 @@ export function resolveLocal(
   seconds: number,
   edge: "start" | "end",
 ): number {
-  const naive = Date.UTC(date.year, date.month - 1, date.day, 0, minutes, seconds);
-  const offsets = new Set([
-    offsetAt(zone, naive - DAY),
-    offsetAt(zone, naive),
-    offsetAt(zone, naive + DAY),
-  ]);
-  const valid: number[] = [];
-  const tried: number[] = [];
-  for (const o of offsets) {
-    const t = naive - o * MINUTE;
-    tried.push(t);
-    if (offsetAt(zone, t) === o) valid.push(t);
-  }
-  if (valid.length > 0) return edge === "start" ? Math.min(...valid) : Math.max(...valid);
-  // In a gap: find the transition between the two candidate instants.
-  let lo = Math.min(...tried);
-  let hi = Math.max(...tried);
-  const before = offsetAt(zone, lo);
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (offsetAt(zone, mid) === before) lo = mid;
-    else hi = mid;
-  }
-  return hi;
+  return wallMsToUtc(
+    zone,
+    Date.UTC(date.year, date.month - 1, date.day, 0, minutes, seconds),
+    edge,
+  );
 }
 
 /** Local date, weekday and time of day of an instant in `zone`. */
@@ -274,15 +219,16 @@ export function parsePolicyInstant(
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim())) {
     return undefined;
   }
-  const dt = DateTime.fromISO(text.trim(), { setZone: true });
-  return dt.isValid ? dt.toMillis() : undefined;
+  return parseIsoInstant(text);
 }
 
-/** An instant given to a query: ISO text with a zone, or epoch ms. NaN when unreadable. */
+/**
+ * An instant given to a query: ISO text with a zone (offset within ±18:00; text without one is
+ * UTC), or epoch ms. NaN when unreadable.
+ */
 export function instantMs(instant: string | number): number {
   if (typeof instant === "number") return instant;
-  const dt = DateTime.fromISO(instant, { zone: "utc" });
-  return dt.isValid ? dt.toMillis() : Number.NaN;
+  return parseIsoInstant(instant, "UTC") ?? Number.NaN;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -401,21 +347,79 @@ export function describeSchedule(schedule: Schedule): string {
 
 /* ------------------------------------------------------------------------------------------------
  * Recurrences (RRULE) and iCalendar events
+ *
+ * ical.js does the RFC 5545 arithmetic on floating wall times; three bounds keep a hostile rule
+ * from hanging a run (docs/DESIGN.md, "Hostile recurrences"):
+ * - every rule part is range-checked at load (`checkRrule`) and every rule expanded once
+ *   (`checkRecurrence`), so a rule ical.js cannot run is a policy error with its line;
+ * - expansion starts near the span asked for, not at DTSTART: the start is moved forward by whole
+ *   periods (`FREQ` × `INTERVAL`), which keeps the rule's phase, and COUNT is turned into the last
+ *   start once;
+ * - inside ical.js, every step is counted and compared with the end of the span (`Bounded`), so
+ *   a rule that matches rarely or never stops at the span's end; a step budget that is still
+ *   reached is recorded as a warning (`expansionWarning`).
  * ---------------------------------------------------------------------------------------------- */
 
-/** Hard cap on RRULE iterations per expansion: a hostile rule cannot hang a scan. */
-const MAX_ITERATIONS = 200_000;
+const FORBIDDEN_FREQ = new Set(["SECONDLY", "MINUTELY"]);
+const MAX_INTERVAL = 1000;
+const MAX_COUNT = 100_000;
+const MAX_PART_VALUES = 400;
 
-const FORBIDDEN_FREQ = /FREQ=(SECONDLY|MINUTELY)/i;
+/** Allowed values of each BY part: [min, max], zero never allowed where min < 0. */
+const PART_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ["BYSECOND", [0, 60]],
+  ["BYMINUTE", [0, 59]],
+  ["BYHOUR", [0, 23]],
+  ["BYMONTHDAY", [-31, 31]],
+  ["BYYEARDAY", [-366, 366]],
+  ["BYWEEKNO", [-53, 53]],
+  ["BYMONTH", [1, 12]],
+  ["BYSETPOS", [-366, 366]],
+]);
+const WEEKDAY_CODES = new Set(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]);
 
-/** Checks an RRULE value; returns a problem text or undefined. */
+/** Checks an RRULE value on its own (no DTSTART); returns a problem text or undefined. */
 export function checkRrule(rrule: string): string | undefined {
-  if (FORBIDDEN_FREQ.test(rrule)) return "FREQ=SECONDLY and FREQ=MINUTELY are not supported";
+  let r: ICAL.Recur;
   try {
-    const r = ICAL.Recur.fromString(rrule);
-    if (!r.freq) return "RRULE needs FREQ";
+    r = ICAL.Recur.fromString(rrule);
   } catch (error) {
     return `invalid RRULE (${error instanceof Error ? error.message : String(error)})`;
+  }
+  if (!r.freq) return "RRULE needs FREQ";
+  if (FORBIDDEN_FREQ.has(r.freq)) return "FREQ=SECONDLY and FREQ=MINUTELY are not supported";
+  const interval = Number(r.interval);
+  if (!Number.isInteger(interval) || interval < 1 || interval > MAX_INTERVAL) {
+    return `INTERVAL must be a whole number from 1 to ${MAX_INTERVAL}`;
+  }
+  if (r.count !== null && r.count !== undefined) {
+    const count = Number(r.count);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+      return `COUNT must be a whole number from 1 to ${MAX_COUNT}`;
+    }
+  }
+  if (r.until && (r.until.year < 1970 || r.until.year > 9999)) {
+    return "UNTIL must lie between 1970 and 9999";
+  }
+  for (const [name, values] of Object.entries(r.parts) as [string, unknown][]) {
+    if (!Array.isArray(values)) continue;
+    if (values.length > MAX_PART_VALUES) return `${name} has more than ${MAX_PART_VALUES} values`;
+    for (const v of values as unknown[]) {
+      if (name === "BYDAY") {
+        const m = /^([+-]?\d{1,2})?([A-Z]{2})$/.exec(String(v).toUpperCase());
+        const n = m?.[1] === undefined ? 0 : Number(m[1]);
+        if (!m || !WEEKDAY_CODES.has(m[2] ?? "") || Math.abs(n) > 53 || (m[1] && n === 0)) {
+          return `BYDAY value ${String(v).slice(0, 20)} is not a weekday (optionally numbered ±1–53)`;
+        }
+        continue;
+      }
+      const range = PART_RANGES.get(name);
+      if (!range) return `${name.slice(0, 20)} is not supported`;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < range[0] || n > range[1] || (range[0] < 0 && n === 0)) {
+        return `${name} value ${String(v).slice(0, 20)} is out of range (${range[0]} to ${range[1]}${range[0] < 0 ? ", not 0" : ""})`;
+      }
+    }
   }
   return undefined;
 }
@@ -428,6 +432,19 @@ export const wallOf = (t: ICAL.Time): WallTime => ({
   dateOnly: t.isDate,
 });
 
+const naiveOf = (w: WallTime): number =>
+  Date.UTC(w.date.year, w.date.month - 1, w.date.day, 0, w.minutes, w.seconds);
+
+const wallOfNaive = (naive: number): WallTime => {
+  const d = new Date(naive);
+  return {
+    date: { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() },
+    minutes: d.getUTCHours() * 60 + d.getUTCMinutes(),
+    seconds: d.getUTCSeconds(),
+    dateOnly: false,
+  };
+};
+
 const icalFloating = (w: WallTime): ICAL.Time =>
   ICAL.Time.fromData({
     year: w.date.year,
@@ -438,6 +455,285 @@ const icalFloating = (w: WallTime): ICAL.Time =>
     second: w.seconds,
     isDate: false,
   });
+
+/** Why a bounded expansion stopped early. */
+class ExpansionStop extends Error {}
+const PAST_END = new ExpansionStop("past the end of the span");
+const OUT_OF_STEPS = new ExpansionStop("step budget spent");
+
+/** The bounds of the expansion running now (expansion is synchronous: one at a time). */
+const guard = { stopNaive: 0, steps: 0, budget: 0 };
+
+const tick = (t: ICAL.Time): void => {
+  if (++guard.steps > guard.budget) throw OUT_OF_STEPS;
+  if (Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute, t.second) > guard.stopNaive) {
+    throw PAST_END;
+  }
+};
+
+/** ical.js's iterator, with every inner step counted and compared with the span's end. */
+class Bounded extends ICAL.RecurIterator {
+  override check_contracting_rules(): boolean {
+    tick(this.last);
+    return super.check_contracting_rules();
+  }
+  override expand_year_days(year: number): number {
+    if (++guard.steps > guard.budget) throw OUT_OF_STEPS;
+    if (Date.UTC(year, 0, 1) > guard.stopNaive) throw PAST_END;
+    return super.expand_year_days(year);
+  }
+}
+
+/** A rule ready to expand: parsed once per event (the policy is immutable). */
+interface Prepared {
+  readonly dtstart: WallTime;
+  readonly freq: string;
+  readonly interval: number;
+  /** Last start the rule can give (naive wall ms), from UNTIL or COUNT. */
+  readonly lastNaive: number;
+  readonly byMonth: readonly number[] | undefined;
+  readonly byMonthDay: readonly number[] | undefined;
+}
+
+const preparedRules = new WeakMap<IcsEvent, Prepared>();
+
+/** The rule as ical.js runs it: UNTIL in UTC restated in local time, COUNT left to `lastNaive`. */
+function recurOf(ev: IcsEvent, dropCount: boolean): ICAL.Recur {
+  const recur = ICAL.Recur.fromString(ev.rrule ?? "");
+  // UNTIL in UTC is compared by ical.js against floating local times: restate it in local time.
+  if (recur.until && recur.until.zone === ICAL.Timezone.utcTimezone && !recur.until.isDate) {
+    const u = localTime(ev.zone, recur.until.toJSDate().getTime());
+    recur.until = ICAL.Time.fromData({
+      year: u.year,
+      month: u.month,
+      day: u.day,
+      hour: u.hour,
+      minute: u.minute,
+      second: u.second,
+      isDate: false,
+    });
+  }
+  if (dropCount) recur.count = null;
+  return recur;
+}
+
+let totalSteps = 0;
+
+/** ical.js steps taken by every expansion so far in this process (tests prove bounds with it). */
+export const expansionStepCount = (): number => totalSteps + guard.steps;
+
+/** Starts a bounded expansion: up to `stopNaive`, at most `budget` steps. */
+function arm(stopNaive: number, budget: number): void {
+  totalSteps += guard.steps;
+  guard.stopNaive = stopNaive;
+  guard.steps = 0;
+  guard.budget = budget;
+}
+
+/** Runs `it` within the current guard; calls `each` per start; returns why it stopped. */
+function drain(
+  it: ICAL.RecurIterator,
+  each: (t: ICAL.Time) => boolean,
+): "done" | "past-end" | "budget" {
+  try {
+    for (let next = it.next(); next; next = it.next()) if (!each(next)) return "done";
+    return "done";
+  } catch (error) {
+    if (error === PAST_END) return "past-end";
+    if (error === OUT_OF_STEPS) return "budget";
+    throw error;
+  }
+}
+
+const YEAR = 366 * DAY;
+const LOAD_BUDGET = 2_000_000;
+
+function prepare(ev: IcsEvent): Prepared {
+  let p = preparedRules.get(ev);
+  if (p) return p;
+  const dtstart = parseWallTime(ev.dtstart);
+  if (!dtstart) throw new Error("DTSTART is not a wall time");
+  const recur = recurOf(ev, false);
+  let lastNaive = recur.until ? naiveOf(wallOf(recur.until)) : Number.POSITIVE_INFINITY;
+  if (recur.count) {
+    // COUNT counts from DTSTART: find the last start once, then expand from anywhere.
+    arm(Number.POSITIVE_INFINITY, LOAD_BUDGET);
+    let last = naiveOf(dtstart);
+    const why = drain(new Bounded({ rule: recur, dtstart: icalFloating(dtstart) }), (t) => {
+      last = naiveOf(wallOf(t));
+      return true;
+    });
+    if (why === "budget") throw new Error(`COUNT=${recur.count} takes too long to expand`);
+    lastNaive = Math.min(lastNaive, last);
+  }
+  const byMonthDay = recur.parts.BYMONTHDAY;
+  p = {
+    dtstart,
+    freq: String(recur.freq),
+    interval: Number(recur.interval) || 1,
+    lastNaive,
+    byMonth: recur.parts.BYMONTH,
+    byMonthDay: byMonthDay?.every((d) => d > 0) ? byMonthDay : undefined,
+  };
+  preparedRules.set(ev, p);
+  return p;
+}
+
+/**
+ * A start for the iterator at least one whole period (`FREQ` × `INTERVAL`) before `target`
+ * (naive ms), reached from DTSTART by whole periods so the rule gives the same starts from there
+ * on; DTSTART itself when it is already close enough.
+ */
+function shiftedStart(p: Prepared, target: number): WallTime {
+  const d = p.dtstart;
+  const base = naiveOf(d);
+  if (target <= base) return d;
+  const fixed =
+    p.freq === "HOURLY" ? HOUR : p.freq === "DAILY" ? DAY : p.freq === "WEEKLY" ? 7 * DAY : 0;
+  if (fixed > 0) {
+    const period = fixed * p.interval;
+    const k = Math.floor((target - base) / period) - 1;
+    return k <= 0 ? d : { ...wallOfNaive(base + k * period), dateOnly: d.dateOnly };
+  }
+  const t = new Date(target);
+  const months =
+    p.freq === "MONTHLY"
+      ? (t.getUTCFullYear() - d.date.year) * 12 + (t.getUTCMonth() + 1 - d.date.month)
+      : (t.getUTCFullYear() - d.date.year) * 12;
+  const step = p.freq === "MONTHLY" ? p.interval : 12 * p.interval;
+  // A day that the moved month lacks (31, 29 February): move one period less, a few times.
+  for (let k = Math.floor(months / step) - 1, tries = 0; k > 0 && tries < 60; k--, tries++) {
+    const m0 = d.date.month - 1 + k * step;
+    const date = { year: d.date.year + Math.floor(m0 / 12), month: (m0 % 12) + 1, day: d.date.day };
+    if (isRealDate(date)) return { ...d, date };
+  }
+  return d;
+}
+
+const expansionNotes = new WeakMap<IcsEvent, string>();
+
+/** Why the expansion of `ev` stopped short at some point of this run, if it ever did. */
+export const expansionWarning = (ev: IcsEvent): string | undefined => expansionNotes.get(ev);
+
+/** Most starts one expansion may give, and most ical.js steps it may take. */
+const MAX_STARTS = 100_000;
+const STEP_BUDGET = 2_000_000;
+
+/**
+ * Wall-clock starts of the rule of `ev` whose naive wall time lies in [fromNaive, toNaive].
+ * Never throws: a rule that fails or exceeds the budget stops, and says so (`expansionWarning`).
+ */
+function ruleStarts(ev: IcsEvent, fromNaive: number, toNaive: number): WallTime[] {
+  const out: WallTime[] = [];
+  let p: Prepared;
+  try {
+    p = prepare(ev);
+  } catch (error) {
+    expansionNotes.set(ev, `recurrence not expanded (${errorText(error)})`);
+    return out;
+  }
+  const start = shiftedStart(p, fromNaive);
+  const stop = Math.min(toNaive, p.lastNaive);
+  if (stop < fromNaive) return out;
+  arm(stop, STEP_BUDGET);
+  let why: ReturnType<typeof drain>;
+  try {
+    const it = new Bounded({ rule: recurOf(ev, true), dtstart: icalFloating(start) });
+    why = drain(it, (next) => {
+      const wall = wallOf(next);
+      const w = { ...wall, minutes: wall.dateOnly ? p.dtstart.minutes : wall.minutes };
+      const naive = naiveOf(w);
+      if (naive > stop) return false;
+      if (naive < fromNaive) return true;
+      // ical.js rolls impossible dates over (BYMONTH=2;BYMONTHDAY=30 gives 2 March): drop those.
+      if (p.byMonth?.length && !p.byMonth.includes(w.date.month)) return true;
+      if (p.byMonthDay?.length && !p.byMonthDay.includes(w.date.day)) return true;
+      out.push(w);
+      return out.length < MAX_STARTS;
+    });
+  } catch (error) {
+    if (error === PAST_END) why = "past-end";
+    else {
+      expansionNotes.set(ev, `recurrence stopped (${errorText(error)})`);
+      return out;
+    }
+  }
+  if (why === "budget" || out.length >= MAX_STARTS) {
+    const at =
+      out.length > 0
+        ? formatDate(out[out.length - 1]!.date)
+        : formatDate(wallOfNaive(fromNaive).date);
+    expansionNotes.set(
+      ev,
+      `recurrence expansion capped near ${at} (${out.length >= MAX_STARTS ? `${MAX_STARTS} starts` : `${STEP_BUDGET} steps`}): later occurrences of that span are missing`,
+    );
+  }
+  return out;
+}
+
+const errorText = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).slice(0, 200);
+
+/**
+ * Expands a rule once, from DTSTART, as loading does: a problem text when ical.js cannot run it
+ * or it gives no start after DTSTART within 30 years (or two of its periods), else undefined.
+ */
+export function checkRecurrence(ev: IcsEvent): string | undefined {
+  if (!ev.rrule) return undefined;
+  let p: Prepared;
+  try {
+    p = prepare(ev);
+  } catch (error) {
+    return `invalid RRULE (${errorText(error)})`;
+  }
+  const base = naiveOf(p.dtstart);
+  const unit = p.freq === "YEARLY" ? YEAR : p.freq === "MONTHLY" ? 31 * DAY : 7 * DAY;
+  arm(base + Math.max(30 * YEAR, 2 * p.interval * unit), LOAD_BUDGET);
+  let starts = 0;
+  let why: ReturnType<typeof drain>;
+  try {
+    const it = new Bounded({ rule: recurOf(ev, false), dtstart: icalFloating(p.dtstart) });
+    why = drain(it, () => ++starts < 3);
+  } catch (error) {
+    if (error === PAST_END) why = "past-end";
+    else return `invalid RRULE (${errorText(error)})`;
+  }
+  if (starts < 2 && why !== "done") {
+    return "RRULE gives no occurrence after DTSTART (the rule can never match)";
+  }
+  return undefined;
+}
+
+/** The inline `rrule` timing of a window as an event (the same expansion as iCalendar files). */
+export function inlineRruleEvent(
+  timing: {
+    readonly rrule: string;
+    readonly dtstart: string;
+    readonly durationMinutes: number;
+    readonly exdates: readonly string[];
+  },
+  zone: string,
+): IcsEvent {
+  const exInstants: number[] = [];
+  const exDates: string[] = [];
+  for (const x of timing.exdates) {
+    const w = parseWallTime(x);
+    if (!w) continue;
+    if (w.dateOnly) exDates.push(x.slice(0, 10));
+    else exInstants.push(resolveLocal(zone, w.date, w.minutes, w.seconds, "start"));
+  }
+  return {
+    uid: "inline",
+    zone,
+    dtstart: timing.dtstart,
+    rrule: timing.rrule,
+    end: { kind: "wall", days: 0, minutes: timing.durationMinutes },
+    exInstants,
+    exDates,
+    rdates: [],
+    overrides: new Map(),
+  };
+}
 
 function occurrenceEnd(ev: IcsEvent, startWall: WallTime, startMs: number): number {
   const endDay = addDays(startWall.date, ev.end.days);
@@ -457,111 +753,99 @@ function occurrenceEnd(ev: IcsEvent, startWall: WallTime, startMs: number): numb
   return base + ev.end.ms;
 }
 
+const exceptionSets = new WeakMap<
+  IcsEvent,
+  { readonly instants: ReadonlySet<number>; readonly dates: ReadonlySet<string> }
+>();
+const exceptionsOf = (
+  ev: IcsEvent,
+): { readonly instants: ReadonlySet<number>; readonly dates: ReadonlySet<string> } => {
+  let ex = exceptionSets.get(ev);
+  if (!ex) {
+    ex = { instants: new Set(ev.exInstants), dates: new Set(ev.exDates) };
+    exceptionSets.set(ev, ex);
+  }
+  return ex;
+};
+
+// Local wall times run ahead of or behind UTC by at most 14 h.
+const ZONE_SLACK = 15 * HOUR;
+
 /**
- * Occurrences of an event whose START lies in [from, to) (UTC ms), EXDATEs removed, RDATEs added,
- * RECURRENCE-ID overrides applied (an override is placed by its original start).
+ * Occurrences of an event whose START lies in [from, to) (UTC ms), EXDATEs removed, RDATEs added.
+ * Occurrences moved by a RECURRENCE-ID are not here: `movedOccurrences` gives them where they are.
  */
 export function eventOccurrences(ev: IcsEvent, from: number, to: number): WindowOccurrence[] {
   const out: WindowOccurrence[] = [];
   const dtstart = parseWallTime(ev.dtstart);
   if (!dtstart) return out;
-  const exInstants = new Set(ev.exInstants);
-  const exDates = new Set(ev.exDates);
   const seen = new Set<number>();
+  const ex = exceptionsOf(ev);
   const emit = (wall: WallTime, startMs: number): void => {
-    if (seen.has(startMs)) return;
+    if (startMs < from || startMs >= to || seen.has(startMs)) return;
     seen.add(startMs);
-    if (exInstants.has(startMs) || exDates.has(formatDate(wall.date))) return;
-    const moved = ev.overrides.get(startMs);
-    const occ = moved ?? { start: startMs, end: occurrenceEnd(ev, wall, startMs) };
-    if (startMs >= from && startMs < to) out.push(occ);
+    if (ex.instants.has(startMs) || ex.dates.has(formatDate(wall.date))) return;
+    if (ev.overrides.has(startMs)) return;
+    out.push({ start: startMs, end: occurrenceEnd(ev, wall, startMs) });
   };
-
   if (!ev.rrule) {
     emit(dtstart, resolveLocal(ev.zone, dtstart.date, dtstart.minutes, dtstart.seconds, "start"));
   } else {
-    const recur = ICAL.Recur.fromString(ev.rrule);
-    // UNTIL in UTC is compared by ical.js against floating local times: restate it in local time.
-    if (recur.until && recur.until.zone === ICAL.Timezone.utcTimezone && !recur.until.isDate) {
-      const u = localTime(ev.zone, recur.until.toJSDate().getTime());
-      recur.until = ICAL.Time.fromData({
-        year: u.year,
-        month: u.month,
-        day: u.day,
-        hour: u.hour,
-        minute: u.minute,
-        second: u.second,
-        isDate: false,
-      });
-    }
-    // ical.js rolls impossible dates over (BYMONTH=2;BYMONTHDAY=30 gives 2 March): drop those.
-    const byMonth = recur.parts.BYMONTH;
-    const monthDays = recur.parts.BYMONTHDAY;
-    const byMonthDay = monthDays?.every((d) => d > 0) ? monthDays : undefined;
-    const it = recur.iterator(icalFloating(dtstart));
-    // Local wall times run ahead of UTC by at most 14 h: stop once past `to` by more than that.
-    const stopNaive = to + 15 * HOUR;
-    for (let i = 0; i < MAX_ITERATIONS; i++) {
-      const next = it.next();
-      if (!next) break;
-      const wall = wallOf(next);
-      const wallTime = { ...wall, minutes: wall.dateOnly ? dtstart.minutes : wall.minutes };
-      const naive = Date.UTC(
-        wall.date.year,
-        wall.date.month - 1,
-        wall.date.day,
-        0,
-        wallTime.minutes,
-        wallTime.seconds,
-      );
-      if (naive > stopNaive) break;
-      if (naive < from - 15 * HOUR - DAY) continue;
-      if (byMonth?.length && !byMonth.includes(wall.date.month)) continue;
-      if (byMonthDay?.length && !byMonthDay.includes(wall.date.day)) continue;
-      emit(wallTime, resolveLocal(ev.zone, wall.date, wallTime.minutes, wallTime.seconds, "start"));
+    for (const w of ruleStarts(ev, from - ZONE_SLACK - DAY, to + ZONE_SLACK)) {
+      emit(w, resolveLocal(ev.zone, w.date, w.minutes, w.seconds, "start"));
     }
   }
   for (const r of ev.rdates) {
+    if (r < from || r >= to) continue;
     const w = localTime(ev.zone, r);
     emit({ date: w, minutes: w.hour * 60 + w.minute, seconds: w.second, dateOnly: false }, r);
   }
   return out.sort((a, b) => a.start - b.start);
 }
 
+/** Occurrences moved by a RECURRENCE-ID override, overlapping [from, to). */
+const movedOccurrences = (ev: IcsEvent, from: number, to: number): WindowOccurrence[] =>
+  [...ev.overrides.values()].filter((o) => o.end > from && o.start < to);
+
 /** Longest occurrence an event can produce (for looking back from an instant). */
 export function eventMaxLength(ev: IcsEvent): number {
-  let max =
-    ev.end.kind === "wall"
-      ? ev.end.days * DAY + ev.end.minutes * MINUTE + 2 * HOUR
-      : ev.end.days * DAY + ev.end.ms + 2 * HOUR;
-  for (const o of ev.overrides.values()) max = Math.max(max, o.end - o.start);
-  return max;
+  return ev.end.kind === "wall"
+    ? ev.end.days * DAY + ev.end.minutes * MINUTE + 2 * HOUR
+    : ev.end.days * DAY + ev.end.ms + 2 * HOUR;
 }
 
-// Memo of expansions per event and UTC year: the policy is immutable, so this is pure caching.
-const yearCache = new WeakMap<IcsEvent, Map<number, WindowOccurrence[]>>();
+// Memo of expansions per event and bucket of start times (a UTC day, or longer for events that
+// last more than a week, so a look-back spans at most ~9 buckets): a run expands only the
+// buckets its operations need. The policy is immutable, so this is pure caching.
+const bucketCache = new WeakMap<IcsEvent, Map<number, WindowOccurrence[]>>();
+const MAX_CACHED_BUCKETS = 4096;
 
-function occurrencesOfYear(ev: IcsEvent, year: number): WindowOccurrence[] {
-  let byYear = yearCache.get(ev);
-  if (!byYear) {
-    byYear = new Map();
-    yearCache.set(ev, byYear);
+const bucketSize = (ev: IcsEvent): number =>
+  DAY * Math.max(1, Math.ceil(eventMaxLength(ev) / (8 * DAY)));
+
+function occurrencesOfBucket(ev: IcsEvent, bucket: number, size: number): WindowOccurrence[] {
+  let byBucket = bucketCache.get(ev);
+  if (!byBucket) {
+    byBucket = new Map();
+    bucketCache.set(ev, byBucket);
   }
-  let list = byYear.get(year);
+  let list = byBucket.get(bucket);
   if (!list) {
-    list = eventOccurrences(ev, Date.UTC(year, 0, 1), Date.UTC(year + 1, 0, 1));
-    if (byYear.size > 64) byYear.clear();
-    byYear.set(year, list);
+    list = eventOccurrences(ev, bucket * size, (bucket + 1) * size);
+    if (byBucket.size >= MAX_CACHED_BUCKETS) byBucket.clear();
+    byBucket.set(bucket, list);
   }
   return list;
 }
 
 /** The occurrence of `ev` covering instant `ms`, if any. */
 export function eventCovering(ev: IcsEvent, ms: number): WindowOccurrence | undefined {
-  const firstYear = new Date(ms - eventMaxLength(ev)).getUTCFullYear();
-  const lastYear = new Date(ms).getUTCFullYear();
-  for (let y = firstYear; y <= lastYear; y++) {
-    for (const occ of occurrencesOfYear(ev, y)) {
+  for (const o of ev.overrides.values()) if (o.start <= ms && ms < o.end) return o;
+  const size = bucketSize(ev);
+  const last = Math.floor(ms / size);
+  const first = Math.floor((ms - eventMaxLength(ev)) / size);
+  for (let b = last; b >= first; b--) {
+    for (const occ of occurrencesOfBucket(ev, b, size)) {
       if (occ.start <= ms && ms < occ.end) return occ;
     }
   }
@@ -574,7 +858,10 @@ export function eventOccurrencesOverlapping(
   from: number,
   to: number,
 ): WindowOccurrence[] {
-  return eventOccurrences(ev, from - eventMaxLength(ev), to).filter(
-    (o) => o.end > from && o.start < to,
-  );
+  return [
+    ...eventOccurrences(ev, from - eventMaxLength(ev), to).filter(
+      (o) => o.end > from && o.start < to,
+    ),
+    ...movedOccurrences(ev, from, to),
+  ].sort((a, b) => a.start - b.start);
 }

@@ -25,6 +25,8 @@ export const isAlertFormat = (name: string): name is AlertFormat =>
 export interface ScanSummary extends ReportInputs {
   readonly tool: { readonly name: "guestops"; readonly version: string };
   readonly policy: string;
+  /** The policy's recurrences that hit an expansion cap or stopped in this run (none: absent). */
+  readonly policyWarnings?: readonly string[];
   /** IANA zone used for timestamps without one (`--assume-tz`). */
   readonly assumeTz: string;
   readonly since?: string;
@@ -320,6 +322,7 @@ export function summaryText(s: ScanSummary): string {
   const out: string[] = [];
   const pct = (n: number): string => `${(n * 100).toFixed(1)}%`;
   out.push(`guestops ${s.tool.version} scan — policy: ${escapeTerminal(s.policy)}`);
+  for (const w of s.policyWarnings ?? []) out.push(`  policy warning: ${escapeTerminal(w)}`);
   const range = [s.since ? `since ${s.since}` : "", s.until ? `until ${s.until}` : ""]
     .filter(Boolean)
     .join(", ");

@@ -10,6 +10,7 @@ import {
   formatLocalLong,
   formatUtc,
   ROLE_DEFAULT_METHODS,
+  policyWarnings,
   windowOccurrences,
   type AccountPolicy,
   type MaintenanceWindow,
@@ -158,6 +159,12 @@ export function renderPolicy(policy: Policy, nowMs: number, days: number): strin
       push(`    ${describeOccurrence(w.zone, o)}  [${formatUtc(o.start)} – ${formatUtc(o.end)}]`);
     }
     if (occ.length > shown.length) push(`    … ${occ.length - shown.length} more`);
+  }
+  const warnings = policyWarnings(policy);
+  if (warnings.length > 0) {
+    push();
+    push(`warnings (${warnings.length})`);
+    for (const w of warnings) push(`  ${e(w)}`);
   }
   return out.join("\n");
 }

@@ -25,7 +25,7 @@ import {
 } from "../../report/operations.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
 import { globMatch } from "../../shared/glob.js";
-import { isValidZone } from "../../shared/zone.js";
+import { DEFAULT_ZONE, isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -198,7 +198,7 @@ export async function events(
 ): Promise<ExitCode> {
   const format = options.format ?? "table";
   if (!isOperationFormat(format)) throw usage(`unknown format ${format}`);
-  const assumeTz = options.assumeTz ?? "UTC";
+  const assumeTz = options.assumeTz ?? DEFAULT_ZONE;
   if (!isValidZone(assumeTz)) {
     throw usage(
       `--assume-tz ${assumeTz} is not an IANA time zone`,

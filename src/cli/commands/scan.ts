@@ -28,6 +28,7 @@ import { hostlessLines } from "../../attribute/summary.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { skippedOf } from "../../report/inputs.js";
 import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -90,9 +91,10 @@ export async function scan(
     failOn = options.failOn;
   }
   // The pipeline and the policy code (zod, yaml, ical.js) load only when the command runs.
-  const [{ analyze }, { defaultPolicy, loadPolicy }] = await Promise.all([
+  const [{ analyze }, { defaultPolicy, loadPolicy }, { policyWarnings }] = await Promise.all([
     import("../../pipeline.js"),
     import("../../policy/load.js"),
+    import("../../policy/evaluate.js"),
   ]);
   const policy: Policy =
     options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
@@ -124,7 +126,8 @@ export async function scan(
 
   const summary = scanSummary(analysis, {
     policy: options.policy ?? "(built-in default: no accounts, tiers or windows)",
-    assumeTz: options.assumeTz ?? "UTC",
+    policyWarnings: policyWarnings(policy),
+    assumeTz: options.assumeTz ?? DEFAULT_ZONE,
     ...(since !== undefined ? { since: new Date(since).toISOString() } : {}),
     ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
   });
@@ -157,7 +160,13 @@ export async function scan(
 /** The run's summary: inputs, formats, issues, operations, attribution, alerts, rules. */
 export function scanSummary(
   analysis: Analysis,
-  context: { policy: string; assumeTz: string; since?: string; until?: string },
+  context: {
+    policy: string;
+    policyWarnings?: readonly string[];
+    assumeTz: string;
+    since?: string;
+    until?: string;
+  },
 ): ScanSummary {
   const { read, attribution, detection } = analysis;
   const formats = new Map<string, number>();
@@ -177,6 +186,7 @@ export function scanSummary(
   return {
     tool: { name: "guestops", version: VERSION },
     policy: context.policy,
+    ...(context.policyWarnings?.length ? { policyWarnings: context.policyWarnings } : {}),
     assumeTz: context.assumeTz,
     ...(context.since !== undefined ? { since: context.since } : {}),
     ...(context.until !== undefined ? { until: context.until } : {}),
