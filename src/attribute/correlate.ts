@@ -2053,7 +2053,11 @@ function idAnchor(items: readonly Item[]): Item | undefined {
     const t = item.t ?? Number.POSITIVE_INFINITY;
     const key = recordKey(item.obs);
     const bt = best?.t ?? Number.POSITIVE_INFINITY;
-    if (!best || rank < bestRank || (rank === bestRank && (t < bt || (t === bt && key < bestKey)))) {
+    if (
+      !best ||
+      rank < bestRank ||
+      (rank === bestRank && (t < bt || (t === bt && key < bestKey)))
+    ) {
       best = item;
       bestRank = rank;
       bestKey = key;

@@ -10,7 +10,8 @@ export type ErrorCode =
   | "ERR_INPUT_UNREADABLE"
   | "ERR_FORMAT_UNKNOWN"
   | "ERR_POLICY_INVALID"
-  | "ERR_OUTPUT";
+  | "ERR_OUTPUT"
+  | "ERR_STORE";
 
 export class GuestOpsError extends Error {
   override readonly name = "GuestOpsError";
