@@ -6,3 +6,4 @@ export { attributePending, reachMs, storedOperations, type AttributeReport } fro
 export { storeFindings, storedFindings, type Finding, type FindingChanges } from "./alerts.js";
 export { applyRetention, parseRetention, type RetentionReport } from "./retention.js";
 export { storedCoverage } from "./coverage.js";
+export { dumpStore, type StoreDump } from "./dump.js";
