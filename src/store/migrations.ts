@@ -46,7 +46,8 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX inputs_path ON inputs (path, member);
         CREATE INDEX inputs_sha ON inputs (sha256, size);
         CREATE TABLE records (
-          key TEXT PRIMARY KEY,
+          id INTEGER PRIMARY KEY,
+          key TEXT NOT NULL UNIQUE,
           type TEXT NOT NULL CHECK (type IN ('observation', 'session')),
           kind TEXT NOT NULL,
           time_ms INTEGER,
@@ -55,7 +56,7 @@ export const MIGRATIONS: readonly Migration[] = [
           line INTEGER NOT NULL,
           run_id INTEGER NOT NULL REFERENCES runs (id),
           body TEXT NOT NULL
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX records_time ON records (time_ms);
         CREATE TABLE pending (
           id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -72,7 +73,8 @@ export const MIGRATIONS: readonly Migration[] = [
     up(db) {
       db.exec(`
         CREATE TABLE operations (
-          id TEXT PRIMARY KEY,
+          rowid INTEGER PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
           time_ms INTEGER,
           end_ms INTEGER,
           host TEXT,
@@ -84,7 +86,7 @@ export const MIGRATIONS: readonly Migration[] = [
           body TEXT NOT NULL,
           run_id INTEGER NOT NULL REFERENCES runs (id),
           updated_run INTEGER NOT NULL REFERENCES runs (id)
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX operations_time ON operations (time_ms);
         CREATE INDEX operations_host ON operations (host);
         CREATE INDEX operations_vm ON operations (vm);
@@ -124,7 +126,8 @@ export const MIGRATIONS: readonly Migration[] = [
         const one = table.slice(0, -1);
         db.exec(`
           CREATE TABLE ${table} (
-            id TEXT PRIMARY KEY,
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
             severity TEXT NOT NULL,
             first_ms INTEGER,
             last_ms INTEGER,
@@ -133,7 +136,7 @@ export const MIGRATIONS: readonly Migration[] = [
             body TEXT NOT NULL,
             run_id INTEGER NOT NULL REFERENCES runs (id),
             updated_run INTEGER NOT NULL REFERENCES runs (id)
-          ) WITHOUT ROWID;
+          );
           CREATE INDEX ${table}_time ON ${table} (first_ms);
           CREATE INDEX ${table}_severity ON ${table} (severity);
           CREATE TABLE ${one}_revisions (

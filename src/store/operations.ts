@@ -41,18 +41,22 @@ export function pendingSpan(db: Database): Span | undefined {
 
 /** An operation as stored: its source objects without the run-local ids. */
 export function operationJson(op: Operation): string {
-  return JSON.stringify(op, (key, value: unknown) => {
-    if (key === "source" && value && typeof value === "object" && "path" in value) {
-      const { path, member, sha256, format, hostHint } = value as {
-        path: string;
-        member?: string;
-        sha256: string;
-        format?: string;
-        hostHint?: string;
-      };
-      return { path, member, sha256, format, hostHint };
+  const bare = new Map<object, object>();
+  const strip = <T extends { prov: { source: object } }>(r: T): T => {
+    const source = r.prov.source as { id?: number; path: string };
+    let s = bare.get(source);
+    if (!s) {
+      const { id: _id, ...rest } = source;
+      void _id;
+      s = rest;
+      bare.set(source, s);
     }
-    return value;
+    return { ...r, prov: { ...r.prov, source: s } };
+  };
+  return JSON.stringify({
+    ...op,
+    observations: op.observations.map(strip),
+    ...(op.sessions ? { sessions: op.sessions.map(strip) } : {}),
   });
 }
 
