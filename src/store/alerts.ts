@@ -3,8 +3,8 @@
  * severity and time indexed; a re-evaluation over a range compares what the rules give now with
  * what the store holds in that range and writes one revision per change: `opened`, `updated`
  * (severity, operations or reasons changed), `closed` (no longer raised: late evidence named an
- * expected account, say), `reopened`. Alerts keep their evidence lines (the provenance and raw
- * text travel inside the stored alert), so retention of operations does not take them away.
+ * expected account, say), `reopened`. The records each finding rests on are listed in `evidence`,
+ * and retention keeps them, so an old alert's lines can still be shown.
  */
 import type { Database } from "better-sqlite3";
 import type { Alert } from "../model/alert.js";
@@ -44,6 +44,8 @@ export function storeFindings(
   runId: number,
   findings: readonly Finding[],
   range: { readonly from?: number; readonly to?: number } = {},
+  /** The content keys of the records a finding rests on (kept through retention). */
+  evidenceOf?: (finding: Finding) => Iterable<string>,
 ): FindingChanges {
   const one = table === "alerts" ? "alert" : "incident";
   const select = db.prepare(`SELECT status, hash, severity FROM ${table} WHERE id = ?`);
@@ -61,6 +63,7 @@ export function storeFindings(
     `SELECT id, severity FROM ${table}
      WHERE status = 'open' AND ((first_ms >= ? AND first_ms < ?) OR (? AND first_ms IS NULL))`,
   );
+  const keep = db.prepare(`INSERT OR IGNORE INTO evidence (finding_id, record_key) VALUES (?, ?)`);
   const close = db.prepare(`UPDATE ${table} SET status = 'closed', updated_run = ? WHERE id = ?`);
   const counts = { opened: 0, updated: 0, closed: 0, reopened: 0, unchanged: 0 };
   db.transaction(() => {
@@ -75,6 +78,7 @@ export function storeFindings(
         counts.unchanged++;
         continue;
       }
+      if (evidenceOf) for (const key of evidenceOf(finding)) keep.run(finding.id, key);
       upsert.run({
         id: finding.id,
         severity: finding.severity,

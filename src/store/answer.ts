@@ -7,6 +7,7 @@ import { summarise } from "../attribute/summary.js";
 import { detect } from "../detect/engine.js";
 import { BUILTIN_RULES } from "../detect/registry.js";
 import type { Operation } from "../model/operation.js";
+import { recordKey } from "../model/record-key.js";
 import type { Analysis, AnalyzeOptions, AttributeOptions, Attributed } from "../pipeline.js";
 import { storeFindings, type Finding } from "./alerts.js";
 import { storedCoverage } from "./coverage.js";
@@ -76,9 +77,23 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
       policy: options.policy,
       coverage,
     });
-    storeFindings(store.db, "alerts", report.runId, detection.alerts, range);
+    const keysOf = new Map<string, string[]>();
+    for (const op of kept) {
+      keysOf.set(op.id, [
+        ...op.observations.map((o) => recordKey(o)),
+        ...(op.sessions ?? []).map((s) => recordKey(s)),
+      ]);
+    }
+    /** The records of the operations a finding names (alerts: `operations[].id`). */
+    const evidenceOf = (finding: Finding): string[] => {
+      const ops = (finding as { operations?: readonly { id?: string }[] }).operations ?? [];
+      return ops.flatMap((o) => (o.id !== undefined ? (keysOf.get(o.id) ?? []) : []));
+    };
+    storeFindings(store.db, "alerts", report.runId, detection.alerts, range, evidenceOf);
     const incidents = (detection as { incidents?: readonly Finding[] }).incidents;
-    if (incidents) storeFindings(store.db, "incidents", report.runId, incidents, range);
+    if (incidents) {
+      storeFindings(store.db, "incidents", report.runId, incidents, range, evidenceOf);
+    }
     return {
       read: report.read,
       operations: kept,

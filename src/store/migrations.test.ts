@@ -77,7 +77,7 @@ describe("store migrations", () => {
       )
       .run();
     v2.close();
-    const store = openStore(path);
+    const store = openStore(path, { version: 3 });
     assert.equal(schemaVersion(store.db), 3);
     for (const t of [
       "alerts",
@@ -95,6 +95,25 @@ describe("store migrations", () => {
       (store.db.prepare(`SELECT count(*) AS n FROM records`).get() as { n: number }).n,
       1,
     );
+    store.close();
+  });
+
+  it("4: a version-3 store with alerts gains the evidence table, alerts kept", () => {
+    const path = atV1();
+    const v3 = openStore(path, { version: 3 });
+    v3.db
+      .prepare(
+        `INSERT INTO alerts (id, severity, first_ms, status, hash, body, run_id, updated_run) VALUES ('al-1', 'high', 5, 'open', 'h', '{}', 1, 1)`,
+      )
+      .run();
+    v3.close();
+    const store = openStore(path);
+    assert.equal(schemaVersion(store.db), 4);
+    assert.ok(tables(store.db).includes("evidence"));
+    store.db.prepare(`INSERT INTO evidence (finding_id, record_key) VALUES ('al-1', 'k1')`).run();
+    assert.deepEqual(store.db.prepare(`SELECT id, status FROM alerts`).all(), [
+      { id: "al-1", status: "open" },
+    ]);
     store.close();
   });
 

@@ -164,6 +164,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: "the records each alert and incident rests on, kept through retention",
+    up(db) {
+      db.exec(`
+        CREATE TABLE evidence (
+          finding_id TEXT NOT NULL,
+          record_key TEXT NOT NULL,
+          PRIMARY KEY (finding_id, record_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX evidence_record ON evidence (record_key);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -52,6 +52,10 @@ export function openStore(file: string, options: OpenOptions = {}): Store {
     db.pragma("synchronous = NORMAL");
     db.pragma("busy_timeout = 10000");
     db.pragma("foreign_keys = ON");
+    // a 64 MiB page cache and fewer, larger checkpoints: far fewer writes and syncs on big ingests
+    db.pragma("cache_size = -65536");
+    db.pragma("wal_autocheckpoint = 16384");
+    db.pragma("temp_store = MEMORY");
     const found = schemaVersion(db);
     if (found > SCHEMA_VERSION) {
       throw new GuestOpsError(

@@ -1,7 +1,7 @@
 /**
  * Retention: operations (and the records they were built from) older than a cutoff are removed, and
  * the removal is logged (how many, the span they covered, the run). Inputs keep their rows; alerts
- * and incidents keep theirs, with the evidence lines they carry.
+ * and incidents keep theirs, and the records they rest on (`evidence`) are kept.
  */
 import type { Database } from "better-sqlite3";
 import { GuestOpsError } from "../shared/errors.js";
@@ -43,7 +43,12 @@ export function applyRetention(db: Database, runId: number, cutoff: number): Ret
         )
         .get(cutoff) as { n: number; first: number | null; last: number | null };
       db.prepare(`DELETE FROM operations WHERE time_ms < ?`).run(cutoff);
-      const records = db.prepare(`DELETE FROM records WHERE time_ms < ?`).run(cutoff).changes;
+      // the records alerts and incidents rest on stay
+      const records = db
+        .prepare(
+          `DELETE FROM records WHERE time_ms < ? AND key NOT IN (SELECT record_key FROM evidence)`,
+        )
+        .run(cutoff).changes;
       const report: RetentionReport = {
         cutoff: new Date(cutoff).toISOString(),
         operations: span.n,

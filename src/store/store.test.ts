@@ -68,6 +68,7 @@ describe("the store", () => {
     assert.deepEqual(dumpStore(store.db), grown);
     // and the ids are those of reading the whole file in one go, statelessly, from any name
     assert.deepEqual(grown.operationIds, await statelessIds([rotated]));
+    assert.deepEqual(await statelessIds([log]), await statelessIds([rotated]));
     store.close();
   });
 
@@ -163,6 +164,29 @@ describe("the store", () => {
       log.map((l) => [l.run_id, l.operations]),
       [[r.runId, older]],
     );
+    store.close();
+  });
+
+  it("retention keeps the records alerts rest on", async () => {
+    const file = join(dir, `keep${++n}.db`);
+    const scanned = await analyzeWithStore(file, {
+      paths: [...HOST_SIDE, ...VCENTER_SIDE],
+      policy,
+    });
+    assert.ok(scanned.detection.alerts.length > 0);
+    const store = openStore(file);
+    const r = await ingestIntoStore(store.db, {
+      paths: HOST_SIDE,
+      retentionMs: 3_600_000,
+      now: Date.parse("2100-01-01T00:00:00Z"),
+    });
+    assert.equal(r.retention?.operations, scanned.operations.length);
+    const count = (sql: string): number => (store.db.prepare(sql).get() as { n: number }).n;
+    assert.equal(count(`SELECT count(*) AS n FROM operations`), 0);
+    const kept = count(`SELECT count(DISTINCT record_key) AS n FROM evidence`);
+    assert.ok(kept > 0);
+    assert.equal(count(`SELECT count(*) AS n FROM records`), kept);
+    assert.equal(storedFindings(store.db, "alerts").length, scanned.detection.alerts.length);
     store.close();
   });
 
