@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { isGuestOpsError } from "../shared/errors.js";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./migrations.js";
-import { openStore } from "./open.js";
+import { defaultDbPath, openStore } from "./open.js";
 
 const dir = mkdtempSync(join(tmpdir(), "guestops-migrations-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,6 +134,17 @@ describe("store migrations", () => {
     assert.throws(
       () => openStore(junk),
       (e) => isGuestOpsError(e) && e.code === "ERR_STORE",
+    );
+  });
+});
+
+describe("the default store location", () => {
+  it("is GUESTOPS_DB, else XDG_DATA_HOME/guestops, else ~/.local/share/guestops", () => {
+    assert.equal(defaultDbPath({ GUESTOPS_DB: "/x/y.db", XDG_DATA_HOME: "/d" }), "/x/y.db");
+    assert.equal(defaultDbPath({ XDG_DATA_HOME: "/d" }), join("/d", "guestops", "guestops.db"));
+    assert.equal(
+      defaultDbPath({ HOME: "/home/u" }),
+      join("/home/u", ".local", "share", "guestops", "guestops.db"),
     );
   });
 });
