@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { lookupMethod, methodByApi } from "../model/catalog.js";
+import { recordKey } from "../model/record-key.js";
 import type {
   Attribution,
   AttributionLevel,
@@ -2188,6 +2189,33 @@ const KIND_RANK: ReadonlyMap<ObservationKind, number> = new Map(
   ).map((k, i) => [k, i]),
 );
 
+/**
+ * The record an operation's id derives from, by content (`recordKey`): the earliest host-side
+ * record (hostd, vmware.log, audit), else the earliest vCenter one, so that the same lines read
+ * through another file give the same id, and vCenter evidence read later keeps it.
+ */
+function idAnchor(items: readonly Item[]): Item | undefined {
+  let best: Item | undefined;
+  let bestRank = 0;
+  let bestKey = "";
+  for (const item of items) {
+    const rank = VCENTER_SLOTS.has(item.slot) ? 1 : 0;
+    const t = item.t ?? Number.POSITIVE_INFINITY;
+    const key = recordKey(item.obs);
+    const bt = best?.t ?? Number.POSITIVE_INFINITY;
+    if (
+      !best ||
+      rank < bestRank ||
+      (rank === bestRank && (t < bt || (t === bt && key < bestKey)))
+    ) {
+      best = item;
+      bestRank = rank;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
 interface BuildContext {
   readonly hostNames: HostNames;
   /** Set on the second pass: the exact operations of each session. */
@@ -2207,9 +2235,9 @@ function buildOperation(
       a.order.localeCompare(b.order),
   );
   const observations = items.map((i) => i.obs);
-  const first = items[0];
+  const anchor = idAnchor(items);
   const id = createHash("sha256")
-    .update(first?.order ?? "")
+    .update(anchor ? recordKey(anchor.obs) : "")
     .digest("hex")
     .slice(0, 16);
   const span = spanOf(frag);

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { methodByApi } from "../model/catalog.js";
+import { recordKey } from "../model/record-key.js";
 import {
   maxSeverity,
   severityRank,
@@ -420,9 +421,8 @@ function alertPrincipal(ops: readonly Operation[]): AlertPrincipal {
  */
 export function alertId(pKey: string, vKey: string, first: Operation): string {
   const obs = first.observations[0];
-  const prov = obs
-    ? `${obs.prov.source.sha256 || obs.prov.source.path}\n${obs.prov.source.member ?? ""}\n${obs.prov.line}`
-    : `op:${first.id}`;
+  // by content (model/record-key.ts): the same lines read through another file give the same id
+  const prov = obs ? recordKey(obs) : `op:${first.id}`;
   const digest = createHash("sha256").update(`${pKey}\n${vKey}\n${prov}`).digest("hex");
   return `al-${digest.slice(0, 16)}`;
 }

@@ -108,7 +108,8 @@ export interface AlertPrincipal {
 export interface Alert {
   /**
    * Stable id: `al-` + the first 16 hex digits of SHA-256 over the principal key, the VM key and
-   * the first operation's first provenance (input SHA-256, member, line). Same data, same id.
+   * the content key of the first operation's first record (`model/record-key.ts`). Same lines,
+   * same id, whichever file they were read from.
    */
   readonly id: string;
   /** Rule ids that fired, most severe first. */

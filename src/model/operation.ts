@@ -66,7 +66,10 @@ export interface Origin {
 }
 
 export interface Operation {
-  /** Stable id derived from the first observation's provenance (same data → same id). */
+  /**
+   * Stable id from the content key (`model/record-key.ts`) of its earliest host-side record, else
+   * its earliest vCenter one: the same lines read through any file give the same id.
+   */
   readonly id: string;
   /** Earliest observation time (UTC ISO 8601); undefined when no observation has a time. */
   readonly time: string | undefined;

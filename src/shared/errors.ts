@@ -10,7 +10,8 @@ export type ErrorCode =
   | "ERR_INPUT_UNREADABLE"
   | "ERR_FORMAT_UNKNOWN"
   | "ERR_POLICY_INVALID"
-  | "ERR_OUTPUT";
+  | "ERR_OUTPUT"
+  | "ERR_STORE";
 
 /**
  * `message` and `hint` may quote what the user gave or an input held (a path, a policy value):

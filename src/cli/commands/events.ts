@@ -29,9 +29,10 @@ import { DEFAULT_ZONE, isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface EventsOptions extends ReadCliOptions {
+export interface EventsOptions extends ReadCliOptions, StoreCliOptions {
   readonly format?: string;
   readonly out?: string;
   readonly since?: string;
@@ -45,7 +46,10 @@ export interface EventsOptions extends ReadCliOptions {
 export const eventsCommand = defineCommand({
   name: "events",
   register(program, io, done) {
-    addReadOptions(program.command("events"))
+    addStoreOption(
+      addReadOptions(program.command("events")),
+      "ingest into this store first, then list every stored operation (docs/store.md)",
+    )
       .description(
         "List guest operations, one per API call, with who made them and how sure guestops is",
       )
@@ -214,18 +218,22 @@ export async function events(
   const progress = io.isStderrTty
     ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
     : undefined;
-  const {
-    read,
-    correlated: result,
-    records,
-  } = await attributeInputs({
+  const attributeOptions = {
     paths,
     ...readOptionsOf(options),
     assumeTz,
     stdin: io.stdin,
     cwd: io.cwd,
     ...(progress ? { onProgress: progress.update } : {}),
-  });
+  };
+  const db = storePathOf(options, io);
+  const {
+    read,
+    correlated: result,
+    records,
+  } = db !== undefined
+    ? await (await import("../../store/answer.js")).attributeWithStore(db, attributeOptions)
+    : await attributeInputs(attributeOptions);
   progress?.finish("");
   const selected = result.operations.filter(filters.test);
   const summary = summarise({ ...result, operations: selected });

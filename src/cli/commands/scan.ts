@@ -32,9 +32,10 @@ import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface ScanOptions extends ReadCliOptions {
+export interface ScanOptions extends ReadCliOptions, StoreCliOptions {
   readonly policy?: string;
   readonly format: string;
   readonly out?: string;
@@ -46,7 +47,10 @@ export interface ScanOptions extends ReadCliOptions {
 export const scanCommand = defineCommand({
   name: "scan",
   register(program, io, done) {
-    addReadOptions(program.command("scan"))
+    addStoreOption(
+      addReadOptions(program.command("scan")),
+      "ingest into this store first, then scan every stored operation (docs/store.md)",
+    )
       .description(
         "Scan logs for guest operations that break the site's policy and print incidents and alerts",
       )
@@ -110,7 +114,7 @@ export async function scan(
   const progress = io.isStderrTty
     ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
     : undefined;
-  const analysis = await analyze({
+  const analyzeOptions = {
     paths,
     policy,
     ...readOptionsOf(options),
@@ -119,7 +123,12 @@ export async function scan(
     stdin: io.stdin,
     cwd: io.cwd,
     ...(progress ? { onProgress: progress.update } : {}),
-  });
+  };
+  const db = storePathOf(options, io);
+  const analysis =
+    db !== undefined
+      ? await (await import("../../store/answer.js")).analyzeWithStore(db, analyzeOptions)
+      : await analyze(analyzeOptions);
   progress?.finish(
     `read ${analysis.read.totals.files} file(s), ${formatBytes(analysis.read.totals.bytesRead)} in ${(analysis.read.durationMs / 1000).toFixed(1)} s`,
   );

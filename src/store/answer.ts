@@ -1,0 +1,120 @@
+/**
+ * `events --db` and `scan --db`: the inputs are ingested first, then the answer comes from the
+ * store — every stored operation (within `since`/`until`), and for `scan` the rules run over them,
+ * with the alerts (and incidents, when detection gives them) stored with their revisions.
+ */
+import { summarise } from "../attribute/summary.js";
+import { detect } from "../detect/engine.js";
+import { BUILTIN_RULES } from "../detect/registry.js";
+import type { Operation } from "../model/operation.js";
+import { recordKey } from "../model/record-key.js";
+import type { Analysis, AnalyzeOptions, AttributeOptions, Attributed } from "../pipeline.js";
+import { storeFindings, type Finding } from "./alerts.js";
+import { storedCoverage } from "./coverage.js";
+import { ingestIntoStore, type IngestReport } from "./ingest.js";
+import { openStore } from "./open.js";
+import { storedOperations } from "./operations.js";
+
+const countOf = (report: IngestReport, type: "observation" | "session"): number =>
+  type === "observation" ? report.records.observations : report.records.sessions;
+
+async function ingestFor(file: string, command: string, options: AttributeOptions) {
+  const store = openStore(file, options.cwd !== undefined ? { cwd: options.cwd } : {});
+  try {
+    const report = await ingestIntoStore(store.db, {
+      ...options,
+      command,
+      args: [...options.paths],
+    });
+    return { store, report };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+/** `attributeInputs()` through the store at `file`: every stored operation. */
+export async function attributeWithStore(
+  file: string,
+  options: AttributeOptions,
+): Promise<Attributed> {
+  const { store, report } = await ingestFor(file, "events", options);
+  try {
+    const operations = [...storedOperations(store.db)];
+    return {
+      read: report.read,
+      correlated: {
+        operations,
+        unattached: [],
+        sessions: { records: countOf(report, "session"), sessions: 0 },
+        observations: { read: countOf(report, "observation"), duplicates: 0 },
+      },
+      records: {
+        observations: countOf(report, "observation"),
+        sessions: countOf(report, "session"),
+      },
+      coverage: storedCoverage(store.db),
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/** `analyze()` through the store at `file`; the alerts of the range are stored with revisions. */
+export async function analyzeWithStore(file: string, options: AnalyzeOptions): Promise<Analysis> {
+  const { store, report } = await ingestFor(file, "scan", options);
+  try {
+    const range = {
+      ...(options.since !== undefined ? { from: options.since } : {}),
+      ...(options.until !== undefined ? { to: options.until } : {}),
+    };
+    const kept: Operation[] = [...storedOperations(store.db, range)];
+    const total = (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number })
+      .n;
+    const coverage = storedCoverage(store.db);
+    const detection = detect(kept, {
+      rules: options.rules ?? BUILTIN_RULES,
+      policy: options.policy,
+      coverage,
+    });
+    const keysOf = new Map<string, string[]>();
+    for (const op of kept) {
+      keysOf.set(op.id, [
+        ...op.observations.map((o) => recordKey(o)),
+        ...(op.sessions ?? []).map((s) => recordKey(s)),
+      ]);
+    }
+    /** The records an alert rests on: those of its operations. */
+    const alertEvidence = new Map<string, string[]>();
+    for (const alert of detection.alerts) {
+      alertEvidence.set(
+        alert.id,
+        alert.operations.flatMap((o) => keysOf.get(o.id) ?? []),
+      );
+    }
+    const evidenceOf = (finding: Finding): string[] => alertEvidence.get(finding.id) ?? [];
+    storeFindings(store.db, "alerts", report.runId, detection.alerts, range, evidenceOf);
+    /** An incident rests on the records of its alerts. */
+    const alertsOf = new Map(detection.incidents.map((i) => [i.id, i.alerts]));
+    const incidentEvidence = (finding: Finding): string[] =>
+      (alertsOf.get(finding.id) ?? []).flatMap((id) => alertEvidence.get(id) ?? []);
+    storeFindings(
+      store.db,
+      "incidents",
+      report.runId,
+      detection.incidents,
+      range,
+      incidentEvidence,
+    );
+    return {
+      read: report.read,
+      operations: kept,
+      outsideTimeRange: total - kept.length,
+      attribution: summarise(kept),
+      coverage,
+      detection,
+    };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,9 @@
+/** The store's public surface (docs/store.md). */
+export { defaultDbPath, openStore, type Store } from "./open.js";
+export { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./migrations.js";
+export { ingestIntoStore, type IngestOptions, type IngestReport } from "./ingest.js";
+export { attributePending, reachMs, storedOperations, type AttributeReport } from "./operations.js";
+export { storeFindings, storedFindings, type Finding, type FindingChanges } from "./alerts.js";
+export { applyRetention, parseRetention, type RetentionReport } from "./retention.js";
+export { storedCoverage } from "./coverage.js";
+export { dumpStore, type StoreDump } from "./dump.js";

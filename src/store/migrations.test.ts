@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
+import { isGuestOpsError } from "../shared/errors.js";
+import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./migrations.js";
+import { defaultDbPath, openStore } from "./open.js";
+
+const dir = mkdtempSync(join(tmpdir(), "guestops-migrations-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (): string => join(dir, `m${++n}.db`);
+
+const tables = (db: BetterSqlite3.Database): string[] =>
+  (
+    db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as {
+      name: string;
+    }[]
+  ).map((r) => r.name);
+
+/** A store at version 1 holding one run, one input and one record. */
+function atV1(): string {
+  const path = file();
+  const store = openStore(path, { version: 1 });
+  store.db.exec(`
+    INSERT INTO runs (id, command, args, version, started, status) VALUES (1, 'ingest', '[]', '0', '2026-01-01T00:00:00Z', 'done');
+    INSERT INTO inputs (id, path, sha256, status, run_id, read_at) VALUES (1, 'hostd.log', 'ab', 'done', 1, '2026-01-01T00:00:00Z');
+    INSERT INTO records (key, type, kind, time_ms, input_id, line, run_id, body) VALUES ('k1', 'observation', 'hostd.event', 5, 1, 1, 1, '{}');
+  `);
+  store.close();
+  return path;
+}
+
+describe("store migrations", () => {
+  it("are numbered 1..N without gaps", () => {
+    assert.deepEqual(
+      MIGRATIONS.map((m) => m.version),
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+    );
+  });
+
+  it("1: a new file gets runs, inputs, records and pending, WAL journal", () => {
+    const store = openStore(file(), { version: 1 });
+    assert.equal(schemaVersion(store.db), 1);
+    assert.deepEqual(tables(store.db), ["inputs", "pending", "records", "runs"]);
+    assert.equal(store.db.pragma("journal_mode", { simple: true }), "wal");
+    store.close();
+  });
+
+  it("2: a version-1 store with data gains operations, revisions and coverage, data kept", () => {
+    const path = atV1();
+    const store = openStore(path, { version: 2 });
+    assert.equal(schemaVersion(store.db), 2);
+    assert.ok(tables(store.db).includes("operations"));
+    assert.ok(tables(store.db).includes("operation_revisions"));
+    assert.ok(tables(store.db).includes("coverage"));
+    assert.deepEqual(store.db.prepare(`SELECT key, input_id FROM records`).all(), [
+      { key: "k1", input_id: 1 },
+    ]);
+    store.db
+      .prepare(
+        `INSERT INTO operations (id, level, api, hash, body, run_id, updated_run) VALUES ('o1', 'unknown', 'x', 'h', '{}', 1, 1)`,
+      )
+      .run();
+    store.close();
+  });
+
+  it("3: a version-2 store with operations gains alerts, incidents and the retention log, data kept", () => {
+    const path = atV1();
+    openStore(path, { version: 2 }).close();
+    const v2 = openStore(path, { version: 2 });
+    v2.db
+      .prepare(
+        `INSERT INTO operations (id, level, api, hash, body, run_id, updated_run) VALUES ('o1', 'unknown', 'x', 'h', '{}', 1, 1)`,
+      )
+      .run();
+    v2.close();
+    const store = openStore(path, { version: 3 });
+    assert.equal(schemaVersion(store.db), 3);
+    for (const t of [
+      "alerts",
+      "alert_revisions",
+      "incidents",
+      "incident_revisions",
+      "retention_log",
+    ]) {
+      assert.ok(tables(store.db).includes(t), t);
+    }
+    assert.deepEqual(store.db.prepare(`SELECT id, level FROM operations`).all(), [
+      { id: "o1", level: "unknown" },
+    ]);
+    assert.equal(
+      (store.db.prepare(`SELECT count(*) AS n FROM records`).get() as { n: number }).n,
+      1,
+    );
+    store.close();
+  });
+
+  it("4: a version-3 store with alerts gains the evidence table, alerts kept", () => {
+    const path = atV1();
+    const v3 = openStore(path, { version: 3 });
+    v3.db
+      .prepare(
+        `INSERT INTO alerts (id, severity, first_ms, status, hash, body, run_id, updated_run) VALUES ('al-1', 'high', 5, 'open', 'h', '{}', 1, 1)`,
+      )
+      .run();
+    v3.close();
+    const store = openStore(path);
+    assert.equal(schemaVersion(store.db), 4);
+    assert.ok(tables(store.db).includes("evidence"));
+    store.db.prepare(`INSERT INTO evidence (finding_id, record_key) VALUES ('al-1', 'k1')`).run();
+    assert.deepEqual(store.db.prepare(`SELECT id, status FROM alerts`).all(), [
+      { id: "al-1", status: "open" },
+    ]);
+    store.close();
+  });
+
+  it("refuses a store from a newer guestops and a file that is not a store", () => {
+    const path = file();
+    const raw = new BetterSqlite3(path);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    assert.throws(
+      () => openStore(path),
+      (e) => isGuestOpsError(e) && /newer/.test(e.message),
+    );
+    const junk = join(dir, "junk.db");
+    writeFileSync(
+      junk,
+      "not a database, just text long enough to be read as a header\n".repeat(20),
+    );
+    assert.throws(
+      () => openStore(junk),
+      (e) => isGuestOpsError(e) && e.code === "ERR_STORE",
+    );
+  });
+});
+
+describe("the default store location", () => {
+  it("is GUESTOPS_DB, else XDG_DATA_HOME/guestops, else ~/.local/share/guestops", () => {
+    assert.equal(defaultDbPath({ GUESTOPS_DB: "/x/y.db", XDG_DATA_HOME: "/d" }), "/x/y.db");
+    assert.equal(defaultDbPath({ XDG_DATA_HOME: "/d" }), join("/d", "guestops", "guestops.db"));
+    assert.equal(
+      defaultDbPath({ HOME: "/home/u" }),
+      join("/home/u", ".local", "share", "guestops", "guestops.db"),
+    );
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The schema, as numbered forward migrations. `PRAGMA user_version` holds the number of the last
+ * one applied; `migrate()` applies the rest in order, each in its own transaction (a crash leaves
+ * the database at the previous version). Migrations are only ever appended, never edited.
+ */
+import type { Database } from "better-sqlite3";
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "runs, inputs, records (by content key) and the span still to attribute",
+    up(db) {
+      db.exec(`
+        CREATE TABLE runs (
+          id INTEGER PRIMARY KEY,
+          command TEXT NOT NULL,
+          args TEXT NOT NULL,
+          version TEXT NOT NULL,
+          started TEXT NOT NULL,
+          finished TEXT,
+          status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+          summary TEXT
+        );
+        CREATE TABLE inputs (
+          id INTEGER PRIMARY KEY,
+          path TEXT NOT NULL,
+          member TEXT,
+          sha256 TEXT NOT NULL DEFAULT '',
+          size INTEGER,
+          format TEXT,
+          host_hint TEXT,
+          first_time TEXT,
+          last_time TEXT,
+          records INTEGER NOT NULL DEFAULT 0,
+          added INTEGER NOT NULL DEFAULT 0,
+          status TEXT NOT NULL CHECK (status IN ('reading', 'done')),
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          read_at TEXT NOT NULL
+        );
+        CREATE INDEX inputs_path ON inputs (path, member);
+        CREATE INDEX inputs_sha ON inputs (sha256, size);
+        CREATE TABLE records (
+          id INTEGER PRIMARY KEY,
+          key TEXT NOT NULL UNIQUE,
+          type TEXT NOT NULL CHECK (type IN ('observation', 'session')),
+          kind TEXT NOT NULL,
+          time_ms INTEGER,
+          host TEXT,
+          input_id INTEGER NOT NULL REFERENCES inputs (id),
+          line INTEGER NOT NULL,
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          body TEXT NOT NULL
+        );
+        CREATE INDEX records_time ON records (time_ms);
+        CREATE TABLE pending (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          min_ms INTEGER,
+          max_ms INTEGER,
+          timeless INTEGER NOT NULL DEFAULT 0
+        );
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: "operations with their revisions, and the vpxd coverage spans",
+    up(db) {
+      db.exec(`
+        CREATE TABLE operations (
+          rowid INTEGER PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          time_ms INTEGER,
+          end_ms INTEGER,
+          host TEXT,
+          vm TEXT,
+          principal TEXT,
+          level TEXT NOT NULL,
+          api TEXT NOT NULL,
+          hash TEXT NOT NULL,
+          body TEXT NOT NULL,
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          updated_run INTEGER NOT NULL REFERENCES runs (id)
+        );
+        CREATE INDEX operations_time ON operations (time_ms);
+        CREATE INDEX operations_host ON operations (host);
+        CREATE INDEX operations_vm ON operations (vm);
+        CREATE INDEX operations_principal ON operations (principal);
+        CREATE INDEX operations_level ON operations (level);
+        CREATE INDEX operations_api ON operations (api);
+        CREATE TABLE operation_revisions (
+          id INTEGER PRIMARY KEY,
+          operation_id TEXT NOT NULL,
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          input_id INTEGER REFERENCES inputs (id),
+          change TEXT NOT NULL CHECK (change IN ('created', 'updated', 'superseded')),
+          level_before TEXT,
+          level_after TEXT,
+          principal_before TEXT,
+          principal_after TEXT,
+          reason TEXT NOT NULL,
+          related TEXT
+        );
+        CREATE INDEX operation_revisions_op ON operation_revisions (operation_id);
+        CREATE TABLE coverage (
+          input_id INTEGER NOT NULL REFERENCES inputs (id),
+          format TEXT NOT NULL,
+          vcenter TEXT NOT NULL DEFAULT '',
+          start TEXT NOT NULL,
+          end TEXT NOT NULL,
+          PRIMARY KEY (input_id, format, vcenter)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: "alerts and incidents with their revisions; the retention log",
+    up(db) {
+      for (const table of ["alerts", "incidents"]) {
+        const one = table.slice(0, -1);
+        db.exec(`
+          CREATE TABLE ${table} (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            severity TEXT NOT NULL,
+            first_ms INTEGER,
+            last_ms INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+            hash TEXT NOT NULL,
+            body TEXT NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs (id),
+            updated_run INTEGER NOT NULL REFERENCES runs (id)
+          );
+          CREATE INDEX ${table}_time ON ${table} (first_ms);
+          CREATE INDEX ${table}_severity ON ${table} (severity);
+          CREATE TABLE ${one}_revisions (
+            id INTEGER PRIMARY KEY,
+            ${one}_id TEXT NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs (id),
+            change TEXT NOT NULL CHECK (change IN ('opened', 'updated', 'closed', 'reopened')),
+            severity_before TEXT,
+            severity_after TEXT,
+            reason TEXT NOT NULL
+          );
+          CREATE INDEX ${one}_revisions_id ON ${one}_revisions (${one}_id);
+        `);
+      }
+      db.exec(`
+        CREATE TABLE retention_log (
+          id INTEGER PRIMARY KEY,
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          cutoff TEXT NOT NULL,
+          operations INTEGER NOT NULL,
+          records INTEGER NOT NULL,
+          first_time TEXT,
+          last_time TEXT
+        );
+      `);
+    },
+  },
+  {
+    version: 4,
+    description: "the records each alert and incident rests on, kept through retention",
+    up(db) {
+      db.exec(`
+        CREATE TABLE evidence (
+          finding_id TEXT NOT NULL,
+          record_key TEXT NOT NULL,
+          PRIMARY KEY (finding_id, record_key)
+        ) WITHOUT ROWID;
+        CREATE INDEX evidence_record ON evidence (record_key);
+      `);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The schema version of `db` (0 for a new file). */
+export const schemaVersion = (db: Database): number =>
+  db.pragma("user_version", { simple: true }) as number;
+
+/** Applies the migrations after the database's version, up to `target` (default: the latest). */
+export function migrate(db: Database, target: number = SCHEMA_VERSION): number {
+  let version = schemaVersion(db);
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= version || migration.version > target) continue;
+    db.transaction(() => {
+      migration.up(db);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+    version = migration.version;
+  }
+  return version;
+}

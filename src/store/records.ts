@@ -1,0 +1,267 @@
+/**
+ * Inputs and canonical records in the store. A record is stored once, under its content key
+ * (`model/record-key.ts`), with the provenance of where it was first read; reading it again from
+ * any file adds nothing (`INSERT OR IGNORE`). Records are written in transactions of a few thousand
+ * rows; each transaction also widens the span still to attribute (`pending`), so a process killed
+ * between two batches leaves a store whose next run attributes what was committed.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import { recordKey } from "../model/record-key.js";
+import type { CanonicalRecord, FormatName, InputSource } from "../model/record.js";
+
+/** Rows per write transaction. */
+export const BATCH_ROWS = 4000;
+
+const timeMs = (time: string | undefined): number | null => {
+  if (time === undefined) return null;
+  const t = Date.parse(time);
+  return Number.isNaN(t) ? null : t;
+};
+
+/** A record as stored: everything but its input, which the row names. */
+function bodyOf(record: CanonicalRecord): string {
+  const { prov, ...rest } = record;
+  const where = {
+    line: prov.line,
+    lineCount: prov.lineCount,
+    raw: prov.raw,
+    ...(prov.rawEncoding !== undefined ? { rawEncoding: prov.rawEncoding } : {}),
+  };
+  return JSON.stringify({ ...rest, prov: where });
+}
+
+export interface InputRow {
+  readonly id: number;
+  readonly path: string;
+  readonly member: string | null;
+  readonly sha256: string;
+  readonly size: number | null;
+  readonly format: string | null;
+  readonly host_hint: string | null;
+  readonly status: "reading" | "done";
+}
+
+/** What one input added. */
+export interface InputTally {
+  readonly inputId: number;
+  readonly source: InputSource;
+  records: number;
+  added: number;
+  firstTime?: string;
+  lastTime?: string;
+}
+
+/**
+ * Writes the records of one run. `add()` buffers; a batch is committed every `BATCH_ROWS` records
+ * and by `flush()`.
+ */
+export class RecordWriter {
+  readonly #db: Database;
+  readonly #runId: number;
+  readonly #insert: Statement;
+  readonly #widen: Statement;
+  readonly #newInput: Statement;
+  readonly #reuseInput: Statement;
+  readonly #tallyInput: Statement;
+  readonly #inputs = new Map<InputSource, InputTally>();
+  #batch: { key: string; record: CanonicalRecord; tally: InputTally }[] = [];
+  /** Records offered and records new to the store, over the run. */
+  offered = 0;
+  added = 0;
+  /** Records offered, by type. */
+  observations = 0;
+  sessions = 0;
+
+  constructor(db: Database, runId: number) {
+    this.#db = db;
+    this.#runId = runId;
+    this.#insert = db.prepare(
+      `INSERT OR IGNORE INTO records (key, type, kind, time_ms, host, input_id, line, run_id, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#widen = db.prepare(
+      `INSERT INTO pending (id, min_ms, max_ms, timeless) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET
+         min_ms = CASE WHEN excluded.min_ms IS NULL THEN min_ms WHEN min_ms IS NULL THEN excluded.min_ms ELSE min(min_ms, excluded.min_ms) END,
+         max_ms = CASE WHEN excluded.max_ms IS NULL THEN max_ms WHEN max_ms IS NULL THEN excluded.max_ms ELSE max(max_ms, excluded.max_ms) END,
+         timeless = max(timeless, excluded.timeless)`,
+    );
+    this.#newInput = db.prepare(
+      `INSERT INTO inputs (path, member, size, format, host_hint, status, run_id, read_at)
+       VALUES (?, ?, ?, ?, ?, 'reading', ?, ?)`,
+    );
+    // an input a killed run left half-read is read again under the same row
+    this.#reuseInput = db.prepare(
+      `SELECT id FROM inputs WHERE path = ? AND member IS ? AND status = 'reading' ORDER BY id LIMIT 1`,
+    );
+    this.#tallyInput = db.prepare(
+      `UPDATE inputs SET records = ?, added = added + ?, format = coalesce(?, format),
+         first_time = CASE WHEN first_time IS NULL OR ? < first_time THEN ? ELSE first_time END,
+         last_time = CASE WHEN last_time IS NULL OR ? > last_time THEN ? ELSE last_time END
+       WHERE id = ?`,
+    );
+  }
+
+  /** The row of `source` in this run (created on its first record or when it is finished). */
+  inputOf(source: InputSource, size?: number): InputTally {
+    const known = this.#inputs.get(source);
+    if (known) return known;
+    const reused = this.#reuseInput.get(source.path, source.member ?? null) as
+      { id: number } | undefined;
+    const inputId =
+      reused?.id ??
+      Number(
+        this.#newInput.run(
+          source.path,
+          source.member ?? null,
+          size ?? null,
+          source.format ?? null,
+          source.hostHint ?? null,
+          this.#runId,
+          new Date().toISOString(),
+        ).lastInsertRowid,
+      );
+    const tally: InputTally = { inputId, source, records: 0, added: 0 };
+    this.#inputs.set(source, tally);
+    return tally;
+  }
+
+  add(record: CanonicalRecord): void {
+    const tally = this.inputOf(record.prov.source);
+    tally.records++;
+    this.offered++;
+    if (record.type === "observation") this.observations++;
+    else this.sessions++;
+    if (record.time !== undefined) {
+      if (tally.firstTime === undefined || record.time < tally.firstTime)
+        tally.firstTime = record.time;
+      if (tally.lastTime === undefined || record.time > tally.lastTime)
+        tally.lastTime = record.time;
+    }
+    this.#batch.push({ key: recordKey(record), record, tally });
+    if (this.#batch.length >= BATCH_ROWS) this.flush();
+  }
+
+  /** Commits the buffered records, the inputs' tallies and the wider pending span. */
+  flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#db
+      .transaction(() => {
+        let min: number | null = null;
+        let max: number | null = null;
+        let timeless = 0;
+        const addedBy = new Map<InputTally, number>();
+        for (const { key, record, tally } of batch) {
+          const t = timeMs(record.time);
+          const changes = this.#insert.run(
+            key,
+            record.type,
+            record.kind,
+            t,
+            record.host ?? record.prov.source.hostHint ?? null,
+            tally.inputId,
+            record.prov.line,
+            this.#runId,
+            bodyOf(record),
+          ).changes;
+          if (changes === 0) continue;
+          this.added++;
+          addedBy.set(tally, (addedBy.get(tally) ?? 0) + 1);
+          if (t === null) timeless = 1;
+          else {
+            if (min === null || t < min) min = t;
+            if (max === null || t > max) max = t;
+          }
+        }
+        for (const tally of new Set(batch.map((b) => b.tally))) {
+          const added = addedBy.get(tally) ?? 0;
+          tally.added += added;
+          this.#tallyInput.run(
+            tally.records,
+            added,
+            tally.source.format ?? null,
+            tally.firstTime ?? null,
+            tally.firstTime ?? null,
+            tally.lastTime ?? null,
+            tally.lastTime ?? null,
+            tally.inputId,
+          );
+        }
+        if (min !== null || timeless) this.#widen.run(min, max, timeless);
+      })
+      .immediate();
+  }
+
+  /** Every input of this run, with the source it was read as. */
+  inputs(): ReadonlyMap<InputSource, InputTally> {
+    return this.#inputs;
+  }
+}
+
+/** Marks the inputs read done, with their final SHA-256 (known once the outer file is read). */
+export function finishInputs(db: Database, inputs: ReadonlyMap<InputSource, InputTally>): void {
+  const done = db.prepare(
+    `UPDATE inputs SET status = 'done', sha256 = ?, format = coalesce(?, format) WHERE id = ?`,
+  );
+  db.transaction(() => {
+    for (const [source, tally] of inputs)
+      done.run(source.sha256, source.format ?? null, tally.inputId);
+  }).immediate();
+}
+
+/** A stored record, rebuilt, with where and when it entered the store. */
+export interface LoadedRecord {
+  readonly record: CanonicalRecord;
+  readonly inputId: number;
+  readonly runId: number;
+}
+
+/**
+ * Records whose time lies in [from, to] (epoch ms), and every record without a time when
+ * `timeless`; each rebuilt with the input it was first read from.
+ */
+export function* loadRecords(
+  db: Database,
+  span: { readonly from: number; readonly to: number; readonly timeless: boolean },
+): Generator<LoadedRecord> {
+  // every input up front: no other statement may run while the records are iterated
+  const sources = new Map<number, InputSource>();
+  for (const row of db.prepare(`SELECT * FROM inputs`).all() as InputRow[]) {
+    sources.set(row.id, {
+      id: row.id,
+      path: row.path,
+      ...(row.member !== null ? { member: row.member } : {}),
+      sha256: row.sha256,
+      ...(row.format !== null ? { format: row.format as FormatName } : {}),
+      ...(row.host_hint !== null ? { hostHint: row.host_hint } : {}),
+    });
+  }
+  const sourceOf = (id: number): InputSource => {
+    const known = sources.get(id);
+    if (!known) throw new Error(`store: record of unknown input ${id}`);
+    return known;
+  };
+  const rows = db
+    .prepare(
+      `SELECT input_id, run_id, body FROM records
+       WHERE (time_ms BETWEEN ? AND ?) OR (? AND time_ms IS NULL)
+       ORDER BY time_ms, key`,
+    )
+    .iterate(span.from, span.to, span.timeless ? 1 : 0) as IterableIterator<{
+    input_id: number;
+    run_id: number;
+    body: string;
+  }>;
+  for (const row of rows) {
+    const parsed = JSON.parse(row.body) as Omit<CanonicalRecord, "prov"> & {
+      prov: Omit<CanonicalRecord["prov"], "source">;
+    };
+    const record = {
+      ...parsed,
+      prov: { ...parsed.prov, source: sourceOf(row.input_id) },
+    } as CanonicalRecord;
+    yield { record, inputId: row.input_id, runId: row.run_id };
+  }
+}
