@@ -5,7 +5,21 @@
  */
 import { SEVERITIES, type Alert, type Severity } from "../model/alert.js";
 import type { AttributionLevel } from "../model/operation.js";
-import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
+import {
+  csvRow,
+  escapeTerminal,
+  safeJsonStringify,
+  truncateForDisplay,
+  type CsvValue,
+} from "./escape.js";
+import {
+  defineFormats,
+  jsonDocumentFormat,
+  renderRecords,
+  writeRecords,
+  type OutputFormat,
+  type TextSink,
+} from "./format.js";
 import type { ReportInputs } from "./inputs.js";
 
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
@@ -53,23 +67,7 @@ export interface ScanSummary extends ReportInputs {
 /** Version of the JSON document shape (`--format json`). */
 export const ALERTS_JSON_VERSION = 1;
 
-/** Renders alerts (and, for json, the summary as the final member) in one format. */
-export function formatAlerts(
-  format: AlertFormat,
-  alerts: readonly Alert[],
-  summary: ScanSummary,
-): string {
-  switch (format) {
-    case "table":
-      return alertsTable(alerts);
-    case "ndjson":
-      return alerts.map((a) => safeJsonStringify(a)).join("\n");
-    case "json":
-      return safeJsonStringify({ version: ALERTS_JSON_VERSION, alerts, summary }, 2);
-    case "csv":
-      return alertsCsv(alerts);
-  }
-}
+export type AlertOutputFormat = OutputFormat<Alert, ScanSummary>;
 
 const CSV_COLUMNS = [
   "id",
@@ -89,30 +87,62 @@ const CSV_COLUMNS = [
   "reasons",
 ] as const;
 
-/** CSV (RFC 4180, CRLF): one row per alert; lists joined with `;`, reasons with ` | `. */
-export function alertsCsv(alerts: readonly Alert[]): string {
-  let out = csvRow(CSV_COLUMNS);
-  for (const a of alerts) {
-    out += csvRow([
-      a.id,
-      a.severity,
-      a.rules.join(";"),
-      a.title,
-      a.principal.display,
-      a.principal.level,
-      a.vm,
-      a.host,
-      a.site,
-      a.firstSeen,
-      a.lastSeen,
-      a.count,
-      a.methods.join(";"),
-      a.attack.join(";"),
-      a.reasons.join(" | "),
-    ]);
-  }
-  return out.replace(/\r\n$/, "");
-}
+const csvValues = (a: Alert): CsvValue[] => [
+  a.id,
+  a.severity,
+  a.rules.join(";"),
+  a.title,
+  a.principal.display,
+  a.principal.level,
+  a.vm,
+  a.host,
+  a.site,
+  a.firstSeen,
+  a.lastSeen,
+  a.count,
+  a.methods.join(";"),
+  a.attack.join(";"),
+  a.reasons.join(" | "),
+];
+
+/** A CSV record without its CRLF (the last record of the file ends with the output's newline). */
+const csvLine = (values: readonly CsvValue[]): string => csvRow(values).slice(0, -2);
+
+/**
+ * CSV (RFC 4180, CRLF): one row per alert; lists joined with `;`, reasons with ` | `. Each CRLF
+ * is written before the next row: the last row ends where the text does.
+ */
+const csvFormat: OutputFormat<Alert, unknown> = {
+  name: "csv",
+  start: () => ({
+    head: csvLine(CSV_COLUMNS),
+    record: (a) => `\r\n${csvLine(csvValues(a))}`,
+    tail: () => "",
+  }),
+};
+
+/** One JSON line per alert (no newline after the last). */
+const ndjsonFormat: OutputFormat<Alert, unknown> = {
+  name: "ndjson",
+  start: () => ({
+    head: "",
+    record: (a, i) => `${i ? "\n" : ""}${safeJsonStringify(a)}`,
+    tail: () => "",
+  }),
+};
+
+/** `{ version, alerts, summary }`, the alerts written one by one. */
+const jsonFormat: AlertOutputFormat = jsonDocumentFormat<Alert, ScanSummary>({
+  name: "json",
+  members: (summary) => [
+    ["version", ALERTS_JSON_VERSION],
+    ["alerts", undefined],
+    ["summary", summary],
+  ],
+  arrayKey: "alerts",
+  element: (a) => a,
+  end: "",
+});
 
 const pad = (text: string, width: number): string => {
   const len = Array.from(text).length;
@@ -122,38 +152,102 @@ const pad = (text: string, width: number): string => {
 const shortTime = (iso: string | undefined): string =>
   iso === undefined ? "-" : iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z");
 
+const TABLE_HEADER = [
+  "SEVERITY",
+  "ID",
+  "FIRST SEEN (UTC)",
+  "PRINCIPAL",
+  "VM",
+  "HOST",
+  "OPS",
+  "RULES",
+];
+
+const tableCells = (a: Alert): string[] => [
+  a.severity.toUpperCase(),
+  a.id,
+  shortTime(a.firstSeen),
+  truncateForDisplay(`${a.principal.display} (${a.principal.level})`, 36),
+  truncateForDisplay(a.vm, 24),
+  truncateForDisplay(a.host ?? "-", 24),
+  String(a.count),
+  a.rules.join(", "),
+];
+
+/**
+ * A table for people: one row per alert, its reasons indented below. Cells are escaped and cut;
+ * reasons are escaped, never cut. The column widths come from a first look over every alert.
+ */
+const tableFormat: OutputFormat<Alert, unknown> = {
+  name: "table",
+  start(alerts) {
+    if (alerts.length === 0) return { head: "No alerts.", record: () => "", tail: () => "" };
+    const widths = TABLE_HEADER.map((h) => Array.from(h).length);
+    for (const a of alerts) {
+      tableCells(a).forEach((cell, i) => {
+        widths[i] = Math.max(widths[i] ?? 0, Array.from(cell).length);
+      });
+    }
+    const line = (cells: readonly string[]): string =>
+      cells
+        .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd();
+    return {
+      head: line(TABLE_HEADER),
+      record: (a) =>
+        `\n${line(tableCells(a))}${a.reasons.map((r) => `\n    - ${escapeTerminal(r)}`).join("")}`,
+      tail: () => "",
+    };
+  },
+};
+
+/** The `scan` formats, in the order `--format` lists them. */
+export const ALERT_OUTPUTS = defineFormats<Alert, ScanSummary>([
+  tableFormat,
+  ndjsonFormat,
+  jsonFormat,
+  csvFormat,
+]);
+
+const formatOf = (name: AlertFormat): AlertOutputFormat => {
+  const format = ALERT_OUTPUTS.get(name);
+  if (!format) throw new Error(`no scan format ${name}`);
+  return format;
+};
+
+/**
+ * Writes alerts (and, for json, the summary as the final member) in one format into `sink`,
+ * record by record. Like `formatAlerts`, without the final newline.
+ */
+export function writeAlerts(
+  format: AlertFormat,
+  alerts: readonly Alert[],
+  summary: ScanSummary,
+  sink: TextSink,
+): Promise<void> {
+  return writeRecords(formatOf(format), alerts, summary, sink);
+}
+
+/** Renders alerts (and, for json, the summary as the final member) in one format. */
+export function formatAlerts(
+  format: AlertFormat,
+  alerts: readonly Alert[],
+  summary: ScanSummary,
+): string {
+  return renderRecords(formatOf(format), alerts, summary);
+}
+
+/** CSV (RFC 4180, CRLF): one row per alert; lists joined with `;`, reasons with ` | `. */
+export const alertsCsv = (alerts: readonly Alert[]): string =>
+  renderRecords(csvFormat, alerts, undefined);
+
 /**
  * A table for people: one row per alert, its reasons indented below. Cells are escaped and cut;
  * reasons are escaped, never cut.
  */
-export function alertsTable(alerts: readonly Alert[]): string {
-  if (alerts.length === 0) return "No alerts.";
-  const rows = alerts.map((a) => [
-    a.severity.toUpperCase(),
-    a.id,
-    shortTime(a.firstSeen),
-    truncateForDisplay(`${a.principal.display} (${a.principal.level})`, 36),
-    truncateForDisplay(a.vm, 24),
-    truncateForDisplay(a.host ?? "-", 24),
-    String(a.count),
-    a.rules.join(", "),
-  ]);
-  const header = ["SEVERITY", "ID", "FIRST SEEN (UTC)", "PRINCIPAL", "VM", "HOST", "OPS", "RULES"];
-  const widths = header.map((h, i) =>
-    Math.max(Array.from(h).length, ...rows.map((r) => Array.from(r[i] ?? "").length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  const out = [line(header)];
-  alerts.forEach((a, i) => {
-    out.push(line(rows[i] ?? []));
-    for (const reason of a.reasons) out.push(`    - ${escapeTerminal(reason)}`);
-  });
-  return out.join("\n");
-}
+export const alertsTable = (alerts: readonly Alert[]): string =>
+  renderRecords(tableFormat, alerts, undefined);
 
 /** Zero counts for every severity, in order. */
 export const emptySeverityCounts = (): Record<Severity, number> =>
