@@ -231,7 +231,7 @@ export class SessionIndex {
     const out: OpIdClaim[] = [];
     for (const prefix of opIdPrefixes(opId)) {
       const claims = this.#byOpId.get(prefix);
-      if (claims) out.push(...claims);
+      if (claims) for (const c of claims) out.push(c);
     }
     return out;
   }
