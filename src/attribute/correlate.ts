@@ -2124,7 +2124,7 @@ function attributed(p: Prepared, built: Built): Operation {
     observations: p.observations,
     ...(built.sessions.length ? { sessions: built.sessions } : {}),
     ...(p.notes.length || built.notes.length ? { notes: [...p.notes, ...built.notes] } : {}),
-  } as Operation;
+  };
 }
 
 function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
