@@ -462,6 +462,8 @@ interface JoinSpec {
   readonly grade: (l: Frag, r: Frag) => VmMatch | false;
   /** The slot of the right side whose alternatives matter for attribution. */
   readonly slot: Slot;
+  /** The best grade `grade` can give (default `same`): a search may stop once it has enough. */
+  readonly bestGrade?: VmMatch;
 }
 
 interface Pair {
@@ -520,6 +522,29 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
       l.api === undefined
         ? all
         : [buckets.get(l.api), unknownApi].filter((b): b is TimedBucket => b !== undefined);
+    const [single] = scan;
+    if (scan.length === 1 && single) {
+      // One bucket: only the last MAX_CANDIDATES of the best grade are kept, so the search walks
+      // back from the window's end and stops once it holds that many of the best grade possible.
+      const top = GRADE_RANK.get(spec.bestGrade ?? "same") ?? 0;
+      const lo = lowerBound(single.times, range[0]);
+      const reversed: Frag[] = [];
+      for (let i = upperBound(single.times, range[1]) - 1; i >= lo; i--) {
+        const r = single.frags[i];
+        if (r === undefined) continue;
+        const g = spec.grade(l, r);
+        if (g === false || g === "different") continue;
+        const rank = GRADE_RANK.get(g) ?? 0;
+        if (rank > best) {
+          best = rank;
+          reversed.length = 0;
+          reversed.push(r);
+        } else if (rank === best && reversed.length < MAX_CANDIDATES) reversed.push(r);
+        if (best >= top && reversed.length >= MAX_CANDIDATES) break;
+      }
+      if (reversed.length) candidates.set(l, reversed.reverse());
+      continue;
+    }
     for (const bucket of scan) {
       for (let i = lowerBound(bucket.times, range[0]); i < bucket.times.length; i++) {
         const t = bucket.times[i];
@@ -595,6 +620,18 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
   return pairs;
 }
 
+/** First index whose value is greater than `value`. */
+function upperBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] ?? 0) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function lowerBound(sorted: readonly number[], value: number): number {
   let lo = 0;
   let hi = sorted.length;
@@ -609,8 +646,29 @@ function lowerBound(sorted: readonly number[], value: number): number {
 const fragTime = (f: Frag): Ms =>
   f.start ?? f.event ?? f.done ?? f.vcTime ?? f.items[0]?.t ?? Number.POSITIVE_INFINITY;
 
+const COLLATOR = new Intl.Collator();
+
+/**
+ * `a.localeCompare(b)` of two `orderKey`s, faster: keys of one input and member differ only in
+ * their zero-padded line numbers, which collate as they compare (digits of one length). Other
+ * pairs go through the collator `localeCompare` uses (ECMA-402: the same comparison).
+ */
+function compareOrder(a: string, b: string): number {
+  if (a === b) return 0;
+  const cut = a.lastIndexOf("\u0000");
+  if (
+    cut > 0 &&
+    a.length === b.length &&
+    b.charCodeAt(cut) === 0 &&
+    b.startsWith(a.slice(0, cut))
+  ) {
+    return a < b ? -1 : 1;
+  }
+  return COLLATOR.compare(a, b);
+}
+
 const fragOrder = (a: Frag, b: Frag): number =>
-  fragTime(a) - fragTime(b) || (a.items[0]?.order ?? "").localeCompare(b.items[0]?.order ?? "");
+  fragTime(a) - fragTime(b) || compareOrder(a.items[0]?.order ?? "", b.items[0]?.order ?? "");
 
 /* ------------------------------------------------------------------------------------------------
  * The passes
@@ -632,7 +690,7 @@ class Joiner {
     items.sort(
       (a, b) =>
         (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
-        a.order.localeCompare(b.order),
+        compareOrder(a.order, b.order),
     );
     let frags = this.#dedupe(items);
     frags = this.#pairVmx(frags);
@@ -1026,6 +1084,7 @@ class Joiner {
       time: (r) => r.done ?? r.start,
       grade: (l, r) =>
         vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
+      bestGrade: "unknown",
     });
   }
 
@@ -1047,6 +1106,7 @@ class Joiner {
       time: (r) => r.vcTime,
       grade: (l, r) =>
         vcentersOk(l, r) && apisCompatible(l.api, r.api) && slotsFree(l, r) ? "unknown" : false,
+      bestGrade: "unknown",
     });
   }
 
@@ -2218,21 +2278,42 @@ function idAnchor(items: readonly Item[]): Item | undefined {
 
 interface BuildContext {
   readonly hostNames: HostNames;
-  /** Set on the second pass: the exact operations of each session. */
-  readonly chain?: SessionChain;
 }
 
-function buildOperation(
-  frag: Frag,
-  index: SessionIndex,
-  w: JoinWindows,
-  ctx: BuildContext,
-): Operation {
+/** What an operation is without its attribution: built once, whichever pass attributes it. */
+interface Prepared {
+  /** A burst record's operation, complete (no pass changes it). */
+  readonly burst?: Operation;
+  readonly observations: Observation[];
+  /** The operation's members before `attribution`. */
+  readonly head: Omit<Operation, "attribution" | "origin" | "observations">;
+  /** Its members between `origin` and `observations`. */
+  readonly middle: Partial<Pick<Operation, "opId" | "session" | "guest">>;
+  /** `{ copies }` when identical copies were read and not listed. */
+  readonly copies: Partial<Pick<Operation, "copies">>;
+  readonly notes: readonly string[];
+}
+
+/** The prepared operation with an attribution (the members in the order they always had). */
+function attributed(p: Prepared, built: Built): Operation {
+  return {
+    ...p.head,
+    attribution: built.attribution,
+    origin: built.origin,
+    ...p.middle,
+    observations: p.observations,
+    ...p.copies,
+    ...(built.sessions.length ? { sessions: built.sessions } : {}),
+    ...(p.notes.length || built.notes.length ? { notes: [...p.notes, ...built.notes] } : {}),
+  };
+}
+
+function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
   const items = [...frag.items].sort(
     (a, b) =>
       (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
       (KIND_RANK.get(a.obs.kind) ?? 99) - (KIND_RANK.get(b.obs.kind) ?? 99) ||
-      a.order.localeCompare(b.order),
+      compareOrder(a.order, b.order),
   );
   const observations = items.map((i) => i.obs);
   const anchor = idAnchor(items);
@@ -2286,7 +2367,7 @@ function buildOperation(
               evidence: [],
             }
           : { level: "unknown", reason: "the burst record names no account", evidence: [] };
-    return {
+    const burst: Operation = {
       ...placed,
       api: "unknown",
       category: "unknown",
@@ -2304,9 +2385,9 @@ function buildOperation(
         ...notes,
       ],
     };
+    return { burst, observations, head: burst, middle: {}, copies, notes };
   }
 
-  const built = attributeFrag(frag, observations, index, w, ctx.chain);
   // a vpxd LRO placed by time among several does not lend its opID or session to the call
   const lroAlts = frag.alternatives.get("vpxd.lro");
   const trusted = observations.filter((o) => !(isCrowd(lroAlts) && o.kind.startsWith("vpxd.lro")));
@@ -2319,19 +2400,20 @@ function buildOperation(
   const session = trusted.find((o) => o.session)?.session;
   const guest = guestOf(observations);
   return {
-    ...placed,
-    api,
-    category: info?.category ?? "unknown",
-    outcome: outcomeOf(observations),
-    attribution: built.attribution,
-    origin: built.origin,
-    ...(opIdRaw ? { opId: opIdRaw } : {}),
-    ...(session ? { session } : {}),
-    ...(guest ? { guest } : {}),
     observations,
-    ...copies,
-    ...(built.sessions.length ? { sessions: built.sessions } : {}),
-    ...(notes.length || built.notes.length ? { notes: [...notes, ...built.notes] } : {}),
+    head: {
+      ...placed,
+      api,
+      category: info?.category ?? "unknown",
+      outcome: outcomeOf(observations),
+    },
+    middle: {
+      ...(opIdRaw ? { opId: opIdRaw } : {}),
+      ...(session ? { session } : {}),
+      ...(guest ? { guest } : {}),
+    },
+    copies,
+    notes,
   };
 }
 
@@ -2421,16 +2503,29 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
    */
   const build = (frags: Frag[]): BuiltOperation[] => {
     learnHostNames(frags, hostNames);
-    const first = groupBursts(frags).map((frag) => ({
-      frag,
-      op: buildOperation(frag, sessions, windows, { hostNames }),
-    }));
+    const first = groupBursts(frags).map((frag) => {
+      const prepared = prepareOperation(frag, { hostNames });
+      const op =
+        prepared.burst ??
+        attributed(
+          prepared,
+          attributeFrag(frag, prepared.observations, sessions, windows, undefined),
+        );
+      return { frag, op, prepared };
+    });
     const books = copyBooks(released);
     recordSessions(first, sessions, books);
     const chain: SessionChain = { books, window: windows.sessionChain };
-    return first.map(({ frag, op }) =>
+    // the second pass changes only the attribution: what else the operation is stays as built
+    return first.map(({ frag, op, prepared }) =>
       chainable(frag, op)
-        ? { frag, op: buildOperation(frag, sessions, windows, { hostNames, chain }) }
+        ? {
+            frag,
+            op: attributed(
+              prepared,
+              attributeFrag(frag, prepared.observations, sessions, windows, chain),
+            ),
+          }
         : { frag, op },
     );
   };

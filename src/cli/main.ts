@@ -4,6 +4,7 @@ import { EXIT } from "./types.js";
 
 run(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(`${text}\n`),
+  stdoutStream: process.stdout,
   stderr: (text) => void process.stderr.write(`${text}\n`),
   stdin: () => process.stdin,
   isStderrTty: process.stderr.isTTY,

@@ -4,6 +4,8 @@ import type { Command } from "commander";
 /** Everything a command may touch of the outside world (tests pass fakes). */
 export interface Io {
   readonly stdout: (text: string) => void;
+  /** Standard output as a stream, for output written record by record (else `stdout` gets it whole). */
+  readonly stdoutStream?: NodeJS.WritableStream;
   readonly stderr: (text: string) => void;
   /** Standard input as bytes (for `-` paths). */
   readonly stdin: () => NodeJS.ReadableStream;

@@ -12,7 +12,21 @@ import { hostlessLines, LEVEL_ORDER } from "../attribute/summary.js";
 import { methodByApi } from "../model/catalog.js";
 import type { Operation, Principal } from "../model/operation.js";
 import type { GuestDetails, Observation, SessionRecord } from "../model/record.js";
-import { csvRow, escapeTerminal, safeJsonStringify, truncateForDisplay } from "./escape.js";
+import {
+  csvRow,
+  escapeTerminal,
+  safeJsonStringify,
+  truncateForDisplay,
+  type CsvValue,
+} from "./escape.js";
+import {
+  defineFormats,
+  jsonDocumentFormat,
+  renderRecords,
+  writeRecords,
+  type OutputFormat,
+  type TextSink,
+} from "./format.js";
 import { skippedText, type ReportInputs } from "./inputs.js";
 
 export const OPERATION_FORMATS = ["ndjson", "json", "table", "csv"] as const;
@@ -286,26 +300,15 @@ const TABLE_COLUMNS: readonly {
   { title: "GUEST", width: 40, value: guestText },
 ];
 
-/** Fixed-width table, one operation per line; log strings escaped and cut to their column. */
-export function operationsTable(operations: readonly Operation[]): string {
-  const pad = (text: string, width: number): string => {
-    const cut = truncateForDisplay(text, width);
-    return cut + " ".repeat(Math.max(0, width - Array.from(cut).length));
-  };
-  const lines = [
-    TABLE_COLUMNS.map((c) => pad(c.title, c.width))
-      .join(" ")
-      .trimEnd(),
-  ];
-  for (const op of operations) {
-    lines.push(
-      TABLE_COLUMNS.map((c) => pad(c.value(op), c.width))
-        .join(" ")
-        .trimEnd(),
-    );
-  }
-  return `${lines.join("\n")}\n`;
-}
+const padCell = (text: string, width: number): string => {
+  const cut = truncateForDisplay(text, width);
+  return cut + " ".repeat(Math.max(0, width - Array.from(cut).length));
+};
+
+const tableLine = (cells: (c: (typeof TABLE_COLUMNS)[number]) => string): string =>
+  TABLE_COLUMNS.map((c) => padCell(cells(c), c.width))
+    .join(" ")
+    .trimEnd();
 
 export const CSV_COLUMNS = [
   "time",
@@ -337,71 +340,138 @@ export const CSV_COLUMNS = [
   "id",
 ] as const;
 
-/** CSV (RFC 4180, CRLF) with a header row; formulas neutralised, controls escaped. */
-export function operationsCsv(operations: readonly Operation[]): string {
-  const rows = [csvRow(CSV_COLUMNS)];
-  for (const op of operations) {
-    rows.push(
-      csvRow([
-        op.time,
-        op.end,
-        op.host,
-        op.vcenter,
-        op.vm.name,
-        op.vm.vmx,
-        op.vm.moref,
-        op.api,
-        op.category,
-        op.outcome,
-        op.attribution.level,
-        principalText(op),
-        op.attribution.principal?.kind,
-        op.origin.via,
-        op.origin.sourceIp,
-        op.origin.userAgent,
-        op.origin.client,
-        op.opId,
-        op.session,
-        op.guest?.path,
-        op.guest?.program,
-        op.guest?.arguments,
-        op.guest?.username,
-        op.hidden?.count,
-        op.attribution.reason,
-        op.observations
-          .map(
-            (o) =>
-              `${o.prov.source.path}${o.prov.source.member ? `!${o.prov.source.member}` : ""}:${o.prov.line}`,
-          )
-          .join(" "),
-        op.id,
-      ]),
-    );
-  }
-  return rows.join("");
+const csvValues = (op: Operation): CsvValue[] => [
+  op.time,
+  op.end,
+  op.host,
+  op.vcenter,
+  op.vm.name,
+  op.vm.vmx,
+  op.vm.moref,
+  op.api,
+  op.category,
+  op.outcome,
+  op.attribution.level,
+  principalText(op),
+  op.attribution.principal?.kind,
+  op.origin.via,
+  op.origin.sourceIp,
+  op.origin.userAgent,
+  op.origin.client,
+  op.opId,
+  op.session,
+  op.guest?.path,
+  op.guest?.program,
+  op.guest?.arguments,
+  op.guest?.username,
+  op.hidden?.count,
+  op.attribution.reason,
+  op.observations
+    .map(
+      (o) =>
+        `${o.prov.source.path}${o.prov.source.member ? `!${o.prov.source.member}` : ""}:${o.prov.line}`,
+    )
+    .join(" "),
+  op.id,
+];
+
+/** What an `events` format is given besides the operations. */
+export interface EventsReport {
+  readonly summary: AttributionSummary;
+  readonly context: EventsContext;
 }
+
+export type OperationOutputFormat = OutputFormat<Operation, EventsReport>;
+
+/** Each operation as one JSON line. */
+const ndjsonFormat: OperationOutputFormat = {
+  name: "ndjson",
+  start: () => ({
+    head: "",
+    record: (op) => `${safeJsonStringify(operationJson(op))}\n`,
+    tail: () => "",
+  }),
+};
+
+/** One versioned document (`guestops.events/1`); the operations written one by one. */
+const jsonFormat: OperationOutputFormat = jsonDocumentFormat<Operation, EventsReport>({
+  name: "json",
+  members: ({ summary, context }) => [
+    ["schema", OPERATIONS_SCHEMA],
+    ["context", context],
+    ["summary", summary],
+    ["operations", undefined],
+  ],
+  arrayKey: "operations",
+  element: operationJson,
+  end: "\n",
+});
+
+/** Fixed-width table, one operation per line; log strings escaped and cut to their column. */
+const tableFormat: OutputFormat<Operation, unknown> = {
+  name: "table",
+  start: () => ({
+    head: `${tableLine((c) => c.title)}\n`,
+    record: (op) => `${tableLine((c) => c.value(op))}\n`,
+    tail: () => "",
+  }),
+};
+
+/** CSV (RFC 4180, CRLF) with a header row; formulas neutralised, controls escaped. */
+const csvFormat: OutputFormat<Operation, unknown> = {
+  name: "csv",
+  start: () => ({
+    head: csvRow(CSV_COLUMNS),
+    record: (op) => csvRow(csvValues(op)),
+    tail: () => "",
+  }),
+};
+
+/** The `events` formats, in the order `--format` lists them. */
+export const OPERATION_OUTPUTS = defineFormats<Operation, EventsReport>([
+  ndjsonFormat,
+  jsonFormat,
+  tableFormat,
+  csvFormat,
+]);
+
+const formatOf = (name: OperationFormat): OperationOutputFormat => {
+  const format = OPERATION_OUTPUTS.get(name);
+  if (!format) throw new Error(`no events format ${name}`);
+  return format;
+};
+
+/** Fixed-width table, one operation per line; log strings escaped and cut to their column. */
+export const operationsTable = (operations: readonly Operation[]): string =>
+  renderRecords(tableFormat, operations, undefined);
+
+/** CSV (RFC 4180, CRLF) with a header row; formulas neutralised, controls escaped. */
+export const operationsCsv = (operations: readonly Operation[]): string =>
+  renderRecords(csvFormat, operations, undefined);
 
 /** Each operation as one JSON line (no trailing newline on the last). */
 export const operationsNdjson = (operations: readonly Operation[]): string =>
   operations.map((op) => safeJsonStringify(operationJson(op))).join("\n");
 
-/** Renders operations in a format; `json` includes context and summary. */
+/** Writes operations in a format into `sink`, record by record; `json` includes context and summary. */
+export function writeOperations(
+  format: OperationFormat,
+  operations: readonly Operation[],
+  summary: AttributionSummary,
+  context: EventsContext,
+  sink: TextSink,
+): Promise<void> {
+  return writeRecords(formatOf(format), operations, { summary, context }, sink);
+}
+
+/** Renders operations in a format as one string (the bytes `writeOperations` writes). */
 export function formatOperations(
   format: OperationFormat,
   operations: readonly Operation[],
   summary: AttributionSummary,
   context: EventsContext,
 ): string {
-  switch (format) {
-    case "json":
-      return `${safeJsonStringify(eventsDocument(operations, summary, context), 2)}\n`;
-    case "ndjson":
-      return operations.length ? `${operationsNdjson(operations)}\n` : "";
-    case "table":
-      return operationsTable(operations);
-    case "csv":
-      return operationsCsv(operations);
-  }
+  return renderRecords(formatOf(format), operations, { summary, context });
 }
 
 const pct = (x: number | null): string => (x === null ? "n/a" : `${Math.round(x * 1000) / 10}%`);

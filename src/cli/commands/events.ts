@@ -6,8 +6,6 @@
  * SHA-256, zone, counts) and the attribution summary go to stderr, or into the document with
  * `--format json`. Exit 0; 2 for a usage error or an unreadable path.
  */
-import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import { Option } from "commander";
 import { accountMatches, hostKey } from "../../attribute/identity.js";
 import { createProgressDisplay } from "../../ingest/progress.js";
@@ -17,16 +15,17 @@ import type { Operation } from "../../model/operation.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { skippedOf } from "../../report/inputs.js";
 import {
-  formatOperations,
   isOperationFormat,
   OPERATION_FORMATS,
   summaryText,
+  writeOperations,
   type EventsContext,
 } from "../../report/operations.js";
-import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { GuestOpsError } from "../../shared/errors.js";
 import { globMatch } from "../../shared/glob.js";
 import { DEFAULT_ZONE, isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
+import { writeOutput } from "../output.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
@@ -249,26 +248,20 @@ export async function events(
       filteredOut: result.operations.length - selected.length,
     },
   );
-  const text = formatOperations(format, selected, summary, context);
-  if (options.out !== undefined) {
-    const target = resolve(io.cwd, options.out);
-    try {
-      await writeFile(target, text, "utf8");
-    } catch (error) {
-      if (isSystemError(error)) {
-        throw new GuestOpsError(
+  await writeOutput(
+    io,
+    {
+      out: options.out,
+      finalNewline: false,
+      outputError: (error) =>
+        new GuestOpsError(
           "ERR_OUTPUT",
-          `cannot write ${options.out}: ${error.code ?? error.message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    }
-  } else if (text !== "") {
-    io.stdout(text.replace(/\n$/, ""));
-  }
+          `cannot write ${options.out ?? ""}: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+    },
+    (sink) => writeOperations(format, selected, summary, context, sink),
+  );
   if (format !== "json" || options.out !== undefined) {
     io.stderr(summaryText(summary, context).replace(/\n$/, ""));
   }

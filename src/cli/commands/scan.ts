@@ -9,7 +9,6 @@
  * 2 for usage errors, unreadable inputs, an invalid policy, and a rule that crashed (the output is
  * still written, but the scan is incomplete).
  */
-import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Option } from "commander";
 import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
@@ -19,17 +18,18 @@ import type { Policy } from "../../policy/types.js";
 import {
   ALERT_FORMATS,
   emptySeverityCounts,
-  formatAlerts,
   isAlertFormat,
   summaryText,
+  formatAlerts,
   type ScanSummary,
 } from "../../report/alerts.js";
 import { hostlessLines } from "../../attribute/summary.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { skippedOf } from "../../report/inputs.js";
-import { GuestOpsError, isSystemError } from "../../shared/errors.js";
+import { GuestOpsError } from "../../shared/errors.js";
 import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
+import { writeOutput } from "../output.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
@@ -141,21 +141,21 @@ export async function scan(
     ...(until !== undefined ? { until: new Date(until).toISOString() } : {}),
   });
   const { alerts, incidents } = analysis.detection;
+  // alerts and incidents are few: rendered at once, written through the same sink as `events`
   const text = formatAlerts(format, alerts, summary, incidents);
-  if (options.out !== undefined) {
-    const out = resolve(io.cwd, options.out);
-    try {
-      writeFileSync(out, text.length > 0 ? `${text}\n` : "");
-    } catch (cause) {
-      if (!isSystemError(cause)) throw cause;
-      throw new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out)}`, {
-        cause,
-        hint: "check that the directory exists and is writable",
-      });
-    }
-  } else if (text.length > 0) {
-    io.stdout(text);
-  }
+  await writeOutput(
+    io,
+    {
+      out: options.out,
+      finalNewline: true,
+      outputError: (cause) =>
+        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
+          cause,
+          hint: "check that the directory exists and is writable",
+        }),
+    },
+    (sink) => sink.write(text),
+  );
   if (format !== "json") io.stderr(summaryText(summary));
 
   if (analysis.detection.failures.length > 0) return EXIT.ERROR;

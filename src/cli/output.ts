@@ -1,0 +1,59 @@
+/**
+ * Where a reading command's records go: a file (`--out`) or standard output, written record by
+ * record through a `TextSink` (report/format.ts). Without a stdout stream (tests) the text is
+ * gathered and handed to `io.stdout` once, as a string.
+ */
+import { open } from "node:fs/promises";
+import { resolve } from "node:path";
+import { isSystemError, type GuestOpsError } from "../shared/errors.js";
+import { fileSink, streamSink, stringSink, type TextSink } from "../report/format.js";
+import type { Io } from "./types.js";
+
+export interface OutputOptions {
+  /** `--out` as given (relative to `io.cwd`). */
+  readonly out: string | undefined;
+  /** Ends a non-empty output with a newline. */
+  readonly finalNewline: boolean;
+  /** The error for a file that cannot be opened or written. */
+  readonly outputError: (cause: NodeJS.ErrnoException) => GuestOpsError;
+}
+
+/** Runs `write` against the command's output and closes it. */
+export async function writeOutput(
+  io: Io,
+  options: OutputOptions,
+  write: (sink: TextSink) => Promise<void>,
+): Promise<void> {
+  const mapped = (error: unknown): unknown =>
+    isSystemError(error) ? options.outputError(error) : error;
+  let target: TextSink;
+  let gathered: ReturnType<typeof stringSink> | undefined;
+  if (options.out !== undefined) {
+    try {
+      target = fileSink(await open(resolve(io.cwd, options.out), "w"));
+    } catch (error) {
+      throw mapped(error);
+    }
+  } else if (io.stdoutStream) target = streamSink(io.stdoutStream);
+  else target = gathered = stringSink();
+  let written = false;
+  const sink: TextSink = {
+    write(text) {
+      if (text !== "") written = true;
+      return target.write(text);
+    },
+    close: () => target.close(),
+  };
+  try {
+    await write(sink);
+    if (options.finalNewline && written) await sink.write("\n");
+    await sink.close();
+  } catch (error) {
+    if (options.out !== undefined) throw mapped(error);
+    throw error;
+  }
+  if (gathered) {
+    const text = gathered.text();
+    if (text !== "") io.stdout(text.replace(/\n$/, ""));
+  }
+}
