@@ -172,7 +172,7 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
       coverage.write(db);
       const mine = new Map([...writer.inputs()].filter(([source]) => !before.has(source)));
       finishInputs(db, mine);
-      summaries.push(...read.inputs);
+      for (const input of read.inputs) summaries.push(input);
       bytesRead += read.totals.bytesRead;
     }
     const attribution = attributePending(db, runId, DEFAULT_WINDOWS);

@@ -103,7 +103,7 @@ export function renderSummary(summary: ReadSummary): string {
       name,
     ]);
   }
-  out.push(...table(rows));
+  for (const row of table(rows)) out.push(row);
 
   const details: string[] = [];
   for (const s of summary.inputs) {
@@ -146,7 +146,7 @@ export function renderSummary(summary: ReadSummary): string {
     if (lines.length === 0) continue;
     details.push("", inputName(s), ...lines.map((l) => `  ${l}`));
   }
-  if (details.length > 0) out.push(...details);
+  for (const d of details) out.push(d);
 
   const t = summary.totals;
   const issueTotal = Object.values(t.issues).reduce((k, v) => k + (v ?? 0), 0);

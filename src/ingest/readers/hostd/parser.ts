@@ -489,7 +489,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     const call = callFor(p.threadKey, head, p.lastLineNo);
     const acc: ArgsAcc = call.args ?? { head, lines: [], guest: false, incomplete: false };
     call.args = acc;
-    acc.lines.push(...p.lines);
+    for (const l of p.lines) acc.lines.push(l);
     if (p.texts.length === 0) return;
     const dump = parseDump(p.texts.join("\n"));
     if (!dump.complete) acc.incomplete = true;
@@ -526,7 +526,7 @@ export function createHostdParser(ctx: ReaderContext): LineParser {
     }
     const dump = p.texts.length > 0 ? parseDump(p.texts.join("\n")) : undefined;
     if (call?.fault !== undefined) {
-      call.fault.lines.push(...p.lines);
+      for (const l of p.lines) call.fault.lines.push(l);
       if (dump !== undefined && !dump.complete) call.fault.incomplete = true;
       flushFault(p.threadKey);
       return;

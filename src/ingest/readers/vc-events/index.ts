@@ -195,7 +195,8 @@ function openVcEvents(ctx: ReaderContext): LineParser {
 
   const orphan = (p: Pending): void => {
     const have = [...p.got.keys()].sort((a, b) => a - b).join(", ");
-    const line = Math.min(...[...p.got.values()].map((x) => x.line));
+    let line = Number.POSITIVE_INFINITY;
+    for (const x of p.got.values()) if (x.line < line) line = x.line;
     const first = p.got.values().next().value;
     ctx.issue(
       "orphan_part",
