@@ -5,8 +5,8 @@ import { op, plus, type OpSpec } from "../../test/helpers/operations.js";
 import { mulberry32 } from "../../test/helpers/random.js";
 import { severityRank, type Alert } from "../model/alert.js";
 import type { Incident } from "../model/incident.js";
+import { compareAlerts } from "./group.js";
 import {
-  compareAlerts,
   createIncidentLinker,
   DEFAULT_LINK_WINDOW_MS,
   DEFAULT_REPEAT_WINDOW_MS,

@@ -9,6 +9,7 @@
  * transitive (single linkage): alerts are taken in order of `firstSeen`, then id, so the result
  * does not depend on the order the alerts are given in.
  */
+import { compareAlerts } from "./group.js";
 import { createHash } from "node:crypto";
 import { maxSeverity, severityRank, type Alert, type AlertPrincipal } from "../model/alert.js";
 import type { Incident, IncidentEntry, IncidentLink, LinkKind } from "../model/incident.js";
@@ -53,16 +54,6 @@ export interface IncidentLinker {
   flush(now?: number): Incident[];
   /** Incidents still open (the linker's whole state). */
   readonly open: number;
-}
-
-/** Time order of alerts: `firstSeen` (untimed last), then id. */
-export function compareAlerts(a: Alert, b: Alert): number {
-  if (a.firstSeen !== b.firstSeen) {
-    if (a.firstSeen === undefined) return 1;
-    if (b.firstSeen === undefined) return -1;
-    return a.firstSeen < b.firstSeen ? -1 : 1;
-  }
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Most severe first, then first time (untimed last), then id. */
