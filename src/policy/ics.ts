@@ -109,145 +109,156 @@ export function parseIcs(
   const raws: Raw[] = [];
   const vevents = root.getAllSubcomponents("vevent");
   vevents.forEach((vevent, i) => {
-    const uidValue = vevent.getFirstPropertyValue("uid");
-    const uid = typeof uidValue === "string" ? uidValue : `#${i + 1}`;
-    const where = `VEVENT ${i + 1} (UID ${uid.slice(0, 80)})`;
-    const fail = (message: string): void => void problems.push({ where, message });
-    const status = vevent.getFirstPropertyValue("status");
-    const cancelled = typeof status === "string" && status.toUpperCase() === "CANCELLED";
-    if (cancelled && !vevent.hasProperty("recurrence-id")) return;
-
-    const zoneOf = (prop: ICAL.Property, value: ICAL.Time): string | undefined => {
-      if (isUtc(value)) return "UTC";
-      const tzid = prop.getParameter("tzid");
-      if (typeof tzid !== "string") return defaultZone;
-      const zone = ianaFor(tzid, locations, fallbackZone);
-      if (!zone) {
-        fail(
-          `TZID "${tzid.slice(0, 60)}" is not an IANA time zone; set zone: on the window to use it for this calendar`,
-        );
-      }
-      return zone;
-    };
-    const instantOf = (prop: ICAL.Property, value: ICAL.Time): number | undefined => {
-      const zone = zoneOf(prop, value);
-      if (!zone) return undefined;
-      const w = wallOf(value);
-      return resolveLocal(zone, w.date, w.minutes, w.seconds, "start");
-    };
-
-    const dtProp = vevent.getFirstProperty("dtstart");
-    const dtValue = dtProp?.getFirstValue();
-    if (!dtProp || !(dtValue instanceof ICAL.Time)) return fail("DTSTART is missing");
-    const zone = zoneOf(dtProp, dtValue);
-    if (!zone) return;
-    const start = wallOf(dtValue);
-
-    let end: IcsEvent["end"];
-    const dtend = vevent.getFirstPropertyValue("dtend");
-    const duration = vevent.getFirstPropertyValue("duration");
-    if (dtend instanceof ICAL.Time) {
-      const endProp = vevent.getFirstProperty("dtend");
-      const endZone = endProp ? zoneOf(endProp, dtend) : zone;
-      if (!endZone) return;
-      let endWall = wallOf(dtend);
-      if (endZone !== zone) {
-        // Restate DTEND in DTSTART's zone, then keep the wall-clock span.
-        const ms = resolveLocal(endZone, endWall.date, endWall.minutes, endWall.seconds, "end");
-        const lt = localTime(zone, ms);
-        endWall = {
-          date: lt,
-          minutes: lt.hour * 60 + lt.minute,
-          seconds: lt.second,
-          dateOnly: false,
-        };
-      }
-      const minutes = wallDiffMinutes(start, endWall);
-      if (minutes <= 0) return fail("DTEND is not after DTSTART");
-      end = { kind: "wall", days: 0, minutes };
-    } else if (duration instanceof ICAL.Duration) {
-      if (duration.isNegative) return fail("DURATION is negative");
-      const days = duration.weeks * 7 + duration.days;
-      const ms = ((duration.hours * 60 + duration.minutes) * 60 + duration.seconds) * 1000;
-      if (days === 0 && ms === 0) return fail("DURATION is zero");
-      end = { kind: "exact", days, ms };
-    } else if (start.dateOnly) {
-      end = { kind: "wall", days: 1, minutes: 0 };
-    } else {
-      return fail("needs DTEND or DURATION (a window must last some time)");
+    // ical.js decodes values when first read and throws on a malformed one (`DTSTART:2026"0`):
+    // such an event is a problem of the calendar with its number, never a crash
+    let where = `VEVENT ${i + 1}`;
+    try {
+      readEvent(vevent, i);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      problems.push({ where, message: `cannot be read: ${message.slice(0, 200)}` });
     }
+    function readEvent(vevent: ICAL.Component, i: number): void {
+      const uidValue = vevent.getFirstPropertyValue("uid");
+      const uid = typeof uidValue === "string" ? uidValue : `#${i + 1}`;
+      where = `VEVENT ${i + 1} (UID ${uid.slice(0, 80)})`;
+      const fail = (message: string): void => void problems.push({ where, message });
+      const status = vevent.getFirstPropertyValue("status");
+      const cancelled = typeof status === "string" && status.toUpperCase() === "CANCELLED";
+      if (cancelled && !vevent.hasProperty("recurrence-id")) return;
 
-    const rruleValue = vevent.getFirstPropertyValue("rrule");
-    let rrule: string | undefined;
-    if (rruleValue instanceof ICAL.Recur) {
-      rrule = rruleValue.toString();
-      const problem = checkRrule(rrule);
-      if (problem) return fail(problem);
-    }
+      const zoneOf = (prop: ICAL.Property, value: ICAL.Time): string | undefined => {
+        if (isUtc(value)) return "UTC";
+        const tzid = prop.getParameter("tzid");
+        if (typeof tzid !== "string") return defaultZone;
+        const zone = ianaFor(tzid, locations, fallbackZone);
+        if (!zone) {
+          fail(
+            `TZID "${tzid.slice(0, 60)}" is not an IANA time zone; set zone: on the window to use it for this calendar`,
+          );
+        }
+        return zone;
+      };
+      const instantOf = (prop: ICAL.Property, value: ICAL.Time): number | undefined => {
+        const zone = zoneOf(prop, value);
+        if (!zone) return undefined;
+        const w = wallOf(value);
+        return resolveLocal(zone, w.date, w.minutes, w.seconds, "start");
+      };
 
-    const exInstants: number[] = [];
-    const exDates: string[] = [];
-    for (const prop of vevent.getAllProperties("exdate")) {
-      for (const v of prop.getValues()) {
-        if (!(v instanceof ICAL.Time)) continue;
-        if (v.isDate) exDates.push(wallText(wallOf(v)).slice(0, 10));
-        else {
-          const ms = instantOf(prop, v);
-          if (ms !== undefined) exInstants.push(ms);
+      const dtProp = vevent.getFirstProperty("dtstart");
+      const dtValue = dtProp?.getFirstValue();
+      if (!dtProp || !(dtValue instanceof ICAL.Time)) return fail("DTSTART is missing");
+      const zone = zoneOf(dtProp, dtValue);
+      if (!zone) return;
+      const start = wallOf(dtValue);
+
+      let end: IcsEvent["end"];
+      const dtend = vevent.getFirstPropertyValue("dtend");
+      const duration = vevent.getFirstPropertyValue("duration");
+      if (dtend instanceof ICAL.Time) {
+        const endProp = vevent.getFirstProperty("dtend");
+        const endZone = endProp ? zoneOf(endProp, dtend) : zone;
+        if (!endZone) return;
+        let endWall = wallOf(dtend);
+        if (endZone !== zone) {
+          // Restate DTEND in DTSTART's zone, then keep the wall-clock span.
+          const ms = resolveLocal(endZone, endWall.date, endWall.minutes, endWall.seconds, "end");
+          const lt = localTime(zone, ms);
+          endWall = {
+            date: lt,
+            minutes: lt.hour * 60 + lt.minute,
+            seconds: lt.second,
+            dateOnly: false,
+          };
+        }
+        const minutes = wallDiffMinutes(start, endWall);
+        if (minutes <= 0) return fail("DTEND is not after DTSTART");
+        end = { kind: "wall", days: 0, minutes };
+      } else if (duration instanceof ICAL.Duration) {
+        if (duration.isNegative) return fail("DURATION is negative");
+        const days = duration.weeks * 7 + duration.days;
+        const ms = ((duration.hours * 60 + duration.minutes) * 60 + duration.seconds) * 1000;
+        if (days === 0 && ms === 0) return fail("DURATION is zero");
+        end = { kind: "exact", days, ms };
+      } else if (start.dateOnly) {
+        end = { kind: "wall", days: 1, minutes: 0 };
+      } else {
+        return fail("needs DTEND or DURATION (a window must last some time)");
+      }
+
+      const rruleValue = vevent.getFirstPropertyValue("rrule");
+      let rrule: string | undefined;
+      if (rruleValue instanceof ICAL.Recur) {
+        rrule = rruleValue.toString();
+        const problem = checkRrule(rrule);
+        if (problem) return fail(problem);
+      }
+
+      const exInstants: number[] = [];
+      const exDates: string[] = [];
+      for (const prop of vevent.getAllProperties("exdate")) {
+        for (const v of prop.getValues()) {
+          if (!(v instanceof ICAL.Time)) continue;
+          if (v.isDate) exDates.push(wallText(wallOf(v)).slice(0, 10));
+          else {
+            const ms = instantOf(prop, v);
+            if (ms !== undefined) exInstants.push(ms);
+          }
         }
       }
-    }
-    const rdates: number[] = [];
-    for (const prop of vevent.getAllProperties("rdate")) {
-      for (const v of prop.getValues()) {
-        const t: unknown = v instanceof ICAL.Period ? v.start : v;
-        if (!(t instanceof ICAL.Time)) continue;
-        const ms = instantOf(prop, t);
-        if (ms !== undefined) rdates.push(ms);
+      const rdates: number[] = [];
+      for (const prop of vevent.getAllProperties("rdate")) {
+        for (const v of prop.getValues()) {
+          const t: unknown = v instanceof ICAL.Period ? v.start : v;
+          if (!(t instanceof ICAL.Time)) continue;
+          const ms = instantOf(prop, t);
+          if (ms !== undefined) rdates.push(ms);
+        }
       }
-    }
 
-    const summary = vevent.getFirstPropertyValue("summary");
-    const ev: IcsEvent = {
-      uid,
-      ...(typeof summary === "string" && summary.trim() ? { summary: summary.trim() } : {}),
-      zone,
-      dtstart: wallText(start),
-      ...(rrule ? { rrule } : {}),
-      end,
-      exInstants,
-      exDates,
-      rdates,
-      overrides: new Map(),
-    };
-    const recurrenceProblem = checkRecurrence(ev);
-    if (recurrenceProblem) return fail(recurrenceProblem);
-
-    const ridProp = vevent.getFirstProperty("recurrence-id");
-    const ridValue = ridProp?.getFirstValue();
-    if (ridProp && ridValue instanceof ICAL.Time) {
-      const rid = instantOf(ridProp, ridValue);
-      if (rid === undefined) return;
-      const s = resolveLocal(zone, start.date, start.minutes, start.seconds, "start");
-      const e =
-        end.kind === "wall"
-          ? resolveLocal(
-              zone,
-              start.date,
-              start.minutes + end.minutes + end.days * 1440,
-              start.seconds,
-              "end",
-            )
-          : s + end.days * 86_400_000 + end.ms;
-      raws.push({
+      const summary = vevent.getFirstPropertyValue("summary");
+      const ev: IcsEvent = {
         uid,
-        where,
-        recurrenceId: rid,
-        ...(cancelled ? {} : { occ: { start: s, end: e } }),
-      });
-      return;
+        ...(typeof summary === "string" && summary.trim() ? { summary: summary.trim() } : {}),
+        zone,
+        dtstart: wallText(start),
+        ...(rrule ? { rrule } : {}),
+        end,
+        exInstants,
+        exDates,
+        rdates,
+        overrides: new Map(),
+      };
+      const recurrenceProblem = checkRecurrence(ev);
+      if (recurrenceProblem) return fail(recurrenceProblem);
+
+      const ridProp = vevent.getFirstProperty("recurrence-id");
+      const ridValue = ridProp?.getFirstValue();
+      if (ridProp && ridValue instanceof ICAL.Time) {
+        const rid = instantOf(ridProp, ridValue);
+        if (rid === undefined) return;
+        const s = resolveLocal(zone, start.date, start.minutes, start.seconds, "start");
+        const e =
+          end.kind === "wall"
+            ? resolveLocal(
+                zone,
+                start.date,
+                start.minutes + end.minutes + end.days * 1440,
+                start.seconds,
+                "end",
+              )
+            : s + end.days * 86_400_000 + end.ms;
+        raws.push({
+          uid,
+          where,
+          recurrenceId: rid,
+          ...(cancelled ? {} : { occ: { start: s, end: e } }),
+        });
+        return;
+      }
+      raws.push({ uid, where, ev });
     }
-    raws.push({ uid, where, ev });
   });
 
   const masters = new Map<string, IcsEvent>();
