@@ -2,7 +2,14 @@
 export { defaultDbPath, openStore, type Store } from "./open.js";
 export { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./migrations.js";
 export { ingestIntoStore, type IngestOptions, type IngestReport } from "./ingest.js";
-export { attributePending, reachMs, storedOperations, type AttributeReport } from "./operations.js";
+export {
+  attributePending,
+  CHUNK_MS,
+  observationMarginMs,
+  reachMs,
+  storedOperations,
+  type AttributeReport,
+} from "./operations.js";
 export { storeFindings, storedFindings, type Finding, type FindingChanges } from "./alerts.js";
 export { applyRetention, parseRetention, type RetentionReport } from "./retention.js";
 export { storedCoverage } from "./coverage.js";

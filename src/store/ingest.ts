@@ -31,6 +31,8 @@ export interface IngestOptions {
   readonly retentionMs?: number;
   /** Reference "now" for retention (epoch ms). Default: the clock. */
   readonly now?: number;
+  /** Stream time attributed at once (ms; default `CHUNK_MS`, a day): smaller in tests. */
+  readonly chunkMs?: number;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;
   readonly args?: readonly string[];
@@ -175,7 +177,7 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
       for (const input of read.inputs) summaries.push(input);
       bytesRead += read.totals.bytesRead;
     }
-    const attribution = attributePending(db, runId, DEFAULT_WINDOWS);
+    const attribution = attributePending(db, runId, DEFAULT_WINDOWS, options.chunkMs);
     const retention =
       options.retentionMs !== undefined
         ? applyRetention(db, runId, (options.now ?? Date.now()) - options.retentionMs)

@@ -1,11 +1,13 @@
 /**
  * Operations in the store, recomputed only where new records landed. The span still to attribute
- * (`pending`, widened by every record batch) is attributed again from the stored records: records
- * are loaded over the span widened by twice the reach of a record (`reachMs`: the correlator's
- * longest join window plus the session horizon), and the operations placed within one reach of the
- * span are written; those farther out had part of their context left out, and new records cannot
- * change them anyway. Every change is a revision (created, updated, superseded), never a silent
- * overwrite. The whole recomputation is one transaction, which also clears `pending`.
+ * (`pending`, widened by every record batch) is attributed again from the stored records: the
+ * operations placed within one reach of the span (`reachMs`: the correlator's longest join window
+ * plus the session horizon) are rebuilt, one chunk of stream time at a time (`CHUNK_MS`, cut in a
+ * quiet gap when there is one), from the records streamed over the chunk widened by
+ * `observationMarginMs` (sessions by the session horizon more); those farther out had part of
+ * their context left out, and new records cannot change them anyway. Every change is a revision
+ * (created, updated, superseded), never a silent overwrite. The whole recomputation is one
+ * transaction, which also clears `pending`.
  */
 import { createHash } from "node:crypto";
 import type { Database } from "better-sqlite3";
@@ -13,7 +15,7 @@ import { createCorrelator, DEFAULT_WINDOWS, type JoinWindows } from "../attribut
 import { recordKey } from "../model/record-key.js";
 import type { CanonicalRecord } from "../model/record.js";
 import type { Operation } from "../model/operation.js";
-import { loadRecords, type LoadedRecord } from "./records.js";
+import { inputSources, loadRecords, type LoadedRecord } from "./records.js";
 
 /** How far (ms) one record can change operations: the longest join window plus the session horizon. */
 export function reachMs(windows: JoinWindows = DEFAULT_WINDOWS): number {
@@ -90,43 +92,93 @@ const keysOf = (op: Pick<Operation, "observations" | "sessions">): string[] => [
 
 const vmOf = (op: Operation): string | null => op.vm.name ?? op.vm.vmx ?? op.vm.moref ?? null;
 
-/** Attributes the pending span again and writes what changed. */
+/** The stream time one attribution chunk covers (ms): operations are written a day at a time. */
+export const CHUNK_MS = 24 * 3_600_000;
+
+/**
+ * How far (ms) an operation's observations can lie from its anchor time and still change it: its
+ * own records reach one longest join window, and the session chain lends it the principal of exact
+ * operations within `sessionChain`, whose own records reach one more longest join window. The
+ * longest join window is the longest of the join windows plus the vCenter skew, as the
+ * correlator's live flushing counts it.
+ */
+export function observationMarginMs(windows: JoinWindows = DEFAULT_WINDOWS): number {
+  const { sessionHorizon, sessionChain, ...joins } = windows;
+  void sessionHorizon;
+  let longest = 0;
+  for (const ms of Object.values(joins)) longest = Math.max(longest, ms);
+  return 2 * (longest + joins.vcenterSkew) + sessionChain;
+}
+
+/** One chunk of stream time: operations anchored in [from, to) are written from it. */
+interface Chunk {
+  readonly from: number;
+  readonly to: number;
+  /** The pass for operations without a time (only records without a time are loaded). */
+  readonly untimed: boolean;
+}
+
+/**
+ * Where the chunk starting at `from` ends: at `from + chunkMs` when that lies in a quiet gap (no
+ * record for `quietMs`), else in the first such gap before `from + 2 × chunkMs`, so that no join
+ * and no session chain crosses the cut; without one, at `from + chunkMs`. Never past `end`.
+ */
+function chunkEnd(
+  db: Database,
+  from: number,
+  chunkMs: number,
+  quietMs: number,
+  end: number,
+): number {
+  const nominal = from + chunkMs;
+  if (nominal >= end) return end;
+  const limit = Math.min(from + 2 * chunkMs, end);
+  let prev =
+    (db.prepare(`SELECT max(time_ms) FROM records WHERE time_ms < ?`).pluck().get(nominal) as
+      number | null) ?? Number.NEGATIVE_INFINITY;
+  const times = db
+    .prepare(`SELECT time_ms FROM records WHERE time_ms >= ? AND time_ms <= ? ORDER BY time_ms`)
+    .pluck()
+    .iterate(nominal, limit) as IterableIterator<number>;
+  let found: number | undefined;
+  for (const t of times) {
+    if (found === undefined && t - prev >= quietMs) found = Math.max(nominal, prev + 1);
+    prev = t;
+  }
+  if (found !== undefined) return found;
+  const after =
+    (db.prepare(`SELECT min(time_ms) FROM records WHERE time_ms > ?`).pluck().get(limit) as
+      number | null) ?? Number.POSITIVE_INFINITY;
+  return after - prev >= quietMs ? Math.min(Math.max(nominal, prev + 1), limit) : nominal;
+}
+
+/**
+ * Attributes the pending span again and writes what changed, one chunk of `chunkMs` of stream
+ * time at a time (docs/store.md): memory holds one chunk's records and operations, whatever the
+ * span.
+ */
 export function attributePending(
   db: Database,
   runId: number,
   windows: JoinWindows = DEFAULT_WINDOWS,
+  chunkMs: number = CHUNK_MS,
 ): AttributeReport {
+  if (!(chunkMs > 0)) throw new Error(`store: chunk size must be positive, not ${chunkMs}`);
   const pending = pendingSpan(db);
   const none = { recordsLoaded: 0, created: 0, updated: 0, superseded: 0, unchanged: 0 };
   if (!pending) return none;
   const reach = reachMs(windows);
+  const margin = observationMarginMs(windows);
   const timed = pending.from <= pending.to;
   const write = timed ? { from: pending.from - reach, to: pending.to + reach } : undefined;
-  const load = timed
-    ? { from: pending.from - 2 * reach, to: pending.to + 2 * reach, timeless: pending.timeless }
-    : { from: 1, to: 0, timeless: true };
-
-  const correlator = createCorrelator({ windows });
-  /** Where each record loaded entered the store (the input a revision names). */
-  const origin = new Map<string, LoadedRecord>();
-  let recordsLoaded = 0;
-  for (const loaded of loadRecords(db, load)) {
-    recordsLoaded++;
-    if (loaded.runId === runId) origin.set(recordKey(loaded.record), loaded);
-    correlator.add(loaded.record);
-  }
-  const inWrite = (op: Operation): boolean => {
-    if (op.time === undefined) return pending.timeless;
-    if (!write) return false;
-    const t = Date.parse(op.time);
-    return t >= write.from && t <= write.to;
-  };
-  const fresh = correlator.finish().operations.filter(inWrite);
+  const writeEnd = write ? write.to + 1 : 0;
 
   const select = db.prepare(`SELECT id, hash, level, principal, body FROM operations WHERE id = ?`);
-  const inSpan = db.prepare(
-    `SELECT id, hash, level, principal, body FROM operations
-     WHERE (time_ms BETWEEN ? AND ?) OR (? AND time_ms IS NULL)`,
+  const inCore = db.prepare(
+    `SELECT id, hash, level, principal, body FROM operations WHERE time_ms >= ? AND time_ms < ?`,
+  );
+  const untimedRows = db.prepare(
+    `SELECT id, hash, level, principal, body FROM operations WHERE time_ms IS NULL`,
   );
   const upsert = db.prepare(
     `INSERT INTO operations (id, time_ms, end_ms, host, vm, principal, level, api, hash, body, run_id, updated_run)
@@ -140,117 +192,217 @@ export function attributePending(
        principal_before, principal_after, reason, related)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const causeOf = (op: Operation): number | null => {
-    for (const key of keysOf(op)) {
-      const loaded = origin.get(key);
-      if (loaded) return loaded.inputId;
-    }
-    return null;
-  };
 
   const counts = { created: 0, updated: 0, superseded: 0, unchanged: 0 };
+  let recordsLoaded = 0;
+  const sources = inputSources(db);
+  const supersede = (row: StoredOp, by: string | undefined): void => {
+    remove.run(row.id);
+    counts.superseded++;
+    revise.run(
+      row.id,
+      runId,
+      null,
+      "superseded",
+      row.level,
+      null,
+      row.principal,
+      null,
+      by ? `its records now belong to ${by}` : "no longer built from the stored records",
+      by ? JSON.stringify([by]) : null,
+    );
+  };
+
+  /**
+   * Stored operations of earlier chunks not built again there, but built (or their records
+   * taken) by an operation anchored later: the chunk that writes that one decides.
+   */
+  let carried = new Map<string, StoredOp>();
   db.transaction(() => {
-    // stored operations of the span: any not built again is superseded (merged, split, re-anchored)
-    const before = new Map<string, StoredOp>();
-    const rows = inSpan.all(
-      write?.from ?? 1,
-      write?.to ?? 0,
-      pending.timeless ? 1 : 0,
-    ) as StoredOp[];
-    for (const row of rows) before.set(row.id, row);
-    const freshIds = new Set(fresh.map((op) => op.id));
-    /** Old operations not built again, by the keys of their records. */
-    const orphanByKey = new Map<string, StoredOp>();
-    for (const row of before.values()) {
-      if (freshIds.has(row.id)) continue;
-      for (const key of keysOf(JSON.parse(row.body) as Operation)) orphanByKey.set(key, row);
-    }
-    const claimed = new Map<string, string>();
-    for (const op of fresh) {
-      const body = operationJson(op);
-      const hash = contentHash(body);
-      const old = before.get(op.id) ?? (select.get(op.id) as StoredOp | undefined);
-      const params = {
-        id: op.id,
-        time: op.time === undefined ? null : Date.parse(op.time),
-        end: op.end === undefined ? null : Date.parse(op.end),
-        host: op.host ?? null,
-        vm: vmOf(op),
-        principal: principalOf(op),
-        level: op.attribution.level,
-        api: op.api,
-        hash,
-        body,
-        run: runId,
+    let next: Chunk | undefined = write
+      ? {
+          from: write.from,
+          to: chunkEnd(db, write.from, chunkMs, margin, writeEnd),
+          untimed: false,
+        }
+      : pending.timeless
+        ? { from: 1, to: 0, untimed: true }
+        : undefined;
+    while (next) {
+      const chunk: Chunk = next;
+      next =
+        !chunk.untimed && chunk.to < writeEnd
+          ? {
+              from: chunk.to,
+              to: chunkEnd(db, chunk.to, chunkMs, margin, writeEnd),
+              untimed: false,
+            }
+          : !chunk.untimed && pending.timeless
+            ? { from: 1, to: 0, untimed: true }
+            : undefined;
+      const last = next === undefined;
+      const correlator = createCorrelator({ windows });
+      /** Where each record loaded entered the store (the input a revision names). */
+      const origin = new Map<string, LoadedRecord>();
+      const load = chunk.untimed
+        ? { from: 1, to: 0, timeless: true }
+        : {
+            from: chunk.from - margin,
+            to: chunk.to + margin,
+            sessionsFrom: chunk.from - windows.sessionHorizon - margin,
+            timeless: pending.timeless,
+          };
+      for (const loaded of loadRecords(db, load, sources)) {
+        recordsLoaded++;
+        if (loaded.runId === runId) origin.set(recordKey(loaded.record), loaded);
+        correlator.add(loaded.record);
+      }
+      const causeOf = (op: Operation): number | null => {
+        for (const key of keysOf(op)) {
+          const found = origin.get(key);
+          if (found) return found.inputId;
+        }
+        return null;
       };
-      if (old) {
-        if (old.hash === hash) {
-          counts.unchanged++;
+      const inChunk = (op: Operation): boolean => {
+        if (op.time === undefined) return chunk.untimed;
+        if (chunk.untimed) return false;
+        const t = Date.parse(op.time);
+        return t >= chunk.from && t < chunk.to;
+      };
+      const fresh: Operation[] = [];
+      /** Operations built anchored after this chunk (their own chunk writes them). */
+      const later: Operation[] = [];
+      for (const op of correlator.finish().operations) {
+        if (inChunk(op)) fresh.push(op);
+        else if (!chunk.untimed && op.time !== undefined && Date.parse(op.time) >= chunk.to)
+          later.push(op);
+      }
+
+      // stored operations of the chunk: any not built again is superseded (merged, split,
+      // re-anchored), unless a later chunk builds it or takes its records
+      const before = new Map<string, StoredOp>(carried);
+      carried = new Map();
+      const rows = (
+        chunk.untimed ? untimedRows.all() : inCore.all(chunk.from, chunk.to)
+      ) as StoredOp[];
+      for (const row of rows) before.set(row.id, row);
+      const freshIds = new Set(fresh.map((op) => op.id));
+      /** Old operations not built again, by the keys of their records. */
+      const orphanByKey = new Map<string, StoredOp>();
+      for (const row of before.values()) {
+        if (freshIds.has(row.id)) continue;
+        for (const key of keysOf(parseOperation(row.body))) orphanByKey.set(key, row);
+      }
+      // stored operations just after the chunk that nothing built: a new operation of this
+      // chunk may have taken their records (an earlier record changed the anchor)
+      if (!chunk.untimed && !last) {
+        const builtIds = new Set(later.map((op) => op.id));
+        const until = Math.min(chunk.to + margin, writeEnd);
+        for (const row of inCore.all(chunk.to, until) as StoredOp[]) {
+          if (builtIds.has(row.id) || before.has(row.id)) continue;
+          for (const key of keysOf(parseOperation(row.body)))
+            if (!orphanByKey.has(key)) orphanByKey.set(key, row);
+        }
+      }
+      const claimed = new Map<string, string>();
+      for (const op of fresh) {
+        const body = operationJson(op);
+        const hash = contentHash(body);
+        const old = before.get(op.id) ?? (select.get(op.id) as StoredOp | undefined);
+        const params = {
+          id: op.id,
+          time: op.time === undefined ? null : Date.parse(op.time),
+          end: op.end === undefined ? null : Date.parse(op.end),
+          host: op.host ?? null,
+          vm: vmOf(op),
+          principal: principalOf(op),
+          level: op.attribution.level,
+          api: op.api,
+          hash,
+          body,
+          run: runId,
+        };
+        if (old) {
+          if (old.hash === hash) {
+            counts.unchanged++;
+            continue;
+          }
+          upsert.run(params);
+          counts.updated++;
+          const changed =
+            old.level !== op.attribution.level || old.principal !== principalOf(op)
+              ? `attribution ${old.level}${old.principal ? ` (${old.principal})` : ""} → ${op.attribution.level}${principalOf(op) ? ` (${principalOf(op) ?? ""})` : ""}: ${op.attribution.reason}`
+              : "new evidence joined the operation";
+          revise.run(
+            op.id,
+            runId,
+            causeOf(op),
+            "updated",
+            old.level,
+            op.attribution.level,
+            old.principal,
+            principalOf(op),
+            changed,
+            null,
+          );
           continue;
         }
+        // a new id: does it take over operations stored under another id?
+        const replaced = new Map<string, StoredOp>();
+        for (const key of keysOf(op)) {
+          const orphan = orphanByKey.get(key);
+          if (orphan) replaced.set(orphan.id, orphan);
+        }
+        const [first] = replaced.values();
         upsert.run(params);
-        counts.updated++;
-        const changed =
-          old.level !== op.attribution.level || old.principal !== principalOf(op)
-            ? `attribution ${old.level}${old.principal ? ` (${old.principal})` : ""} → ${op.attribution.level}${principalOf(op) ? ` (${principalOf(op) ?? ""})` : ""}: ${op.attribution.reason}`
-            : "new evidence joined the operation";
+        counts.created++;
+        for (const [id, row] of replaced) {
+          // one just after the chunk is settled here: its chunk will not see it again
+          if (!before.has(id) && !claimed.has(id)) supersede(row, op.id);
+          claimed.set(id, op.id);
+        }
         revise.run(
           op.id,
           runId,
           causeOf(op),
-          "updated",
-          old.level,
+          "created",
+          first?.level ?? null,
           op.attribution.level,
-          old.principal,
+          first?.principal ?? null,
           principalOf(op),
-          changed,
-          null,
+          first
+            ? `built again from the records of ${[...replaced.keys()].join(", ")} with new evidence: ${op.attribution.reason}`
+            : op.attribution.reason,
+          replaced.size ? JSON.stringify([...replaced.keys()]) : null,
         );
-        continue;
       }
-      // a new id: does it take over operations stored under another id?
-      const replaced = new Map<string, StoredOp>();
-      for (const key of keysOf(op)) {
-        const orphan = orphanByKey.get(key);
-        if (orphan) replaced.set(orphan.id, orphan);
+      // orphans whose id or records an operation anchored later holds wait for its chunk
+      const wanted = new Set<string>();
+      if (!last && !chunk.untimed) {
+        const laterIds = new Set(later.map((op) => op.id));
+        const waiting = new Map<string, StoredOp>();
+        for (const row of before.values())
+          if (!freshIds.has(row.id) && !claimed.has(row.id)) waiting.set(row.id, row);
+        for (const id of waiting.keys()) if (laterIds.has(id)) wanted.add(id);
+        if (waiting.size > wanted.size) {
+          for (const op of later)
+            for (const key of keysOf(op)) {
+              const orphan = orphanByKey.get(key);
+              if (orphan && waiting.has(orphan.id)) wanted.add(orphan.id);
+            }
+        }
       }
-      const [first] = replaced.values();
-      upsert.run(params);
-      counts.created++;
-      for (const id of replaced.keys()) claimed.set(id, op.id);
-      revise.run(
-        op.id,
-        runId,
-        causeOf(op),
-        "created",
-        first?.level ?? null,
-        op.attribution.level,
-        first?.principal ?? null,
-        principalOf(op),
-        first
-          ? `built again from the records of ${[...replaced.keys()].join(", ")} with new evidence: ${op.attribution.reason}`
-          : op.attribution.reason,
-        replaced.size ? JSON.stringify([...replaced.keys()]) : null,
-      );
+      for (const row of before.values()) {
+        if (freshIds.has(row.id)) continue;
+        if (wanted.has(row.id)) {
+          carried.set(row.id, row);
+          continue;
+        }
+        supersede(row, claimed.get(row.id));
+      }
     }
-    for (const row of before.values()) {
-      if (freshIds.has(row.id)) continue;
-      remove.run(row.id);
-      counts.superseded++;
-      const by = claimed.get(row.id);
-      revise.run(
-        row.id,
-        runId,
-        null,
-        "superseded",
-        row.level,
-        null,
-        row.principal,
-        null,
-        by ? `its records now belong to ${by}` : "no longer built from the stored records",
-        by ? JSON.stringify([by]) : null,
-      );
-    }
+    for (const row of carried.values()) supersede(row, undefined);
     db.prepare(`DELETE FROM pending`).run();
   }).immediate();
   return {

@@ -218,15 +218,8 @@ export interface LoadedRecord {
   readonly runId: number;
 }
 
-/**
- * Records whose time lies in [from, to] (epoch ms), and every record without a time when
- * `timeless`; each rebuilt with the input it was first read from.
- */
-export function* loadRecords(
-  db: Database,
-  span: { readonly from: number; readonly to: number; readonly timeless: boolean },
-): Generator<LoadedRecord> {
-  // every input up front: no other statement may run while the records are iterated
+/** Every input, as the source its records were read from (inputs are few: one row per file or member). */
+export function inputSources(db: Database): Map<number, InputSource> {
   const sources = new Map<number, InputSource>();
   for (const row of db.prepare(`SELECT * FROM inputs`).all() as InputRow[]) {
     sources.set(row.id, {
@@ -238,18 +231,49 @@ export function* loadRecords(
       ...(row.host_hint !== null ? { hostHint: row.host_hint } : {}),
     });
   }
+  return sources;
+}
+
+/** Which records to load: times are epoch ms, bounds inclusive. */
+export interface LoadSpan {
+  /** Observations (and sessions) whose time lies in [from, to]. */
+  readonly from: number;
+  readonly to: number;
+  /** Sessions also from this earlier time (default `from`). */
+  readonly sessionsFrom?: number;
+  /** Every record without a time too. */
+  readonly timeless: boolean;
+}
+
+/**
+ * Records of `span`, streamed from the time index (never the whole table), each rebuilt with the
+ * input it was first read from. `sources` (from `inputSources`) saves reading the inputs again.
+ */
+export function* loadRecords(
+  db: Database,
+  span: LoadSpan,
+  sources: ReadonlyMap<number, InputSource> = inputSources(db),
+): Generator<LoadedRecord> {
+  // every input up front: no other statement may run while the records are iterated
   const sourceOf = (id: number): InputSource => {
     const known = sources.get(id);
     if (!known) throw new Error(`store: record of unknown input ${id}`);
     return known;
   };
+  const sessionsFrom = Math.min(span.sessionsFrom ?? span.from, span.from);
   const rows = db
     .prepare(
       `SELECT input_id, run_id, body FROM records
-       WHERE (time_ms BETWEEN ? AND ?) OR (? AND time_ms IS NULL)
+       WHERE (time_ms BETWEEN @sessionsFrom AND @to AND (time_ms >= @from OR type = 'session'))
+          OR (@timeless AND time_ms IS NULL)
        ORDER BY time_ms, key`,
     )
-    .iterate(span.from, span.to, span.timeless ? 1 : 0) as IterableIterator<{
+    .iterate({
+      sessionsFrom,
+      from: span.from,
+      to: span.to,
+      timeless: span.timeless ? 1 : 0,
+    }) as IterableIterator<{
     input_id: number;
     run_id: number;
     body: string;

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { Database } from "better-sqlite3";
+import { attributeInputs } from "../pipeline.js";
+import { generateEstate } from "../attribute/fixtures/estate.js";
+import { writeEstate } from "../../test/helpers/estate.js";
+import { openStore } from "./open.js";
+import { ingestIntoStore } from "./ingest.js";
+import { dumpStore } from "./dump.js";
+import { CHUNK_MS, observationMarginMs } from "./operations.js";
+import { DEFAULT_WINDOWS } from "../attribute/correlate.js";
+
+const root = process.cwd();
+const example = (p: string): string => join(root, "examples/logs", p);
+const HOST_SIDE = [example("esx01"), example("esx02"), example("syslog/esxi-hosts.log")];
+const VCENTER_SIDE = [example("vcsa01"), example("syslog/vcsa01-events.log")];
+const HOUR = 3_600_000;
+
+const dir = mkdtempSync(join(tmpdir(), "guestops-chunks-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+/** Four generated 10-hour estates, 20 hours apart (about 70 hours), as host side and vCenter side. */
+function writeDays(): { hostSide: string[]; vcenterSide: string[]; operations: number } {
+  const out = join(dir, "estate");
+  const hostSide: string[] = [];
+  const vcenterSide: string[] = [];
+  let operations = 0;
+  for (let day = 0; day < 4; day++) {
+    const estate = generateEstate({
+      seed: 7 + day,
+      hosts: 3,
+      vmsPerHost: 4,
+      runs: 60,
+      directShare: 0.05,
+      maxSkewMs: 1500,
+      start: new Date(Date.parse("2024-06-10T07:00:00.000Z") + day * 20 * HOUR).toISOString(),
+    });
+    operations += estate.truth.length;
+    const write = (name: string, text: string): string => {
+      const path = join(out, `part${day}`, name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+      return path;
+    };
+    for (const file of estate.files.hostd) hostSide.push(write(file.name, file.text));
+    vcenterSide.push(write(estate.files.vcEvents.name, estate.files.vcEvents.text));
+    vcenterSide.push(write(estate.files.vpxd.name, estate.files.vpxd.text));
+  }
+  return { hostSide, vcenterSide, operations };
+}
+
+/** Everything a run leaves that chunking must not change: operations, their fields and their revisions. */
+function snapshot(db: Database): unknown {
+  return {
+    dump: dumpStore(db),
+    operations: db
+      .prepare(`SELECT id, time_ms, level, principal, hash FROM operations ORDER BY id`)
+      .all(),
+    revisions: db
+      .prepare(
+        `SELECT operation_id, change, level_before, level_after, principal_before, principal_after,
+           reason, related, input_id
+         FROM operation_revisions
+         ORDER BY operation_id, change, reason, related, level_before, level_after`,
+      )
+      .all(),
+  };
+}
+
+/** Ingests the batches in order with chunks of `chunkMs`; the store's snapshot and the attribution reports. */
+async function ingestAll(
+  batches: readonly (readonly string[])[],
+  chunkMs: number,
+): Promise<{ state: unknown; reports: unknown[] }> {
+  const store = openStore(join(dir, `c${++n}.db`));
+  const reports: unknown[] = [];
+  for (const paths of batches) {
+    const report = await ingestIntoStore(store.db, { paths, chunkMs });
+    const { recordsLoaded: _loaded, ...counts } = report.attribution;
+    void _loaded;
+    reports.push(counts);
+  }
+  const state = snapshot(store.db);
+  store.close();
+  return { state, reports };
+}
+
+describe("chunked re-attribution", () => {
+  it("the observation margin comes from the join windows", () => {
+    assert.equal(CHUNK_MS, 24 * HOUR);
+    // longest join 1 h + vCenter skew, twice, plus the session chain
+    assert.equal(observationMarginMs(DEFAULT_WINDOWS), 2 * (HOUR + 10_000) + HOUR);
+    assert.equal(
+      observationMarginMs({ ...DEFAULT_WINDOWS, sameOpId: 2 * HOUR, sessionChain: 30 * 60_000 }),
+      2 * (2 * HOUR + 10_000) + 30 * 60_000,
+    );
+  });
+
+  it("rejects a chunk size that is not positive", async () => {
+    const store = openStore(join(dir, `c${++n}.db`));
+    await assert.rejects(
+      ingestIntoStore(store.db, { paths: [example("esx01")], chunkMs: 0 }),
+      /chunk size/,
+    );
+    store.close();
+  });
+
+  it("a busy multi-day hostd estate gives the same store in 2 h chunks, day chunks and one pass", async () => {
+    const paths = writeEstate(join(dir, "hostd"), { files: 4, opsPerFile: 6000 });
+    const whole = await ingestAll([paths], Number.POSITIVE_INFINITY);
+    const report = whole.reports[0] as { span: { from: number; to: number }; created: number };
+    // about 67 hours of operations, every few seconds: 2 h chunks cut through them
+    assert.ok(report.span.to - report.span.from > 3 * 24 * HOUR);
+    assert.ok(report.created > 20_000);
+    assert.deepEqual(await ingestAll([paths], 2 * HOUR), whole);
+    assert.deepEqual(await ingestAll([paths], CHUNK_MS), whole);
+    // a second run over the whole span (a copy with more lines) settles the same way
+    const half = paths.slice(0, 2);
+    const rest = paths.slice(2);
+    const split = await ingestAll([half, rest], Number.POSITIVE_INFINITY);
+    assert.deepEqual(await ingestAll([half, rest], 2 * HOUR), split);
+  });
+
+  it("estate days with vCenter events: chunks cut in quiet gaps give the store of one pass, and the correlator's operations on everything", async () => {
+    const { hostSide, vcenterSide, operations } = writeDays();
+    const all = [...hostSide, ...vcenterSide];
+    // one ingest of everything, then host side first and vCenter side a run later (revisions)
+    for (const batches of [[all], [hostSide, vcenterSide]]) {
+      const whole = await ingestAll(batches, Number.POSITIVE_INFINITY);
+      assert.deepEqual(await ingestAll(batches, 12 * HOUR), whole);
+      assert.deepEqual(await ingestAll(batches, CHUNK_MS), whole);
+      const dump = (whole.state as { dump: { operations: number } }).dump;
+      assert.ok(dump.operations >= operations * 0.9, `${dump.operations} of ${operations}`);
+    }
+    // the stateless correlator over every record at once: same ids, levels, principals, content
+    const { correlated } = await attributeInputs({ paths: all });
+    const expected = correlated.operations
+      .map((op) => ({
+        id: op.id,
+        level: op.attribution.level,
+        principal: op.attribution.principal?.id ?? null,
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const chunked = await ingestAll([all], 12 * HOUR);
+    const stored = (
+      chunked.state as { operations: { id: string; level: string; principal: string | null }[] }
+    ).operations.map(({ id, level, principal }) => ({ id, level, principal }));
+    assert.deepEqual(stored, expected);
+    const levels = new Set(expected.map((e) => e.level));
+    assert.ok(levels.has("exact") && levels.size > 1, [...levels].join(","));
+  });
+
+  it("examples/logs: 2 h chunks give the store of one pass, late vCenter evidence included", async () => {
+    for (const batches of [[[...HOST_SIDE, ...VCENTER_SIDE]], [HOST_SIDE, VCENTER_SIDE]]) {
+      const whole = await ingestAll(batches, Number.POSITIVE_INFINITY);
+      assert.deepEqual(await ingestAll(batches, 2 * HOUR), whole);
+      assert.deepEqual(await ingestAll(batches, 15 * 60_000), whole);
+    }
+  });
+});
