@@ -130,12 +130,7 @@ try {
     rows.push({ name, ...m, counted });
   }
   log("library: attribution and detection alone ...");
-  const lib = measure([
-    "--max-old-space-size=16384",
-    join(root, "scripts", "bench-attribute.mjs"),
-    ...hostArgs,
-    dir,
-  ]);
+  const lib = measure([join(root, "scripts", "bench-attribute.mjs"), ...hostArgs, dir]);
   const libOut = lib.failed ? undefined : JSON.parse(lib.stdout);
 
   // --- report -----------------------------------------------------------------------------------

@@ -98,9 +98,17 @@ describe("generated estate", () => {
     );
   });
 
-  it("keeps the store tests' shorthand: files hosts, about files x opsPerFile operations", () => {
-    const written = writeEstate(tmp(), { files: 2, opsPerFile: 700, seed: 9 });
-    assert.equal(written.paths.length, 4);
+  it("keeps the store tests' shorthand: files hosts' hostd in one syslog file, about files x opsPerFile operations", () => {
+    const dir = tmp();
+    const written = writeEstate(dir, { files: 2, opsPerFile: 700, seed: 9 });
+    assert.deepEqual(
+      written.paths.map((p) => relative(dir, p)),
+      ["receiver/esxi-hostd.log"],
+    );
+    const hosts = new Set(
+      readFileSync(written.paths[0] ?? "", "utf8").match(/esx\d\d\.corp\.example/g),
+    );
+    assert.deepEqual([...hosts].sort(), ["esx01.corp.example", "esx02.corp.example"]);
     assert.ok(Math.abs(written.operations - 1400) < 300, `${written.operations} operations`);
   });
 });

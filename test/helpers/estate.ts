@@ -22,7 +22,11 @@ export interface EstateOptions {
   /** Hostd as one syslog receiver file with every host interleaved. */
   readonly syslog?: boolean;
   readonly seed?: number;
-  /** Shorthand (the store's tests): `files` hosts, about `files` x `opsPerFile` operations. */
+  /**
+   * Shorthand (the store's tests): `files` hosts, about `files` x `opsPerFile` operations, written
+   * as the hostd side alone in one syslog file (lines name their hosts; no vCenter files), so that
+   * the records stay about one per operation.
+   */
   readonly files?: number;
   readonly opsPerFile?: number;
 }
@@ -50,10 +54,15 @@ export function writeEstate(dir: string, options: EstateOptions = {}): WrittenEs
     directShare: 0.05,
     maxSkewMs: 2000,
     jsonShare: 0,
-    ...(options.syslog ? { syslog: true } : {}),
+    ...(options.syslog || (options.files !== undefined && options.opsPerFile !== undefined)
+      ? { syslog: true }
+      : {}),
     ...(options.days !== undefined ? { periodMs: options.days * 86_400_000 } : {}),
   });
-  const files = [...estate.files.hostd, estate.files.vcEvents, estate.files.vpxd];
+  const hostdOnly = options.files !== undefined && options.opsPerFile !== undefined;
+  const files = hostdOnly
+    ? estate.files.hostd
+    : [...estate.files.hostd, estate.files.vcEvents, estate.files.vpxd];
   const paths: string[] = [];
   const inputHosts: string[] = [];
   let bytes = 0;
