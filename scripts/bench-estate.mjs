@@ -69,35 +69,41 @@ const hostArgs = meta.inputHosts.flatMap((h) => ["--input-host", h]);
 // --- measuring ----------------------------------------------------------------------------------
 const timeF =
   existsSync("/usr/bin/time") && spawnSync("/usr/bin/time", ["-f", "%M", "true"]).status === 0;
+// coreutils timeout kills node itself (killing /usr/bin/time would leave node running).
+const killer = spawnSync("timeout", ["1", "true"]).status === 0;
 const MARK = "GUESTOPS-BENCH-TIME";
 
 /** Runs node with args; wall seconds, peak RSS (MB), CPU share (%), stdout, stderr, failure. */
 function measure(args) {
+  const node = killer
+    ? ["timeout", "-s", "KILL", String(timeoutS), process.execPath, ...args]
+    : [process.execPath, ...args];
   const cmd = timeF
-    ? ["/usr/bin/time", ["-f", `${MARK} %e %M %P`, process.execPath, ...args]]
-    : [process.execPath, args];
+    ? ["/usr/bin/time", ["-f", `${MARK} %e %M %P`, ...node]]
+    : [node[0], node.slice(1)];
   const start = process.hrtime.bigint();
   const r = spawnSync(cmd[0], cmd[1], {
     cwd: root,
     encoding: "utf8",
     maxBuffer: 256 << 20,
-    timeout: timeoutS * 1000,
+    timeout: (timeoutS + 30) * 1000,
     killSignal: "SIGKILL",
   });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const stderr = String(r.stderr ?? "");
   const t = new RegExp(`${MARK} ([\\d.]+) (\\d+) (\\d+)%`).exec(stderr);
   let failed;
-  if (r.error?.code === "ETIMEDOUT" || r.signal === "SIGKILL")
-    failed = `killed after ${timeoutS} s`;
+  const killed = r.error?.code === "ETIMEDOUT" || r.signal === "SIGKILL" || r.status === 137;
+  if (killed) failed = `killed after ${timeoutS} s (BENCH_TIMEOUT)`;
   else if (/Command exited with non-zero status|heap out of memory/.test(stderr) || r.status !== 0)
     failed =
       (/(FATAL ERROR[^\n]*|JavaScript heap out of memory|error: [^\n]*)/.exec(stderr)?.[1] ??
         `exit ${r.status}`) + (t ? ` after ${Number(t[1]).toFixed(0)} s` : "");
   return {
     seconds,
-    rssMb: t ? Number(t[2]) / 1024 : NaN,
-    cpu: t ? Number(t[3]) : NaN,
+    // /usr/bin/time sees the timeout wrapper, not the killed node, when the command is killed
+    rssMb: t && !killed ? Number(t[2]) / 1024 : NaN,
+    cpu: t && !killed ? Number(t[3]) : NaN,
     stdout: String(r.stdout ?? ""),
     stderr,
     failed,
