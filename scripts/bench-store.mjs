@@ -1,5 +1,6 @@
-// The store's figures: first ingest of a generated estate, re-ingest of the same files, and the same
-// lines again as one new .gz (parsed, nothing new). Run after `npm run build`:
+// The store's figures: first ingest of a generated estate (scripts/gen-estate.ts: FILES hosts,
+// about FILES x OPS_PER_FILE guest operations, with their vCenter events and vpxd.log), re-ingest of
+// the same files, and the same lines again as one new .gz (parsed, nothing new). After `npm run build`:
 //
 //   node scripts/bench-store.mjs [FILES] [OPS_PER_FILE]      (default 4 x 25000)
 import { execFileSync, spawnSync } from "node:child_process";
@@ -13,15 +14,22 @@ const ops = Number(process.argv[3] ?? 25000);
 const dir = mkdtempSync(join(tmpdir(), "guestops-bench-store-"));
 try {
   const estate = join(dir, "estate");
-  const paths = execFileSync(
-    process.execPath,
-    ["scripts/gen-estate.mjs", estate, String(files), String(ops)],
-    {
-      encoding: "utf8",
-    },
-  )
-    .split("\n")
-    .filter(Boolean);
+  const { paths } = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/gen-estate.ts",
+        estate,
+        "--hosts",
+        String(files),
+        "--ops",
+        String(files * ops),
+      ],
+      { encoding: "utf8" },
+    ),
+  );
   const db = join(dir, "bench.db");
   const ingest = (target) => {
     const started = process.hrtime.bigint();

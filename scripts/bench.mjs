@@ -12,6 +12,9 @@
 // 3. Prints MB/s (of uncompressed text), the ratios and the targets: >= 0.5x grep on the plain
 //    file, <= 1.2x zcat's time on the gzip, peak RSS < 200 MB (from /usr/bin/time -v when
 //    present, else the child's resource usage).
+// 4. Then scripts/bench-estate.mjs times events, scan, ingest and a re-scan of the store on a
+//    generated estate, and attribution and detection alone (BENCH_OPS, ...: see that file).
+//    BENCH_READ=0 skips the read section, BENCH_ESTATE=0 the estate section.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   createReadStream,
@@ -44,6 +47,7 @@ if (!existsSync(cli)) {
   log("dist/cli/main.js is missing: run `npm run build` first (npm run bench does).");
   process.exit(2);
 }
+if (process.env.BENCH_READ === "0") process.exit(0);
 
 // --- data ---------------------------------------------------------------------------------------
 execFileSync("mkdir", ["-p", dataDir]);
