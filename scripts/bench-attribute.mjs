@@ -1,8 +1,8 @@
 // The library's attribution and detection alone, measured by `npm run bench`: the records of the
 // given inputs are read into memory first (readInputs, untimed for the rates), then
 // createCorrelator add + finish is timed (attribution ops/s), then detect() with the built-in rules
-// and the default policy (detection ops/s). The vpxd coverage spans are gathered as
-// src/pipeline.ts does. Prints the figures as JSON.
+// and the default policy (detection ops/s). The vpxd coverage spans are gathered by
+// src/pipeline.ts's VpxdCoverage. Prints the figures as JSON.
 //
 //   node scripts/bench-attribute.mjs [--input-host PATH=HOST]... PATH...
 import { createCorrelator } from "../dist/attribute/correlate.js";
@@ -10,32 +10,11 @@ import { detect } from "../dist/detect/engine.js";
 import { BUILTIN_RULES } from "../dist/detect/registry.js";
 import { readInputs } from "../dist/ingest/read.js";
 import { defaultPolicy } from "../dist/policy/load.js";
+import { VpxdCoverage } from "../dist/pipeline.js";
 
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 const records = [];
-const spans = new Map();
-const cover = (record) => {
-  if (record.time === undefined) return;
-  const fromVpxd =
-    record.type === "observation"
-      ? record.kind === "vpxd.lro" ||
-        record.kind === "vpxd.lro-end" ||
-        record.kind === "vpxd.lro-error"
-      : record.prov.source.format === "vpxd";
-  if (!fromVpxd) return;
-  const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;
-  const span = spans.get(key);
-  if (!span) {
-    spans.set(key, {
-      start: record.time,
-      end: record.time,
-      ...(record.vcenter !== undefined ? { vcenter: record.vcenter } : {}),
-    });
-    return;
-  }
-  if (record.time < span.start) span.start = record.time;
-  if (record.time > span.end) span.end = record.time;
-};
+const coverage = new VpxdCoverage();
 
 const paths = [];
 const inputHosts = [];
@@ -55,7 +34,7 @@ await readInputs(
   {
     record: (record) => {
       records.push(record);
-      cover(record);
+      coverage.add(record);
     },
   },
 );
@@ -72,7 +51,7 @@ t = process.hrtime.bigint();
 const detection = detect(operations, {
   rules: BUILTIN_RULES,
   policy: defaultPolicy(),
-  coverage: [...spans.values()].map((s) => ({ format: "vpxd", ...s })),
+  coverage: coverage.spans(),
 });
 const detectSeconds = seconds(t);
 

@@ -146,7 +146,7 @@ function inTimeRange(
  * The time span of the vpxd records read from each input (and vCenter, when the records name it):
  * inside it, a guest operation made through vCenter should have left a vpxd LRO record.
  */
-class VpxdCoverage {
+export class VpxdCoverage {
   readonly #spans = new Map<string, { start: string; end: string; vcenter?: string }>();
 
   add(record: CanonicalRecord): void {
