@@ -142,6 +142,14 @@ function inTimeRange(
   return { kept, outside: operations.length - kept.length };
 }
 
+/** A record that shows vpxd.log covering its time: an LRO line, or a vpxd session line. */
+export const isVpxdCoverage = (record: CanonicalRecord): boolean =>
+  record.type === "observation"
+    ? record.kind === "vpxd.lro" ||
+      record.kind === "vpxd.lro-end" ||
+      record.kind === "vpxd.lro-error"
+    : record.prov.source.format === "vpxd";
+
 /**
  * The time span of the vpxd records read from each input (and vCenter, when the records name it):
  * inside it, a guest operation made through vCenter should have left a vpxd LRO record.
@@ -150,14 +158,7 @@ export class VpxdCoverage {
   readonly #spans = new Map<string, { start: string; end: string; vcenter?: string }>();
 
   add(record: CanonicalRecord): void {
-    if (record.time === undefined) return;
-    const fromVpxd =
-      record.type === "observation"
-        ? record.kind === "vpxd.lro" ||
-          record.kind === "vpxd.lro-end" ||
-          record.kind === "vpxd.lro-error"
-        : record.prov.source.format === "vpxd";
-    if (!fromVpxd) return;
+    if (record.time === undefined || !isVpxdCoverage(record)) return;
     const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;
     const span = this.#spans.get(key);
     if (!span) {

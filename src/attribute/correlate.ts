@@ -118,8 +118,11 @@ function runPasses(items: Item[], ctx: PassContext): Frag[] {
   return frags;
 }
 
-/** The longest a record may lag behind another of the same call (live flushing). */
-const longestWindow = (w: JoinWindows): Ms =>
+/**
+ * The longest a record may lag behind another of the same call: live flushing holds records this
+ * long, and the store's re-attribution margins are counted in it.
+ */
+export const longestWindow = (w: JoinWindows): Ms =>
   Math.max(w.uploadDuration, w.sameOpId, w.lroToHost, w.filePathAfterEvent, w.vcenterSkew) +
   w.vcenterSkew;
 

@@ -14,6 +14,7 @@ import { readInputs, type ReadProgress } from "../ingest/read.js";
 import { expandPaths, type SourceEntry } from "../ingest/sources.js";
 import { totalsOf, type InputSummary, type ReadSummary } from "../ingest/summary.js";
 import type { CanonicalRecord } from "../model/record.js";
+import { isVpxdCoverage } from "../pipeline.js";
 import { VERSION } from "../version.js";
 import { attributePending, type AttributeReport } from "./operations.js";
 import { finishInputs, RecordWriter } from "./records.js";
@@ -90,12 +91,7 @@ class CoverageTally {
   >();
 
   add(record: CanonicalRecord, inputId: number): void {
-    if (record.time === undefined) return;
-    const fromVpxd =
-      record.type === "observation"
-        ? record.kind === "vpxd.lro" || record.kind === "vpxd.lro-end"
-        : record.prov.source.format === "vpxd";
-    if (!fromVpxd) return;
+    if (record.time === undefined || !isVpxdCoverage(record)) return;
     const vcenter = record.vcenter ?? "";
     const key = `${inputId}\u0000${vcenter}`;
     const span = this.spans.get(key);

@@ -11,7 +11,12 @@
  */
 import { createHash } from "node:crypto";
 import type { Database } from "better-sqlite3";
-import { createCorrelator, DEFAULT_WINDOWS, type JoinWindows } from "../attribute/correlate.js";
+import {
+  createCorrelator,
+  DEFAULT_WINDOWS,
+  longestWindow,
+  type JoinWindows,
+} from "../attribute/correlate.js";
 import { recordKey } from "../model/record-key.js";
 import type { CanonicalRecord } from "../model/record.js";
 import type { Operation } from "../model/operation.js";
@@ -19,8 +24,7 @@ import { inputSources, loadRecords, type LoadedRecord } from "./records.js";
 
 /** How far (ms) one record can change operations: the longest join window plus the session horizon. */
 export function reachMs(windows: JoinWindows = DEFAULT_WINDOWS): number {
-  const { sessionHorizon, ...joins } = windows;
-  return Math.max(...Object.values(joins)) + sessionHorizon;
+  return longestWindow(windows) + windows.sessionHorizon;
 }
 
 export interface Span {
@@ -98,16 +102,11 @@ export const CHUNK_MS = 24 * 3_600_000;
 /**
  * How far (ms) an operation's observations can lie from its anchor time and still change it: its
  * own records reach one longest join window, and the session chain lends it the principal of exact
- * operations within `sessionChain`, whose own records reach one more longest join window. The
- * longest join window is the longest of the join windows plus the vCenter skew, as the
- * correlator's live flushing counts it.
+ * operations within `sessionChain`, whose own records reach one more longest join window
+ * (`longestWindow`, as the correlator's live flushing counts it).
  */
 export function observationMarginMs(windows: JoinWindows = DEFAULT_WINDOWS): number {
-  const { sessionHorizon, sessionChain, ...joins } = windows;
-  void sessionHorizon;
-  let longest = 0;
-  for (const ms of Object.values(joins)) longest = Math.max(longest, ms);
-  return 2 * (longest + joins.vcenterSkew) + sessionChain;
+  return 2 * longestWindow(windows) + windows.sessionChain;
 }
 
 /** One chunk of stream time: operations anchored in [from, to) are written from it. */
