@@ -4,7 +4,14 @@
  * of guest operations, never with the size of the input); the operations, cut to the requested
  * time range, go through the rules.
  */
-import { createCorrelator, type CorrelationResult } from "./attribute/correlate.js";
+import { operationOrder } from "./attribute/build.js";
+import {
+  createCorrelator,
+  DEFAULT_WINDOWS,
+  longestWindow,
+  type CorrelationResult,
+  type UnattachedObservation,
+} from "./attribute/correlate.js";
 import { summarise, type AttributionSummary } from "./attribute/summary.js";
 import { detect } from "./detect/engine.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
@@ -54,14 +61,59 @@ export interface Attributed {
   readonly records: { readonly observations: number; readonly sessions: number };
   /** Spans the vpxd.log inputs cover (for direct-host-access). */
   readonly coverage: readonly CoverageSpan[];
+  /**
+   * Records that arrived after operations of their time had been released (a lane's lines out
+   * of time order by more than the longest join window): they may have missed their joins.
+   */
+  readonly late: number;
 }
 
-/** Reads the inputs and streams their records into the correlator. */
-export async function attributeInputs(options: AttributeOptions): Promise<Attributed> {
+/**
+ * Stream time between two releases of the correlator while inputs are read side by side: each
+ * release joins what is pending again, so a shorter step costs more joins and holds less.
+ */
+export const RELEASE_STEP_MS = 6 * 3_600_000;
+
+/**
+ * Reads the inputs side by side in stream time (`readInputs` with `order: "time"`) and streams
+ * their records into the correlator, which releases the operations no record still to come can
+ * change each time the watermark has moved `RELEASE_STEP_MS` on: memory is bounded by the open
+ * time window, not by the size of the inputs. The released operations reach `onOperations` in
+ * time order (a small reorder buffer holds those an earlier one may still precede); without it,
+ * they are gathered into `correlated.operations`.
+ */
+export async function attributeInputs(
+  options: AttributeOptions & {
+    readonly onOperations?: (operations: readonly Operation[]) => void | Promise<void>;
+  },
+): Promise<Attributed> {
   const correlator = createCorrelator();
   const vpxd = new VpxdCoverage();
+  const gathered: Operation[] = [];
+  const deliver = options.onOperations ?? ((ops) => void gathered.push(...ops));
+  const order = new ReleaseOrder();
+  const unattached: UnattachedObservation[] = [];
   let observations = 0;
   let sessions = 0;
+  let observed = 0;
+  let duplicates = 0;
+  let releasedTo = Number.NEGATIVE_INFINITY;
+  /** Records read at or before the last release's cut: they may have missed their joins. */
+  let late = 0;
+  const take = (part: CorrelationResult): void => {
+    order.add(part.operations);
+    unattached.push(...part.unattached);
+    observed += part.observations.read;
+    duplicates += part.observations.duplicates;
+  };
+  const release = (watermark: number): void | Promise<void> => {
+    if (watermark - releasedTo < RELEASE_STEP_MS) return;
+    take(correlator.flushBefore(watermark));
+    releasedTo = watermark;
+    const ready = order.before(Math.min(watermark, correlator.pendingSince() ?? watermark));
+    return ready.length ? deliver(ready) : undefined;
+  };
+  const cut = (): number => releasedTo - longestWindow(DEFAULT_WINDOWS);
   const read = await readInputs(
     options.paths,
     {
@@ -75,23 +127,66 @@ export async function attributeInputs(options: AttributeOptions): Promise<Attrib
       ...(options.inputHosts ? { inputHosts: options.inputHosts } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      order: "time",
     },
     {
       record: (record) => {
         if (record.type === "observation") observations++;
         else sessions++;
+        if (record.time !== undefined && Date.parse(record.time) <= cut()) late++;
         vpxd.add(record);
         correlator.add(record);
       },
+      watermark: release,
       ...(options.onProgress ? { progress: options.onProgress } : {}),
     },
   );
+  const last = correlator.finish();
+  take(last);
+  const rest = order.before(Number.POSITIVE_INFINITY);
+  if (rest.length) await deliver(rest);
   return {
     read,
-    correlated: correlator.finish(),
+    correlated: {
+      operations: gathered,
+      unattached,
+      sessions: last.sessions,
+      observations: { read: observed, duplicates },
+    },
     records: { observations, sessions },
+    late,
     coverage: vpxd.spans(),
   };
+}
+
+/**
+ * Puts released operations back in time order: an operation is handed on once no operation
+ * still to be released can start before it (`before(bound)`), untimed ones last.
+ */
+class ReleaseOrder {
+  #held: Operation[] = [];
+
+  add(operations: readonly Operation[]): void {
+    for (const op of operations) this.#held.push(op);
+  }
+
+  /** The held operations that start before `bound` (epoch ms), in operation order. */
+  before(bound: number): Operation[] {
+    if (this.#held.length === 0) return [];
+    if (bound === Number.POSITIVE_INFINITY) {
+      const all = this.#held.sort(operationOrder);
+      this.#held = [];
+      return all;
+    }
+    const ready: Operation[] = [];
+    const kept: Operation[] = [];
+    for (const op of this.#held) {
+      const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
+      (t < bound ? ready : kept).push(op);
+    }
+    this.#held = kept;
+    return ready.sort(operationOrder);
+  }
 }
 
 export interface Analysis {

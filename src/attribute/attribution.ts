@@ -379,6 +379,35 @@ function siblingSentence(item: Item, ref: SessionRef, group: SiblingGroup): stri
   return `${record} ran in ${ref.kind === "vcenter" ? "vCenter" : "hostd"} session ${ref.key} ${where}, whose ${n === 1 ? "other operation names" : `${n} other operations name`} ${group.principal.display} exactly (${list}${n > shown.length ? ", …" : ""})`;
 }
 
+/** The sessions an item's session key may name (none, one, or several when its scope is unsure). */
+function sessionsOfItem(item: Item, index: SessionIndex): Session[] {
+  const key = item.obs.session;
+  if (!key) return [];
+  if (VCENTER_SLOTS.has(item.slot)) {
+    // a vCenter session key is scoped to its vCenter: a vpxd.log that names none may hold it,
+    // another vCenter's never
+    const own = item.vcenter
+      ? index.byKey(`vc:${item.vcenter}`, key, "vcenter")
+      : index.byKey(inputScope(item.obs.prov.source), key, "vcenter");
+    return own
+      ? [own]
+      : index
+          .byKeyAnyScope(key, "vcenter")
+          .filter((x) => !item.vcenter || x.scope.startsWith("input:"));
+  }
+  const s = item.scope ? index.byKey(item.scope, key, "host") : undefined;
+  return s ? [s] : [];
+}
+
+/**
+ * A record of an operation in a session is a sign of the session's life: in live use, a session
+ * still in use is not forgotten `sessionHorizon` after its login (only after its last use).
+ */
+export function sessionInUse(item: Item, index: SessionIndex): void {
+  if (item.t === undefined) return;
+  for (const s of sessionsOfItem(item, index)) if (item.t > s.last) s.last = item.t;
+}
+
 export interface Built {
   readonly attribution: Attribution;
   readonly origin: Origin;
@@ -480,25 +509,7 @@ export function attributeFrag(
         });
       }
     }
-    const key = item.obs.session;
-    if (!key) return { claims, session: undefined };
-    const vcSide = VCENTER_SLOTS.has(item.slot);
-    let found: Session[] = [];
-    if (vcSide) {
-      // a vCenter session key is scoped to its vCenter: a vpxd.log that names none may hold it,
-      // another vCenter's never
-      const own = item.vcenter
-        ? index.byKey(`vc:${item.vcenter}`, key, "vcenter")
-        : index.byKey(inputScope(item.obs.prov.source), key, "vcenter");
-      found = own
-        ? [own]
-        : index
-            .byKeyAnyScope(key, "vcenter")
-            .filter((x) => !item.vcenter || x.scope.startsWith("input:"));
-    } else if (item.scope) {
-      const s = index.byKey(item.scope, key, "host");
-      if (s) found = [s];
-    }
+    const found = sessionsOfItem(item, index);
     const [s] = found;
     if (found.length !== 1 || !s?.principal || s.principal.kind === "unknown") {
       return { claims, session: undefined };
@@ -507,7 +518,7 @@ export function attributeFrag(
     claims.push({
       principal: s.principal,
       evidence: record ? { session: record } : {},
-      what: `${vcSide ? "vCenter" : "hostd"} session ${s.key ?? ""}`,
+      what: `${VCENTER_SLOTS.has(item.slot) ? "vCenter" : "hostd"} session ${s.key ?? ""}`,
     });
     return { claims, session: s };
   };

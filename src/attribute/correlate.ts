@@ -19,6 +19,7 @@ import {
   copyBooks,
   pruneBooks,
   recordSessions,
+  sessionInUse,
   type SessionBooks,
   type SessionChain,
 } from "./attribution.js";
@@ -85,6 +86,11 @@ export interface Correlator {
    * for `finish()`. Counts in the result cover what this call returns.
    */
   readonly flushBefore: (time: string | number) => CorrelationResult;
+  /**
+   * The earliest record time held (epoch ms; undefined when none is): an operation still to be
+   * released starts at or after it, or at or after the next record added.
+   */
+  readonly pendingSince: () => Ms | undefined;
   /** Join everything added so far and return the operations. The correlator is then empty. */
   readonly finish: () => CorrelationResult;
 }
@@ -209,6 +215,7 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const item = toItem(record);
       if (!item) return;
       if (VCENTER_SLOTS.has(item.slot)) sessions.noteVcenter(record.vcenter);
+      sessionInUse(item, sessions);
       const key = copyKey(item);
       const first = seen.get(key);
       if (first) {
@@ -224,7 +231,14 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const longest = longestWindow(windows);
       const cutoff = now - longest;
       const ctx = passContext(windows, sessions);
-      const built = build(runPasses([...items], ctx));
+      // only fragments whose records all lie before the cut can be released now: the others are
+      // joined again at a later release, and built then
+      const built = build(
+        runPasses([...items], ctx).filter((f) => {
+          const t = latestOf(f);
+          return t !== undefined && t < cutoff;
+        }),
+      );
       // An operation whose session may still show an exact operation within the session-chain
       // window (one not read yet, or one whose joins may still change) waits that long.
       const chainSettled = cutoff - windows.sessionChain - longest;
@@ -259,6 +273,11 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       };
       sessions.pruneBefore(cutoff - windows.sessionHorizon);
       return result;
+    },
+    pendingSince() {
+      let low: Ms | undefined;
+      for (const i of items) if (i.t !== undefined && (low === undefined || i.t < low)) low = i.t;
+      return low;
     },
     finish() {
       const ctx = passContext(windows, sessions);

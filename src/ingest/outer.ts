@@ -160,6 +160,80 @@ export function openOuter(
   };
 }
 
+/** Bytes per read of a lane when inputs are read side by side (interleave.ts). */
+export const LANE_READ_BYTES = 256 * 1024;
+/**
+ * Bytes per turn of a lane: a read is handed on in slices this large, so that lanes stay close
+ * in stream time (8 KiB of a sparse hostd.log can span hours) at the cost of a turn per slice.
+ */
+export const LANE_SLICE_BYTES = 8 * 1024;
+
+/** SHA-256 (hex) of a file's first `size` bytes, streamed. */
+export async function sha256File(entry: SourceEntry): Promise<string> {
+  const hash = createHash("sha256");
+  if (!entry.absolute || entry.size === undefined) throw new RangeError("not a regular file");
+  if (entry.size === 0) return hash.digest("hex");
+  try {
+    const stream = createReadStream(entry.absolute, {
+      highWaterMark: READ_BYTES,
+      start: 0,
+      end: entry.size - 1,
+    });
+    for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+  } catch (cause) {
+    throw inputError(entry.path, cause);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Opens a regular file as one lane of a side-by-side read: small reads of its first
+ * `entry.size` bytes (the size it had when listed, so that its hash, taken first by
+ * `sha256File`, names exactly the bytes read), outside the read arena.
+ */
+export function openLane(
+  entry: SourceEntry,
+  sha256: string,
+  onBytes: (n: number) => void,
+): OuterInput {
+  let read = 0;
+  const { absolute, size } = entry;
+  if (absolute === undefined || size === undefined) throw new RangeError("not a regular file");
+  return {
+    chunks: laneChunks(entry.path, absolute, size, (n) => {
+      read += n;
+      onBytes(n);
+    }),
+    bytesRead: () => read,
+    digest: () => Promise.resolve(sha256),
+  };
+}
+
+async function* laneChunks(
+  shown: string,
+  absolute: string,
+  size: number,
+  count: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  if (size === 0) return;
+  try {
+    const stream = createReadStream(absolute, {
+      highWaterMark: LANE_READ_BYTES,
+      start: 0,
+      end: size - 1,
+    });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.length; at += LANE_SLICE_BYTES) {
+        const slice = chunk.subarray(at, Math.min(chunk.length, at + LANE_SLICE_BYTES));
+        count(slice.length);
+        yield slice;
+      }
+    }
+  } catch (cause) {
+    throw inputError(shown, cause);
+  }
+}
+
 async function* streamChunks(
   open: () => NodeJS.ReadableStream,
   shown: string,

@@ -44,7 +44,8 @@ import {
   type InPlaceMemory,
 } from "./lines.js";
 import { LineLedger } from "./ledger.js";
-import { HashService, openOuter, WORKER_HASH_MIN_BYTES } from "./outer.js";
+import { TimeTurns } from "./interleave.js";
+import { HashService, openLane, openOuter, sha256File, WORKER_HASH_MIN_BYTES } from "./outer.js";
 import { readers as registeredReaders } from "./registry.js";
 import { expandPaths, type SkippedEntry, type SourceEntry } from "./sources.js";
 import { InvalidLines } from "./raw-bytes.js";
@@ -99,6 +100,13 @@ export interface ReadInputsOptions {
    * input, else the inputs at or under it. They win over the bundle's name; the last match wins.
    */
   readonly inputHosts?: readonly InputHost[];
+  /**
+   * `input` (default): one input after another. `time`: the inputs side by side in stream time,
+   * the one furthest behind first (interleave.ts), with `hooks.watermark` told as the earliest
+   * time still to come moves forward; each file is hashed before it is read, so a record's
+   * provenance is final when it is emitted.
+   */
+  readonly order?: "input" | "time";
 }
 
 /** A host given for inputs (`--input-host [PATH=]NAME`). */
@@ -132,6 +140,12 @@ export interface ReadHooks {
   readonly issue?: (issue: ReadIssue) => void;
   /** An input (file, archive or member) is done; its summary is final except for `sha256`. */
   readonly input?: (summary: InputSummary) => void;
+  /**
+   * With `order: "time"`: every record emitted from now on is at or after this instant (epoch
+   * ms), but for the few records a lane has out of order (a log's lines are in time order only
+   * within a clock's precision, see `TimeTurns`).
+   */
+  readonly watermark?: (ms: number) => void;
 }
 
 /** Containers nested deeper than this are reported, not opened (archive bombs). */
@@ -148,6 +162,10 @@ interface Location {
   readonly hostHint: string | undefined;
   /** The hint was given (`--input-host`): a member's bundle name does not replace it. */
   readonly hostGiven?: boolean;
+  /** The outer file's SHA-256 when known before reading (side-by-side reads). */
+  readonly sha256?: string;
+  /** The tallies of the outer file's inputs, as they are made (the file's own and its members'). */
+  readonly own: InputTally[];
   readonly mtime: string | undefined;
   readonly containers: readonly string[];
   /** The file on disk, while the bytes are still the file's own (zip needs random access). */
@@ -184,9 +202,21 @@ export async function readInputs(
     skippedEntries.set(skipped.kind, (skippedEntries.get(skipped.kind) ?? 0) + 1);
     if (skippedExamples.length < MAX_SKIPPED_NAMES) skippedExamples.push(skipped);
   });
-  const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries);
+  const turns =
+    options.order === "time" && entries.length > 1
+      ? new TimeTurns(entries.length, (ms) => hooks.watermark?.(ms))
+      : undefined;
+  const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries, turns);
   try {
-    for (const [index, entry] of entries.entries()) await run.readFile(index, entry);
+    if (turns) {
+      const settled = await Promise.allSettled(
+        entries.map((entry, index) => run.readFile(index, entry)),
+      );
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
+    } else {
+      for (const [index, entry] of entries.entries()) await run.readFile(index, entry);
+    }
   } finally {
     await run.close();
   }
@@ -292,6 +322,7 @@ class Run {
     private readonly options: ReadInputsOptions,
     private readonly hooks: ReadHooks,
     private readonly entries: readonly SourceEntry[],
+    private readonly turns?: TimeTurns,
   ) {
     this.totalBytes = entries.every((e) => e.size !== undefined)
       ? entries.reduce((n, e) => n + (e.size ?? 0), 0)
@@ -299,7 +330,7 @@ class Run {
     this.maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.maxArchive = options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES;
     // The hash worker boots (~70 ms) while the first input is opened and sniffed, not after.
-    if (entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)) {
+    if (!turns && entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)) {
       this.hashes.prepare();
     }
   }
@@ -313,11 +344,30 @@ class Run {
   }
 
   async readFile(index: number, entry: SourceEntry): Promise<void> {
-    this.fileIndex = index;
-    const first = this.tallies.length;
-    const outer = openOuter(entry, this.options.stdin ?? (() => process.stdin), this.hashes, (n) =>
-      this.advance(n),
-    );
+    const turns = this.turns;
+    if (!turns) return this.readOuter(index, entry, undefined);
+    try {
+      const lane = entry.kind === "file" && entry.size !== undefined && entry.absolute;
+      const sha256 = lane ? await sha256File(entry) : undefined;
+      await this.readOuter(index, entry, sha256);
+    } finally {
+      turns.done(index);
+    }
+  }
+
+  /** Reads one file or standard input; `sha256` given: side by side, as a lane. */
+  private async readOuter(
+    index: number,
+    entry: SourceEntry,
+    sha256: string | undefined,
+  ): Promise<void> {
+    const turns = this.turns;
+    const own: InputTally[] = [];
+    const onBytes = (n: number): void => this.advance(n);
+    const outer =
+      sha256 !== undefined
+        ? openLane(entry, sha256, onBytes)
+        : openOuter(entry, this.options.stdin ?? (() => process.stdin), this.hashes, onBytes);
     const given = givenHost(entry, this.options);
     const loc: Location = {
       path: entry.path,
@@ -325,14 +375,24 @@ class Run {
       name: entry.kind === "stdin" ? "-" : basename(entry.path),
       hostHint: given ?? hostHintFrom(entry.path),
       ...(given !== undefined ? { hostGiven: true } : {}),
+      ...(sha256 !== undefined ? { sha256 } : {}),
+      own,
       mtime: entry.mtime,
       containers: [],
       diskPath: entry.kind === "file" && entry.size !== undefined ? entry.absolute : undefined,
     };
-    await this.readNode(outer.chunks, loc, 0);
-    const sha256 = await outer.digest();
-    for (const tally of this.tallies.slice(first)) {
-      tally.source.sha256 = sha256;
+    let chunks = outer.chunks;
+    if (turns) {
+      chunks = inTurn(chunks, turns, index, () => {
+        this.fileIndex = index;
+        // standard input's hash is known only at its end: it holds the watermark until then
+        if (sha256 === undefined) turns.hold();
+      });
+    } else this.fileIndex = index;
+    await this.readNode(chunks, loc, 0);
+    const digest = await outer.digest();
+    for (const tally of own) {
+      tally.source.sha256 = digest;
       this.hooks.input?.(tally.summary());
     }
   }
@@ -360,11 +420,12 @@ class Run {
       id: this.nextId++,
       path: loc.path,
       ...(loc.member !== undefined ? { member: loc.member } : {}),
-      sha256: "",
+      sha256: loc.sha256 ?? "",
       ...(loc.hostHint !== undefined ? { hostHint: loc.hostHint } : {}),
     };
     const tally = new InputTally(source, loc.containers, this.hooks.issue);
     this.tallies.push(tally);
+    loc.own.push(tally);
     this.current = { path: loc.path, member: loc.member };
     this.progress();
     return tally;
@@ -394,6 +455,7 @@ class Run {
       case "gzip":
         return this.readGzip(all, inner, depth);
       case "tar": {
+        this.turns?.hold(); // members in any order (hostd.log, then hostd.0.gz, …)
         // tar-stream and yauzl load on first use: a run over plain logs does not pay for them
         const { tarMembers } = await import("./archives/tar.js");
         return this.readArchive(inner, depth, (onFailure, onSkipped) =>
@@ -401,6 +463,7 @@ class Run {
         );
       }
       case "zip":
+        this.turns?.hold();
         return this.readZip(all, inner, depth);
       case "bzip2":
       case "xz":
@@ -488,7 +551,7 @@ class Run {
   ): Promise<InputTally> {
     const tally = this.tally(loc);
     tally.status = "archive";
-    const bundleHosts = new BundleHosts(this.tallies, this.tallies.length, loc.hostHint);
+    const bundleHosts = new BundleHosts(loc.own, loc.own.length, loc.hostHint);
     let reading = false; // a member is being read
     const memberFailures: string[] = [];
     const onFailure: ArchiveFailure = (message, member, kind) => {
@@ -534,6 +597,8 @@ class Run {
           ? loc.hostHint
           : (hostHintFrom(name) ?? loc.hostHint ?? bundleHosts.hostOf(name)),
         ...(loc.hostGiven ? { hostGiven: true } : {}),
+        ...(loc.sha256 !== undefined ? { sha256: loc.sha256 } : {}),
+        own: loc.own,
         mtime: member.mtime ?? loc.mtime,
         containers: loc.containers,
         diskPath: undefined,
@@ -653,7 +718,10 @@ class Run {
       const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
       const text = { bom, head, inPlace, invalid, ledger };
       await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
-    } else await this.readDocument(reader, chunks, this.context(tally, loc), tally);
+    } else {
+      this.turns?.hold(); // a JSON export may list its events newest first
+      await this.readDocument(reader, chunks, this.context(tally, loc), tally);
+    }
     return tally;
   }
 
@@ -678,6 +746,10 @@ class Run {
         ledger?.settle(record.prov.line, record.prov.lineCount);
         tally.record(record);
         this.records++;
+        if (this.turns && record.time !== undefined) {
+          const t = Date.parse(record.time);
+          if (!Number.isNaN(t)) this.turns.note(t);
+        }
         this.hooks.record(record);
       },
       issue: (code: ReadIssueCode, message: string, line?: number, excerpt?: string) => {
@@ -850,6 +922,31 @@ function textHeadLines(head: Buffer, complete: boolean, maxLine: number): string
     .flatMap((l) => l.split("\u0000"))
     .filter((l) => l !== "")
     .slice(0, SNIFF_LINES);
+}
+
+/** `chunks`, each read only in lane `index`'s turn (`first` runs at its first turn). */
+async function* inTurn(
+  chunks: AsyncIterable<Buffer>,
+  turns: TimeTurns,
+  index: number,
+  first: () => void,
+): AsyncGenerator<Buffer> {
+  const it = chunks[Symbol.asyncIterator]();
+  let started = false;
+  try {
+    for (;;) {
+      await turns.turn(index);
+      if (!started) {
+        started = true;
+        first();
+      }
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
 }
 
 async function countBytes(chunks: AsyncIterable<Buffer>): Promise<number> {

@@ -54,6 +54,7 @@ export async function attributeWithStore(
         sessions: countOf(report, "session"),
       },
       coverage: storedCoverage(store.db),
+      late: 0,
     };
   } finally {
     store.close();
