@@ -84,7 +84,7 @@ export const RELEASE_STEP_MS = 6 * 3_600_000;
  */
 export async function attributeInputs(
   options: AttributeOptions & {
-    readonly onOperations?: (operations: readonly Operation[]) => void | Promise<void>;
+    readonly onOperations?: (operations: readonly Operation[]) => void;
   },
 ): Promise<Attributed> {
   const correlator = createCorrelator();
@@ -106,12 +106,12 @@ export async function attributeInputs(
     observed += part.observations.read;
     duplicates += part.observations.duplicates;
   };
-  const release = (watermark: number): void | Promise<void> => {
+  const release = (watermark: number): void => {
     if (watermark - releasedTo < RELEASE_STEP_MS) return;
     take(correlator.flushBefore(watermark));
     releasedTo = watermark;
     const ready = order.before(Math.min(watermark, correlator.pendingSince() ?? watermark));
-    return ready.length ? deliver(ready) : undefined;
+    if (ready.length) deliver(ready);
   };
   const cut = (): number => releasedTo - longestWindow(DEFAULT_WINDOWS);
   const read = await readInputs(
@@ -144,7 +144,7 @@ export async function attributeInputs(
   const last = correlator.finish();
   take(last);
   const rest = order.before(Number.POSITIVE_INFINITY);
-  if (rest.length) await deliver(rest);
+  if (rest.length) deliver(rest);
   return {
     read,
     correlated: {

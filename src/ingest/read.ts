@@ -330,7 +330,10 @@ class Run {
     this.maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
     this.maxArchive = options.maxArchiveBytes ?? MAX_ARCHIVE_BYTES;
     // The hash worker boots (~70 ms) while the first input is opened and sniffed, not after.
-    if (!turns && entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)) {
+    if (
+      !turns &&
+      entries.some((e) => e.kind === "file" && (e.size ?? 0) >= WORKER_HASH_MIN_BYTES)
+    ) {
       this.hashes.prepare();
     }
   }
