@@ -12,12 +12,14 @@ import {
   type CorrelationResult,
   type UnattachedObservation,
 } from "./attribute/correlate.js";
-import { summarise, type AttributionSummary } from "./attribute/summary.js";
-import { detect } from "./detect/engine.js";
+import { SummaryBuilder, type AttributionSummary } from "./attribute/summary.js";
+import { createDetector, linkAlerts } from "./detect/engine.js";
+import { compareAlerts } from "./detect/group.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
 import type { CoverageSpan, DetectResult, Rule } from "./detect/types.js";
 import { readInputs, type ReadInputsOptions, type ReadProgress } from "./ingest/read.js";
 import type { ReadSummary } from "./ingest/summary.js";
+import type { Alert } from "./model/alert.js";
 import type { Operation } from "./model/operation.js";
 import type { CanonicalRecord } from "./model/record.js";
 import type { Policy } from "./policy/types.js";
@@ -85,10 +87,12 @@ export const RELEASE_STEP_MS = 6 * 3_600_000;
 export async function attributeInputs(
   options: AttributeOptions & {
     readonly onOperations?: (operations: readonly Operation[]) => void;
+    /** Kept up to date with the vpxd spans read so far (the rules read it while reading goes on). */
+    readonly coverage?: CoverageSpan[];
   },
 ): Promise<Attributed> {
   const correlator = createCorrelator();
-  const vpxd = new VpxdCoverage();
+  const vpxd = new VpxdCoverage(options.coverage);
   const gathered: Operation[] = [];
   const deliver = options.onOperations ?? ((ops) => void gathered.push(...ops));
   const order = new ReleaseOrder();
@@ -191,8 +195,8 @@ class ReleaseOrder {
 
 export interface Analysis {
   readonly read: ReadSummary;
-  /** Operations inside the time range, in time order. */
-  readonly operations: readonly Operation[];
+  /** Operations inside the time range (burst records included), which the rules saw. */
+  readonly inTimeRange: number;
   /** Operations left out by `since`/`until` (operations without a time included, when a range is set). */
   readonly outsideTimeRange: number;
   readonly attribution: AttributionSummary;
@@ -201,40 +205,87 @@ export interface Analysis {
   readonly detection: DetectResult;
 }
 
-/** Reads the inputs, attributes the operations and runs the rules. */
+/**
+ * Reads the inputs, attributes the operations and runs the rules, as one stream: each batch of
+ * released operations goes through the time range, the summary and the incremental detector, and
+ * is then dropped, so memory is bounded by the open windows, not by the operations read.
+ */
 export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
-  const { read, correlated, coverage } = await attributeInputs(options);
-  const { kept, outside } = inTimeRange(correlated.operations, options.since, options.until);
-  const detection = detect(kept, {
-    rules: options.rules ?? BUILTIN_RULES,
-    policy: options.policy,
+  const coverage: CoverageSpan[] = [];
+  const scan = createScan({ ...options, coverage });
+  const { read } = await attributeInputs({
+    ...options,
     coverage,
+    onOperations: (ops) => scan.add(ops),
   });
-  return {
-    read,
-    operations: kept,
-    outsideTimeRange: outside,
-    attribution: summarise(kept),
-    coverage,
-    detection,
-  };
+  return { read, coverage, ...scan.finish() };
 }
 
-function inTimeRange(
-  operations: readonly Operation[],
-  since: number | undefined,
-  until: number | undefined,
-): { kept: Operation[]; outside: number } {
-  if (since === undefined && until === undefined) return { kept: [...operations], outside: 0 };
-  const kept: Operation[] = [];
-  for (const op of operations) {
-    const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
-    if (Number.isNaN(t)) continue; // cannot be placed in the range
-    if (since !== undefined && t < since) continue;
-    if (until !== undefined && t >= until) continue;
-    kept.push(op);
-  }
-  return { kept, outside: operations.length - kept.length };
+/** What a scan gives once its operations are all in (`createScan().finish()`). */
+export type ScanResult = Omit<Analysis, "read" | "coverage">;
+
+/**
+ * The rules and the attribution summary over operations handed in batches in time order (the
+ * pipeline's releases, or stored operations): operations outside `since`/`until` are counted and
+ * dropped, the rest go to the incremental detector, which is flushed at each batch's last time.
+ * `coverage` may grow while operations arrive (the pipeline's live vpxd spans).
+ */
+export function createScan(options: {
+  readonly policy: Policy;
+  readonly rules?: readonly Rule[];
+  readonly coverage: readonly CoverageSpan[];
+  readonly since?: number;
+  readonly until?: number;
+}): { add: (operations: readonly Operation[]) => void; finish: () => ScanResult } {
+  const deps = {
+    rules: options.rules ?? BUILTIN_RULES,
+    policy: options.policy,
+    coverage: options.coverage,
+  };
+  const detector = createDetector(deps);
+  const summary = new SummaryBuilder();
+  const alerts: Alert[] = [];
+  const { since, until } = options;
+  const ranged = since !== undefined || until !== undefined;
+  let kept = 0;
+  let outside = 0;
+  return {
+    add(operations) {
+      const batch: Operation[] = [];
+      let last = Number.NaN;
+      for (const op of operations) {
+        const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
+        if (!Number.isNaN(t)) last = t;
+        if (ranged) {
+          // an operation without a time cannot be placed in the range
+          if (
+            Number.isNaN(t) ||
+            (since !== undefined && t < since) ||
+            (until !== undefined && t >= until)
+          ) {
+            outside++;
+            continue;
+          }
+        }
+        batch.push(op);
+        summary.add(op);
+      }
+      kept += batch.length;
+      if (batch.length) detector.push(batch);
+      if (!Number.isNaN(last)) alerts.push(...detector.flush(last).closed);
+    },
+    finish() {
+      const ended = detector.end();
+      alerts.push(...ended.alerts);
+      const linked = linkAlerts(alerts.sort(compareAlerts), deps);
+      return {
+        inTimeRange: kept,
+        outsideTimeRange: outside,
+        attribution: summary.result(),
+        detection: { ...ended, alerts: linked.alerts, incidents: linked.incidents },
+      };
+    },
+  };
 }
 
 /** A record that shows vpxd.log covering its time: an LRO line, or a vpxd session line. */
@@ -250,25 +301,38 @@ export const isVpxdCoverage = (record: CanonicalRecord): boolean =>
  * inside it, a guest operation made through vCenter should have left a vpxd LRO record.
  */
 export class VpxdCoverage {
-  readonly #spans = new Map<string, { start: string; end: string; vcenter?: string }>();
+  readonly #spans = new Map<
+    string,
+    { format: "vpxd"; start: string; end: string; vcenter?: string }
+  >();
+  readonly #live: CoverageSpan[];
+
+  /** `live`: an array kept up to date as records arrive, for rules that run while reading goes on. */
+  constructor(live: CoverageSpan[] = []) {
+    this.#live = live;
+  }
 
   add(record: CanonicalRecord): void {
     if (record.time === undefined || !isVpxdCoverage(record)) return;
     const key = `${record.prov.source.id}\u0000${record.vcenter ?? ""}`;
     const span = this.#spans.get(key);
     if (!span) {
-      this.#spans.set(key, {
+      const created = {
+        format: "vpxd" as const,
         start: record.time,
         end: record.time,
         ...(record.vcenter !== undefined ? { vcenter: record.vcenter } : {}),
-      });
+      };
+      this.#spans.set(key, created);
+      this.#live.push(created);
       return;
     }
     if (record.time < span.start) span.start = record.time;
     if (record.time > span.end) span.end = record.time;
   }
 
+  /** A copy of the spans as they stand. */
   spans(): CoverageSpan[] {
-    return [...this.#spans.values()].map((s) => ({ format: "vpxd", ...s }));
+    return [...this.#spans.values()].map((s) => ({ ...s }));
   }
 }

@@ -195,90 +195,120 @@ const shareOf = (n: number, total: number): number => (total === 0 ? 0 : n / tot
 
 /** Coverage of a set of operations (burst records are counted apart). */
 export function summarise(input: CorrelationResult | readonly Operation[]): AttributionSummary {
-  const all: readonly Operation[] = Array.isArray(input)
-    ? (input as readonly Operation[])
-    : (input as CorrelationResult).operations;
-  const unattachedList = Array.isArray(input) ? [] : (input as CorrelationResult).unattached;
-  const ops = all.filter((o) => !o.hidden);
-  const bursts = all.filter((o) => o.hidden);
-  const levels = zero();
-  for (const op of ops) levels[op.attribution.level]++;
-  const shares = zero();
-  for (const l of LEVEL_ORDER) shares[l] = shareOf(levels[l], ops.length);
+  const builder = new SummaryBuilder();
+  if (Array.isArray(input)) {
+    for (const op of input as readonly Operation[]) builder.add(op);
+  } else {
+    const result = input as CorrelationResult;
+    for (const op of result.operations) builder.add(op);
+    for (const u of result.unattached) builder.unattached(u);
+  }
+  return builder.result();
+}
 
-  const hosts = new Map<string, { label: string; ops: Operation[] }>();
-  for (const op of ops) {
+interface HostTally {
+  label: string;
+  operations: number;
+  readonly levels: Record<AttributionLevel, number>;
+  readonly sources: Set<string>;
+  readonly gaps: Map<string, { reason: string; advice: string; operations: number }>;
+}
+
+/**
+ * The summary built one operation at a time: counters per level, host, source and gap, never
+ * the operations themselves, so a streamed run summarises in memory bounded by the hosts.
+ */
+export class SummaryBuilder {
+  readonly #levels = zero();
+  #operations = 0;
+  #vpxuserOnly = 0;
+  #withoutTime = 0;
+  #bursts = 0;
+  #hiddenOperations = 0;
+  readonly #hosts = new Map<string, HostTally>();
+  readonly #hostless = new Map<string, number>();
+  readonly #unattached = new Map<string, number>();
+
+  add(op: Operation): void {
+    if (op.hidden) {
+      this.#bursts++;
+      this.#hiddenOperations += op.hidden.count ?? 0;
+      return;
+    }
+    this.#operations++;
+    this.#levels[op.attribution.level]++;
+    if (attributed(op) && op.attribution.principal?.kind === "vpxuser") this.#vpxuserOnly++;
+    if (op.time === undefined) this.#withoutTime++;
     const label = hostLabel(op);
     const key = op.host ? hostKey(op.host) : label;
-    const entry = hosts.get(key) ?? { label, ops: [] };
-    if (op.host && entry.label !== op.host && op.host.includes(".")) entry.label = op.host;
-    entry.ops.push(op);
-    hosts.set(key, entry);
-  }
-  const perHost: HostCoverage[] = [];
-  const explanations: string[] = [];
-  for (const { label, ops: list } of [...hosts.values()].sort((a, b) =>
-    a.label.localeCompare(b.label),
-  )) {
-    const counts = zero();
-    const sources = new Set<string>();
-    const gaps = new Map<string, { reason: string; advice: string; operations: number }>();
-    for (const op of list) {
-      counts[op.attribution.level]++;
-      for (const s of sourcesOf(op)) sources.add(s);
-      const gap = gapOf(op);
-      if (!gap) continue;
-      const g = gaps.get(gap.reason) ?? { ...gap, operations: 0 };
+    let host = this.#hosts.get(key);
+    if (!host) {
+      host = { label, operations: 0, levels: zero(), sources: new Set(), gaps: new Map() };
+      this.#hosts.set(key, host);
+    }
+    if (op.host && host.label !== op.host && op.host.includes(".")) host.label = op.host;
+    host.operations++;
+    host.levels[op.attribution.level]++;
+    for (const s of sourcesOf(op)) host.sources.add(s);
+    const gap = gapOf(op);
+    if (gap) {
+      const g = host.gaps.get(gap.reason) ?? { ...gap, operations: 0 };
       g.operations++;
-      gaps.set(gap.reason, g);
+      host.gaps.set(gap.reason, g);
     }
-    const gapList = [...gaps.values()].sort((a, b) => b.operations - a.operations);
-    perHost.push({
-      host: label,
-      operations: list.length,
-      levels: counts,
-      coverage: list.length ? (counts.exact + counts.correlated) / list.length : null,
-      sources: [...sources].sort(),
-      gaps: gapList,
-    });
-    for (const g of gapList) {
-      explanations.push(
-        `${label}: ${g.operations} of ${list.length} operation${list.length === 1 ? "" : "s"}: ${g.reason}: ${g.advice}`,
-      );
+    if (!op.host) {
+      const input = hostSideInputOf(op);
+      if (input !== undefined) this.#hostless.set(input, (this.#hostless.get(input) ?? 0) + 1);
     }
   }
 
-  const hostless = new Map<string, number>();
-  for (const op of ops) {
-    if (op.host) continue;
-    const input = hostSideInputOf(op);
-    if (input !== undefined) hostless.set(input, (hostless.get(input) ?? 0) + 1);
-  }
-
-  const unattached = new Map<string, number>();
-  for (const u of unattachedList) {
+  unattached(u: CorrelationResult["unattached"][number]): void {
     const key = `${u.observation.kind}: ${u.reason}`;
-    unattached.set(key, (unattached.get(key) ?? 0) + 1);
+    this.#unattached.set(key, (this.#unattached.get(key) ?? 0) + 1);
   }
-  return {
-    operations: ops.length,
-    levels,
-    shares,
-    coverage: ops.length ? (levels.exact + levels.correlated) / ops.length : null,
-    vpxuserOnly: ops.filter((o) => attributed(o) && o.attribution.principal?.kind === "vpxuser")
-      .length,
-    withoutTime: ops.filter((o) => o.time === undefined).length,
-    hidden: {
-      records: bursts.length,
-      operations: bursts.reduce((n, b) => n + (b.hidden?.count ?? 0), 0),
-    },
-    unattached: [...unattached].map(([reason, count]) => ({ reason, count })),
-    perHost,
-    explanations,
-    hostless: [...hostless]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([input, operations]) => ({ input, operations })),
-  };
+
+  result(): AttributionSummary {
+    const total = this.#operations;
+    const levels = { ...this.#levels };
+    const shares = zero();
+    for (const l of LEVEL_ORDER) shares[l] = shareOf(levels[l], total);
+    const perHost: HostCoverage[] = [];
+    const explanations: string[] = [];
+    for (const host of [...this.#hosts.values()].sort((a, b) => a.label.localeCompare(b.label))) {
+      const gapList = [...host.gaps.values()]
+        .map((g) => ({ ...g }))
+        .sort((a, b) => b.operations - a.operations);
+      const n = host.operations;
+      perHost.push({
+        host: host.label,
+        operations: n,
+        levels: { ...host.levels },
+        coverage: n ? (host.levels.exact + host.levels.correlated) / n : null,
+        sources: [...host.sources].sort(),
+        gaps: gapList,
+      });
+      for (const g of gapList) {
+        explanations.push(
+          `${host.label}: ${g.operations} of ${n} operation${n === 1 ? "" : "s"}: ${g.reason}: ${g.advice}`,
+        );
+      }
+    }
+    return {
+      operations: total,
+      levels,
+      shares,
+      coverage: total ? (levels.exact + levels.correlated) / total : null,
+      vpxuserOnly: this.#vpxuserOnly,
+      withoutTime: this.#withoutTime,
+      hidden: { records: this.#bursts, operations: this.#hiddenOperations },
+      unattached: [...this.#unattached].map(([reason, count]) => ({ reason, count })),
+      perHost,
+      explanations,
+      hostless: [...this.#hostless]
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+        .map(([input, operations]) => ({ input, operations })),
+    };
+  }
 }
 
 /** What the run summary says of the inputs still without a host, and how to give one. */

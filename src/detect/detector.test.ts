@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { analyze } from "../pipeline.js";
+import { analyze, attributeInputs } from "../pipeline.js";
 import { loadPolicy } from "../policy/load.js";
 import { sitePolicy } from "../../test/helpers/detect.js";
 import { op, plus } from "../../test/helpers/operations.js";
@@ -45,15 +45,18 @@ const comparable = (alerts: readonly Alert[]) =>
 describe("incremental detector", () => {
   it("gives the batch's alerts on the example, operation by operation", async () => {
     const policy = loadPolicy(`${root}examples/policy.yaml`);
-    const { operations, detection, coverage } = await analyze({
-      paths: [`${root}examples/logs`],
-      policy,
-      cwd: root,
-    });
+    const paths = [`${root}examples/logs`];
+    const { correlated, coverage } = await attributeInputs({ paths, cwd: root });
+    const detection = detect(correlated.operations, { rules: BUILTIN_RULES, policy, coverage });
     assert.ok(detection.alerts.length >= 3);
-    const { alerts } = streamed(operations, policy, coverage);
+    const { alerts } = streamed(correlated.operations, policy, coverage);
     assert.deepEqual(ids(alerts), ids(detection.alerts));
     assert.deepEqual(comparable(alerts), comparable(detection.alerts));
+    // the pipeline's scan, fed as reading goes on, gives the same alerts and incidents
+    const piped = await analyze({ paths, policy, cwd: root });
+    assert.deepEqual(comparable(piped.detection.alerts), comparable(detection.alerts));
+    assert.deepEqual(piped.detection.incidents, detection.incidents);
+    assert.equal(piped.inTimeRange, correlated.operations.length);
   });
 
   it("gives the batch's bursts when failure chains span flushes, and holds only open windows", () => {

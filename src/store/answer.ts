@@ -3,17 +3,23 @@
  * store — every stored operation (within `since`/`until`), and for `scan` the rules run over them,
  * with the alerts (and incidents, when detection gives them) stored with their revisions.
  */
-import { summarise } from "../attribute/summary.js";
-import { detect } from "../detect/engine.js";
-import { BUILTIN_RULES } from "../detect/registry.js";
 import type { Operation } from "../model/operation.js";
 import { recordKey } from "../model/record-key.js";
-import type { Analysis, AnalyzeOptions, AttributeOptions, Attributed } from "../pipeline.js";
+import {
+  createScan,
+  type Analysis,
+  type AnalyzeOptions,
+  type AttributeOptions,
+  type Attributed,
+} from "../pipeline.js";
 import { storeFindings, type Finding } from "./alerts.js";
 import { storedCoverage } from "./coverage.js";
 import { ingestIntoStore, type IngestReport } from "./ingest.js";
 import { openStore } from "./open.js";
-import { storedOperations } from "./operations.js";
+import { parseOperation, storedOperations } from "./operations.js";
+
+/** Stored operations handed to the scan at a time. */
+const SCAN_BATCH = 1_000;
 
 const countOf = (report: IngestReport, type: "observation" | "session"): number =>
   type === "observation" ? report.records.observations : report.records.sessions;
@@ -69,28 +75,38 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
       ...(options.since !== undefined ? { from: options.since } : {}),
       ...(options.until !== undefined ? { to: options.until } : {}),
     };
-    const kept: Operation[] = [...storedOperations(store.db, range)];
     const total = (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number })
       .n;
     const coverage = storedCoverage(store.db);
-    const detection = detect(kept, {
-      rules: options.rules ?? BUILTIN_RULES,
-      policy: options.policy,
-      coverage,
-    });
-    const keysOf = new Map<string, string[]>();
-    for (const op of kept) {
-      keysOf.set(op.id, [
+    // stored operations stream through the same scan as the pipeline's, a batch at a time
+    const scan = createScan({ ...options, coverage });
+    let batch: Operation[] = [];
+    for (const op of storedOperations(store.db, range)) {
+      batch.push(op);
+      if (batch.length >= SCAN_BATCH) {
+        scan.add(batch);
+        batch = [];
+      }
+    }
+    scan.add(batch);
+    const result = scan.finish();
+    const { detection } = result;
+    /** The records an alert rests on: those of its operations, read back by id. */
+    const byId = store.db.prepare(`SELECT body FROM operations WHERE id = ?`);
+    const keysOf = (id: string): string[] => {
+      const row = byId.get(id) as { body: string } | undefined;
+      if (!row) return [];
+      const op = parseOperation(row.body);
+      return [
         ...op.observations.map((o) => recordKey(o)),
         ...(op.sessions ?? []).map((s) => recordKey(s)),
-      ]);
-    }
-    /** The records an alert rests on: those of its operations. */
+      ];
+    };
     const alertEvidence = new Map<string, string[]>();
     for (const alert of detection.alerts) {
       alertEvidence.set(
         alert.id,
-        alert.operations.flatMap((o) => keysOf.get(o.id) ?? []),
+        alert.operations.flatMap((o) => keysOf(o.id)),
       );
     }
     const evidenceOf = (finding: Finding): string[] => alertEvidence.get(finding.id) ?? [];
@@ -109,11 +125,9 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
     );
     return {
       read: report.read,
-      operations: kept,
-      outsideTimeRange: total - kept.length,
-      attribution: summarise(kept),
       coverage,
-      detection,
+      ...result,
+      outsideTimeRange: total - result.inTimeRange,
     };
   } finally {
     store.close();

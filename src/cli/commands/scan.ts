@@ -214,7 +214,7 @@ export function scanSummary(
       ? { skipped: skippedOf(read.totals) }
       : {}),
     records: read.totals.records,
-    operations: analysis.operations.length,
+    operations: analysis.inTimeRange,
     outsideTimeRange: analysis.outsideTimeRange,
     attribution: {
       levels: attribution.levels,
