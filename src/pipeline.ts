@@ -86,7 +86,7 @@ export const RELEASE_STEP_MS = 6 * 3_600_000;
  */
 export async function attributeInputs(
   options: AttributeOptions & {
-    readonly onOperations?: (operations: readonly Operation[]) => void;
+    readonly onOperations?: (operations: readonly Operation[]) => void | Promise<void>;
     /** Kept up to date with the vpxd spans read so far (the rules read it while reading goes on). */
     readonly coverage?: CoverageSpan[];
   },
@@ -110,12 +110,13 @@ export async function attributeInputs(
     observed += part.observations.read;
     duplicates += part.observations.duplicates;
   };
-  const release = (watermark: number): void => {
+  const release = (watermark: number): void | Promise<void> => {
     if (watermark - releasedTo < RELEASE_STEP_MS) return;
     take(correlator.flushBefore(watermark));
     releasedTo = watermark;
     const ready = order.before(Math.min(watermark, correlator.pendingSince() ?? watermark));
-    if (ready.length) deliver(ready);
+    // reading waits for what the operations feed (an output's backpressure)
+    return ready.length ? deliver(ready) : undefined;
   };
   const cut = (): number => releasedTo - longestWindow(DEFAULT_WINDOWS);
   const read = await readInputs(
@@ -148,7 +149,7 @@ export async function attributeInputs(
   const last = correlator.finish();
   take(last);
   const rest = order.before(Number.POSITIVE_INFINITY);
-  if (rest.length) deliver(rest);
+  if (rest.length) await deliver(rest);
   return {
     read,
     correlated: {

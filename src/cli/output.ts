@@ -3,7 +3,7 @@
  * record through a `TextSink` (report/format.ts). Without a stdout stream (tests) the text is
  * gathered and handed to `io.stdout` once, as a string.
  */
-import { open } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isSystemError, type GuestOpsError } from "../shared/errors.js";
 import { fileSink, streamSink, stringSink, type TextSink } from "../report/format.js";
@@ -18,7 +18,11 @@ export interface OutputOptions {
   readonly outputError: (cause: NodeJS.ErrnoException) => GuestOpsError;
 }
 
-/** Runs `write` against the command's output and closes it. */
+/**
+ * Runs `write` against the command's output and closes it. Records are written while inputs are
+ * still read, so a run that fails half-way (an unreadable input, a write error) removes the file
+ * it was writing rather than leave a partial result that looks whole.
+ */
 export async function writeOutput(
   io: Io,
   options: OutputOptions,
@@ -49,7 +53,11 @@ export async function writeOutput(
     if (options.finalNewline && written) await sink.write("\n");
     await sink.close();
   } catch (error) {
-    if (options.out !== undefined) throw mapped(error);
+    if (options.out !== undefined) {
+      await target.close().catch(() => undefined);
+      await rm(resolve(io.cwd, options.out), { force: true }).catch(() => undefined);
+      throw mapped(error);
+    }
     throw error;
   }
   if (gathered) {

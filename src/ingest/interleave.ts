@@ -12,7 +12,9 @@
  * export, standard input) holds it until the lane is done, and keeps the turn until then. Each
  * time the watermark moves forward it is reported, so that attribution can release what no
  * record to come can join any more: memory is then bounded by the open time window, not by the
- * size of the inputs.
+ * size of the inputs. The report may return a promise (the released operations being written
+ * out): no lane reads on until it settles, so a slow consumer slows reading instead of growing
+ * memory, and its failure fails the read.
  */
 
 interface Lane {
@@ -30,10 +32,12 @@ export class TimeTurns {
   readonly #lanes: Lane[] = [];
   #holder: Lane | undefined;
   #watermark = Number.NEGATIVE_INFINITY;
+  /** What the last watermark reports returned, still to settle before any lane reads on. */
+  #pending: Promise<void> | undefined;
 
   constructor(
     count: number,
-    private readonly onWatermark: (ms: number) => void,
+    private readonly onWatermark: (ms: number) => void | Promise<void>,
   ) {
     for (let index = 0; index < count; index++) {
       this.#lanes.push({
@@ -53,6 +57,11 @@ export class TimeTurns {
 
   /** Resolves when lane `index` may read its next chunk. */
   turn(index: number): Promise<void> | undefined {
+    const pending = this.#pending;
+    if (pending) {
+      this.#pending = undefined;
+      return pending.then(() => this.turn(index));
+    }
     const lane = this.#lane(index);
     if (this.#holder !== undefined && this.#holder !== lane) return this.#wait(lane);
     const next = this.#pick();
@@ -74,6 +83,15 @@ export class TimeTurns {
   /** The lane holding the turn reads an input whose order is not known (see the module comment). */
   hold(): void {
     if (this.#holder) this.#holder.held = true;
+  }
+
+  /** Settles when what the watermark reports returned has (call once every lane is done). */
+  async settle(): Promise<void> {
+    while (this.#pending) {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      await pending;
+    }
   }
 
   /** Lane `index` is done (read to the end, or failed). */
@@ -126,7 +144,12 @@ export class TimeTurns {
     }
     if (low > this.#watermark && Number.isFinite(low)) {
       this.#watermark = low;
-      this.onWatermark(low);
+      const reported = this.onWatermark(low);
+      if (reported) {
+        const before = this.#pending;
+        this.#pending = before ? before.then(() => reported) : reported;
+        this.#pending.catch(() => undefined); // awaited by `turn` or `settle`, never lost
+      }
     }
   }
 }

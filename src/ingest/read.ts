@@ -143,9 +143,11 @@ export interface ReadHooks {
   /**
    * With `order: "time"`: every record emitted from now on is at or after this instant (epoch
    * ms), but for the few records a lane has out of order (a log's lines are in time order only
-   * within a clock's precision, see `TimeTurns`).
+   * within a clock's precision, see `TimeTurns`). A promise returned holds every input's reading
+   * until it settles (backpressure from whatever the released records feed); a rejection fails
+   * the read.
    */
-  readonly watermark?: (ms: number) => void;
+  readonly watermark?: (ms: number) => void | Promise<void>;
 }
 
 /** Containers nested deeper than this are reported, not opened (archive bombs). */
@@ -203,7 +205,7 @@ export async function readInputs(
     if (skippedExamples.length < MAX_SKIPPED_NAMES) skippedExamples.push(skipped);
   });
   const turns =
-    options.order === "time" && entries.length > 1
+    options.order === "time"
       ? new TimeTurns(entries.length, (ms) => hooks.watermark?.(ms))
       : undefined;
   const run = new Run(readers, forced, assumeTz, referenceTime, options, hooks, entries, turns);
@@ -214,6 +216,7 @@ export async function readInputs(
       );
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
       if (failed) throw failed.reason;
+      await turns.settle();
     } else {
       for (const [index, entry] of entries.entries()) await run.readFile(index, entry);
     }

@@ -27,13 +27,13 @@ const ITEMS: readonly unknown[] = [
 
 const doc = jsonDocumentFormat<unknown, Doc>({
   name: "json",
-  members: (c) => [
+  before: [["kind", "test"]],
+  arrayKey: "items",
+  after: (c) => [
     ["title", c.title],
     ["extra", c.extra],
-    ["items", undefined],
     ["after", { n: c.title.length }],
   ],
-  arrayKey: "items",
   element: (x) => x,
   end: "\n",
 });
@@ -63,7 +63,13 @@ describe("output formats", () => {
     for (const items of [[], ITEMS.slice(0, 1), ITEMS]) {
       for (const context of [{ title: "t\u202e" }, { title: "t", extra: "e" }]) {
         const expected = `${safeJsonStringify(
-          { title: context.title, extra: context.extra, items, after: { n: context.title.length } },
+          {
+            kind: "test",
+            items,
+            title: context.title,
+            extra: context.extra,
+            after: { n: context.title.length },
+          },
           2,
         )}\n`;
         assert.equal(renderRecords(doc, items, context), expected);

@@ -9,21 +9,22 @@ import type { FileHandle } from "node:fs/promises";
 import { once } from "node:events";
 import { safeJsonStringify } from "./escape.js";
 
-/** One rendering of a list of records: text before, per record, after. */
-export interface FormatRun<T> {
+/** One rendering of a stream of records: text before, per record, after. */
+export interface FormatRun<T, C> {
   readonly head: string;
   record(item: T, index: number): string;
-  /** Text after the last record; `count` records were written. */
-  tail(count: number): string;
+  /**
+   * Text after the last record: `count` records were written, and `context` (counts, a summary)
+   * is known only now. A format never needs a record before writing the one in hand, so a result
+   * of any size streams through it.
+   */
+  tail(count: number, context: C): string;
 }
 
 export interface OutputFormat<T, C> {
   readonly name: string;
-  /**
-   * Starts one rendering. `records` is the whole list: a format may look over it first (a table's
-   * column widths) but writes each record on its own.
-   */
-  start(records: readonly T[], context: C): FormatRun<T>;
+  /** Starts one rendering. */
+  start(): FormatRun<T, C>;
 }
 
 export interface FormatRegistry<T, C> {
@@ -119,66 +120,95 @@ export function stringSink(): TextSink & { text(): string } {
   };
 }
 
+/** A rendering in progress into a sink: records in batches as they come, the context at the end. */
+export interface RecordWriter<T, C> {
+  write(records: Iterable<T>): Promise<void>;
+  /** Writes the tail (the sink is not closed); returns how many records were written. */
+  end(context: C): Promise<number>;
+}
+
+/** Starts writing records through `format` into `sink` (the head is written at the first call). */
+export function recordWriter<T, C>(format: OutputFormat<T, C>, sink: TextSink): RecordWriter<T, C> {
+  const run = format.start();
+  let count = 0;
+  let started = false;
+  const head = async (): Promise<void> => {
+    if (started) return;
+    started = true;
+    await sink.write(run.head);
+  };
+  return {
+    async write(records) {
+      await head();
+      for (const record of records) await sink.write(run.record(record, count++));
+    },
+    async end(context) {
+      await head();
+      await sink.write(run.tail(count, context));
+      return count;
+    },
+  };
+}
+
 /** Writes `records` through `format` into `sink`, record by record (the sink is not closed). */
 export async function writeRecords<T, C>(
   format: OutputFormat<T, C>,
-  records: readonly T[],
+  records: Iterable<T>,
   context: C,
   sink: TextSink,
 ): Promise<void> {
-  const run = format.start(records, context);
-  await sink.write(run.head);
-  for (let i = 0; i < records.length; i++) {
-    await sink.write(run.record(records[i] as T, i));
-  }
-  await sink.write(run.tail(records.length));
+  const writer = recordWriter(format, sink);
+  await writer.write(records);
+  await writer.end(context);
 }
 
 /** The whole rendering as one string (same bytes as `writeRecords`). */
 export function renderRecords<T, C>(
   format: OutputFormat<T, C>,
-  records: readonly T[],
+  records: Iterable<T>,
   context: C,
 ): string {
-  const run = format.start(records, context);
+  const run = format.start();
   const parts = [run.head];
-  for (let i = 0; i < records.length; i++) parts.push(run.record(records[i] as T, i));
-  parts.push(run.tail(records.length));
+  let count = 0;
+  for (const record of records) parts.push(run.record(record, count++));
+  parts.push(run.tail(count, context));
   return parts.join("");
 }
 
 /**
  * `safeJsonStringify(document, 2)` of an object whose member `arrayKey` is a list written one
- * element at a time: `members` in document order, the array among them as `undefined`.
- * Each element is indented as `JSON.stringify` would indent it at that depth.
+ * element at a time: the `before` members (known at the start), the array, then the members
+ * `after` gives from the context known at the end. Members whose value is `undefined` are left
+ * out, as `JSON.stringify` leaves them out. Each element is indented as `JSON.stringify` would
+ * indent it at that depth.
  */
 export function jsonDocumentFormat<T, C>(options: {
   readonly name: string;
-  readonly members: (context: C) => readonly (readonly [string, unknown])[];
+  readonly before: readonly (readonly [string, unknown])[];
   readonly arrayKey: string;
+  readonly after: (context: C) => readonly (readonly [string, unknown])[];
   readonly element: (item: T) => unknown;
   /** Text after the closing brace. */
   readonly end: string;
 }): OutputFormat<T, C> {
   const member = (key: string, value: unknown): string =>
     `  ${JSON.stringify(key)}: ${safeJsonStringify(value, 2).replaceAll("\n", "\n  ")}`;
+  const present = (members: readonly (readonly [string, unknown])[]) =>
+    members.filter(([, v]) => v !== undefined).map(([k, v]) => member(k, v));
+  const head = `{\n${present(options.before)
+    .map((m) => `${m},\n`)
+    .join("")}  ${JSON.stringify(options.arrayKey)}: [`;
   return {
     name: options.name,
-    start(_records, context) {
-      const members = options
-        .members(context)
-        .filter(([k, v]) => k === options.arrayKey || v !== undefined);
-      const at = members.findIndex(([k]) => k === options.arrayKey);
-      const before = members.slice(0, at).map(([k, v]) => member(k, v));
-      const after = members.slice(at + 1).map(([k, v]) => member(k, v));
-      const head = `{\n${before.map((m) => `${m},\n`).join("")}  ${JSON.stringify(options.arrayKey)}: [`;
-      const rest = after.map((m) => `,\n${m}`).join("");
-      return {
-        head,
-        record: (item, index) =>
-          `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item), 2).replaceAll("\n", "\n    ")}`,
-        tail: (count) => `${count ? "\n  " : ""}]${rest}\n}${options.end}`,
-      };
-    },
+    start: () => ({
+      head,
+      record: (item, index) =>
+        `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item), 2).replaceAll("\n", "\n    ")}`,
+      tail: (count, context) =>
+        `${count ? "\n  " : ""}]${present(options.after(context))
+          .map((m) => `,\n${m}`)
+          .join("")}\n}${options.end}`,
+    }),
   };
 }

@@ -22,9 +22,10 @@ import {
 import {
   defineFormats,
   jsonDocumentFormat,
+  recordWriter,
   renderRecords,
-  writeRecords,
   type OutputFormat,
+  type RecordWriter,
   type TextSink,
 } from "./format.js";
 import { skippedText, type ReportInputs } from "./inputs.js";
@@ -393,16 +394,18 @@ const ndjsonFormat: OperationOutputFormat = {
   }),
 };
 
-/** One versioned document (`guestops.events/1`); the operations written one by one. */
+/**
+ * One versioned document (`guestops.events/1`); the operations written one by one as they are
+ * released, the context and summary (known at the end) after them.
+ */
 const jsonFormat: OperationOutputFormat = jsonDocumentFormat<Operation, EventsReport>({
   name: "json",
-  members: ({ summary, context }) => [
-    ["schema", OPERATIONS_SCHEMA],
+  before: [["schema", OPERATIONS_SCHEMA]],
+  arrayKey: "operations",
+  after: ({ summary, context }) => [
     ["context", context],
     ["summary", summary],
-    ["operations", undefined],
   ],
-  arrayKey: "operations",
   element: operationJson,
   end: "\n",
 });
@@ -453,15 +456,15 @@ export const operationsCsv = (operations: readonly Operation[]): string =>
 export const operationsNdjson = (operations: readonly Operation[]): string =>
   operations.map((op) => safeJsonStringify(operationJson(op))).join("\n");
 
-/** Writes operations in a format into `sink`, record by record; `json` includes context and summary. */
-export function writeOperations(
+/**
+ * Starts writing operations in a format into `sink`, batch by batch as they are released;
+ * `end` takes the context and summary (`json` writes them after the operations).
+ */
+export function operationWriter(
   format: OperationFormat,
-  operations: readonly Operation[],
-  summary: AttributionSummary,
-  context: EventsContext,
   sink: TextSink,
-): Promise<void> {
-  return writeRecords(formatOf(format), operations, { summary, context }, sink);
+): RecordWriter<Operation, EventsReport> {
+  return recordWriter(formatOf(format), sink);
 }
 
 /** Renders operations in a format as one string (the bytes `writeOperations` writes). */

@@ -39,18 +39,33 @@ async function ingestFor(file: string, command: string, options: AttributeOption
   }
 }
 
-/** `attributeInputs()` through the store at `file`: every stored operation. */
+/**
+ * `attributeInputs()` through the store at `file`: every stored operation, handed to
+ * `onOperations` in batches in time order (else gathered into `correlated.operations`).
+ */
 export async function attributeWithStore(
   file: string,
-  options: AttributeOptions,
+  options: AttributeOptions & {
+    readonly onOperations?: (operations: readonly Operation[]) => void | Promise<void>;
+  },
 ): Promise<Attributed> {
   const { store, report } = await ingestFor(file, "events", options);
   try {
-    const operations = [...storedOperations(store.db)];
+    const gathered: Operation[] = [];
+    const deliver = options.onOperations ?? ((ops) => void gathered.push(...ops));
+    let batch: Operation[] = [];
+    for (const op of storedOperations(store.db)) {
+      batch.push(op);
+      if (batch.length >= SCAN_BATCH) {
+        await deliver(batch);
+        batch = [];
+      }
+    }
+    if (batch.length) await deliver(batch);
     return {
       read: report.read,
       correlated: {
-        operations,
+        operations: gathered,
         unattached: [],
         sessions: { records: countOf(report, "session"), sessions: 0 },
         observations: { read: countOf(report, "observation"), duplicates: 0 },

@@ -17,8 +17,8 @@ import { skippedOf } from "../../report/inputs.js";
 import {
   isOperationFormat,
   OPERATION_FORMATS,
+  operationWriter,
   summaryText,
-  writeOperations,
   type EventsContext,
 } from "../../report/operations.js";
 import { GuestOpsError } from "../../shared/errors.js";
@@ -210,7 +210,7 @@ export async function events(
   }
   const filters = buildFilters(options, assumeTz);
   // The reading and attribution code loads only when the command runs.
-  const [{ attributeInputs }, { summarise }] = await Promise.all([
+  const [{ attributeInputs }, { SummaryBuilder }] = await Promise.all([
     import("../../pipeline.js"),
     import("../../attribute/summary.js"),
   ]);
@@ -226,28 +226,9 @@ export async function events(
     ...(progress ? { onProgress: progress.update } : {}),
   };
   const db = storePathOf(options, io);
-  const {
-    read,
-    correlated: result,
-    records,
-  } = db !== undefined
-    ? await (await import("../../store/answer.js")).attributeWithStore(db, attributeOptions)
-    : await attributeInputs(attributeOptions);
-  progress?.finish("");
-  const selected = result.operations.filter(filters.test);
-  const summary = summarise({ ...result, operations: selected });
-  const context = contextOf(
-    read,
-    { assumeTz, filters: filters.given },
-    {
-      records: read.totals.records,
-      observations: records.observations,
-      sessionRecords: records.sessions,
-      duplicateObservations: result.observations.duplicates,
-      operations: selected.length,
-      filteredOut: result.operations.length - selected.length,
-    },
-  );
+  const builder = new SummaryBuilder();
+  let summary: ReturnType<typeof builder.result> | undefined;
+  let context: EventsContext | undefined;
   await writeOutput(
     io,
     {
@@ -260,8 +241,46 @@ export async function events(
           { cause: error },
         ),
     },
-    (sink) => writeOperations(format, selected, summary, context, sink),
+    async (sink) => {
+      // operations are written as attribution releases them, filtered, and then dropped
+      const writer = operationWriter(format, sink);
+      let seen = 0;
+      let kept = 0;
+      const take = (operations: readonly Operation[]): Promise<void> => {
+        seen += operations.length;
+        const selected = operations.filter(filters.test);
+        kept += selected.length;
+        for (const op of selected) builder.add(op);
+        return writer.write(selected);
+      };
+      const {
+        read,
+        correlated: result,
+        records,
+      } = db !== undefined
+        ? await (
+            await import("../../store/answer.js")
+          ).attributeWithStore(db, { ...attributeOptions, onOperations: take })
+        : await attributeInputs({ ...attributeOptions, onOperations: take });
+      progress?.finish("");
+      for (const u of result.unattached) builder.unattached(u);
+      summary = builder.result();
+      context = contextOf(
+        read,
+        { assumeTz, filters: filters.given },
+        {
+          records: read.totals.records,
+          observations: records.observations,
+          sessionRecords: records.sessions,
+          duplicateObservations: result.observations.duplicates,
+          operations: kept,
+          filteredOut: seen - kept,
+        },
+      );
+      await writer.end({ summary, context });
+    },
   );
+  if (!summary || !context) return EXIT.ERROR; // unreachable: writeOutput ran the writer or threw
   if (format !== "json" || options.out !== undefined) {
     io.stderr(summaryText(summary, context).replace(/\n$/, ""));
   }
