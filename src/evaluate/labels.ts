@@ -123,14 +123,12 @@ export function parseLabel(text: string): FleetLabel | ScenarioLabel | Operation
     if (o["keys"] !== undefined && !strList(o["keys"])) return "keys is not a list of strings";
     if (o["formats"] !== undefined && !strList(o["formats"]))
       return "formats is not a list of strings";
-    const via =
-      o["via"] === "vcenter" || o["via"] === "direct"
-        ? { via: o["via"] as "vcenter" | "direct" }
-        : {};
-    const outcome =
-      o["outcome"] === "success" || o["outcome"] === "failure"
-        ? { outcome: o["outcome"] as "success" | "failure" }
-        : {};
+    const viaOf = o["via"];
+    const via: Pick<OperationLabel, "via"> =
+      viaOf === "vcenter" || viaOf === "direct" ? { via: viaOf } : {};
+    const outcomeOf = o["outcome"];
+    const outcome: Pick<OperationLabel, "outcome"> =
+      outcomeOf === "success" || outcomeOf === "failure" ? { outcome: outcomeOf } : {};
     return {
       type: "operation",
       scenario: o["scenario"] as string,
@@ -141,8 +139,8 @@ export function parseLabel(text: string): FleetLabel | ScenarioLabel | Operation
       ...(str(o["principal"]) ? { principal: o["principal"] } : {}),
       ...via,
       ...outcome,
-      ...(o["keys"] !== undefined ? { keys: o["keys"] as string[] } : {}),
-      ...(o["formats"] !== undefined ? { formats: o["formats"] as string[] } : {}),
+      ...(o["keys"] !== undefined ? { keys: o["keys"] } : {}),
+      ...(o["formats"] !== undefined ? { formats: o["formats"] } : {}),
       ...(typeof o["verified"] === "boolean" ? { verified: o["verified"] } : {}),
       ...(o["hidden"] === true ? { hidden: true } : {}),
       ...(o["gap"] === true ? { gap: true } : {}),
