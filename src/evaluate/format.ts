@@ -66,7 +66,7 @@ function figuresText(title: string, f: Figures): string[] {
   out.push(`  attribution: right ${at.right}, wrong ${at.wrong}, unknown ${at.unknown}`);
   const o = f.operations;
   out.push(
-    `  operations: ${o.labelled} labelled, ${o.found} found, ${o.missed} missed, ${o.doubleCounted} counted twice${o.unlabelled ? `, ${o.unlabelled} found but not labelled` : ""}`,
+    `  operations: ${o.labelled} labelled, ${o.found} found, ${o.missed} missed, ${o.doubleCounted} counted twice${o.unlabelled ? `, ${o.unlabelled} found but not labelled` : ""}${o.mixed ? `, ${o.mixed} joined records of two calls` : ""}`,
   );
   return out;
 }

@@ -58,6 +58,11 @@ export interface Figures {
     readonly doubleCounted: number;
     /** Operations of the scan no label matches. */
     readonly unlabelled: number;
+    /**
+     * Operations built from records of two or more labelled operations (a join took another
+     * call's record); each counts for the label most of its records belong to. All scenarios only.
+     */
+    readonly mixed?: number;
   };
 }
 
@@ -120,13 +125,20 @@ export function score(input: ScoreInput): Evaluation {
   });
   // operation id -> labels it stands for; label -> operations standing for it
   const labelsOf = new Map<string, Set<number>>();
+  let mixed = 0;
   const opsOf = new Map<number, Operation[]>();
   for (const op of input.operations) {
-    const found = new Set<number>();
+    // the label most of its records belong to (ties: the earliest record's)
+    const votes = new Map<number, number>();
     for (const k of operationKeys(op)) {
       const i = byKey.get(k);
-      if (i !== undefined) found.add(i);
+      if (i !== undefined) votes.set(i, (votes.get(i) ?? 0) + 1);
     }
+    if (votes.size > 1) mixed++;
+    const found = new Set<number>();
+    let top: number | undefined;
+    for (const [i, n] of votes) if (top === undefined || n > (votes.get(top) ?? 0)) top = i;
+    if (top !== undefined) found.add(top);
     if (found.size === 0 && loose.size > 0 && op.time !== undefined) {
       const t = Date.parse(op.time);
       const list = loose.get(`${(op.vm.name ?? "").toLowerCase()}\u0000${op.api}`) ?? [];
@@ -181,6 +193,7 @@ export function score(input: ScoreInput): Evaluation {
       verifiedScenario,
       days,
       hosts,
+      mixed,
     );
   return {
     all: figures(() => true, true),
@@ -206,6 +219,7 @@ function figuresFor(
   verifiedScenario: (id: string) => boolean,
   days: number,
   hosts: number,
+  mixed: number,
 ): Figures {
   const scenarios = input.labels.scenarios;
   const isAttack = (id: string): boolean => scenarios.get(id)?.attack === true;
@@ -317,6 +331,7 @@ function figuresFor(
       missed,
       doubleCounted,
       unlabelled: opsUnlabelled,
+      ...(all ? { mixed } : {}),
     },
   };
 }
