@@ -53,6 +53,8 @@ export interface AnalyzeOptions extends AttributeOptions {
   readonly until?: number;
   /** Rules to run. Default: the built-in rules. */
   readonly rules?: readonly Rule[];
+  /** Each batch of operations inside the time range, as the rules are given it (time order). */
+  readonly onOperations?: (operations: readonly Operation[]) => void;
 }
 
 /** Inputs read and attributed: one operation per API call. */
@@ -217,7 +219,9 @@ export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
   const { read } = await attributeInputs({
     ...options,
     coverage,
-    onOperations: (ops) => scan.add(ops),
+    onOperations: (ops) => {
+      scan.add(ops);
+    },
   });
   return { read, coverage, ...scan.finish() };
 }
@@ -237,6 +241,7 @@ export function createScan(options: {
   readonly coverage: readonly CoverageSpan[];
   readonly since?: number;
   readonly until?: number;
+  readonly onOperations?: (operations: readonly Operation[]) => void;
 }): { add: (operations: readonly Operation[]) => void; finish: () => ScanResult } {
   const deps = {
     rules: options.rules ?? BUILTIN_RULES,
@@ -272,7 +277,10 @@ export function createScan(options: {
         summary.add(op);
       }
       kept += batch.length;
-      if (batch.length) detector.push(batch);
+      if (batch.length) {
+        options.onOperations?.(batch);
+        detector.push(batch);
+      }
       if (!Number.isNaN(last)) alerts.push(...detector.flush(last).closed);
     },
     finish() {

@@ -1,10 +1,12 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { evaluateCommand } from "./evaluate.js";
 import { eventsCommand } from "./events.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
 import { policyCommand } from "./policy.js";
 import { scanCommand } from "./scan.js";
+import { simulateCommand } from "./simulate.js";
 
 export const commands: readonly CommandDef[] = [
   eventsCommand,
@@ -12,4 +14,6 @@ export const commands: readonly CommandDef[] = [
   inspectCommand,
   policyCommand,
   scanCommand,
+  evaluateCommand,
+  simulateCommand,
 ];

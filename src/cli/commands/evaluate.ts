@@ -1,0 +1,97 @@
+/**
+ * `guestops evaluate --truth LABELS PATH... [--policy FILE] [--learn-until T] [--format table|json]`:
+ * scans labelled logs and scores the result (docs/evaluation.md).
+ *
+ * Exit codes: 0 when the evaluation ran; 2 for usage errors, unreadable inputs or labels, an
+ * invalid policy, and a rule that crashed (the figures are still printed).
+ */
+import { resolve } from "node:path";
+import { Option } from "commander";
+import { EVALUATE_FORMATS, isEvaluateFormat } from "../../evaluate/format.js";
+import { escapeTerminal } from "../../report/escape.js";
+import { GuestOpsError } from "../../shared/errors.js";
+import { writeOutput } from "../output.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import { parseTimeBound } from "../time-bound.js";
+import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+
+export interface EvaluateCliOptions extends ReadCliOptions {
+  readonly truth: string;
+  readonly policy?: string;
+  readonly learnUntil?: string;
+  readonly format: string;
+  readonly out?: string;
+}
+
+export const evaluateCommand = defineCommand({
+  name: "evaluate",
+  register(program, io, done) {
+    addReadOptions(program.command("evaluate"))
+      .description(
+        "Scan labelled logs (guestops simulate, or a labelled exercise) and score the detection",
+      )
+      .argument("<paths...>", "files, directories, archives holding the labelled logs")
+      .requiredOption("--truth <labels>", "labels file (NDJSON, docs/evaluation.md)")
+      .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
+      .option("--learn-until <time>", "learn on the operations before T, score the rest")
+      .addOption(
+        new Option("--format <format>", "output format").choices(EVALUATE_FORMATS).default("table"),
+      )
+      .option("--out <file>", "write the result to this file instead of standard output")
+      .action(async (paths: string[], options: EvaluateCliOptions) => {
+        done(await evaluateCli(paths, options, io));
+      });
+  },
+});
+
+export async function evaluateCli(
+  paths: readonly string[],
+  options: EvaluateCliOptions,
+  io: Io,
+): Promise<ExitCode> {
+  if (!isEvaluateFormat(options.format)) {
+    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
+      hint: `use one of ${EVALUATE_FORMATS.join(", ")}`,
+    });
+  }
+  const [{ evaluate }, { evaluationDocument, evaluationText }, { defaultPolicy, loadPolicy }] =
+    await Promise.all([
+      import("../../evaluate/index.js"),
+      import("../../evaluate/format.js"),
+      import("../../policy/load.js"),
+    ]);
+  const policy =
+    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
+  const learnUntil =
+    options.learnUntil === undefined
+      ? undefined
+      : parseTimeBound(options.learnUntil, policy.defaultSite.zone, "since");
+  const result = await evaluate({
+    paths,
+    truth: options.truth,
+    policy,
+    ...readOptionsOf(options),
+    ...(learnUntil !== undefined ? { learnUntil } : {}),
+    // the learning step (`guestops learn`) plugs in here as `learn` once baselines exist
+    stdin: io.stdin,
+    cwd: io.cwd,
+  });
+  const text =
+    options.format === "json"
+      ? `${JSON.stringify(evaluationDocument(result), null, 2)}\n`
+      : evaluationText(result);
+  await writeOutput(
+    io,
+    {
+      out: options.out,
+      finalNewline: false,
+      outputError: (cause) =>
+        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
+          cause,
+          hint: "check that the directory exists and is writable",
+        }),
+    },
+    (sink) => sink.write(text),
+  );
+  return result.analysis.detection.failures.length > 0 ? EXIT.ERROR : EXIT.OK;
+}

@@ -1,0 +1,163 @@
+/**
+ * The proving ground's regression gate: a small simulated fleet, evaluated with its own policy,
+ * must reach eval/expected.json (caught scenarios stay caught, no figure gets worse). Also: the
+ * scorer on hand-written labels without keys (how a site labels its own exercise).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { evaluate } from "../src/evaluate/index.js";
+import type { Figures } from "../src/evaluate/score.js";
+import { loadPolicy } from "../src/policy/load.js";
+import { simulate } from "../src/simulate/index.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+interface Expected {
+  readonly caught: readonly string[];
+  readonly missed: readonly string[];
+  readonly atLeast: { precision: number; attributionRightShare: number; foundShare: number };
+  readonly atMost: {
+    benignAlertsPer100HostsPerDay: number;
+    doubleCounted: number;
+    incidentsPerAttack: number;
+  };
+}
+
+const expected = JSON.parse(readFileSync(join(ROOT, "eval", "expected.json"), "utf8")) as {
+  fleet: { hosts: number; vms: number; days: number; seed: number };
+  all: Expected;
+  verified: Expected;
+};
+
+function check(name: string, f: Figures, want: Expected): void {
+  const byId = new Map(f.scenarios.map((s) => [s.id, s]));
+  for (const id of want.caught) {
+    const s = byId.get(id);
+    assert.ok(s, `${name}: scenario ${id} is in the fleet`);
+    assert.ok(s.caught, `${name}: ${id} was caught and is now missed`);
+    assert.ok(
+      s.incidents <= want.atMost.incidentsPerAttack,
+      `${name}: ${id} made ${s.incidents} incidents`,
+    );
+  }
+  for (const s of f.scenarios) {
+    if (s.caught) continue;
+    assert.ok(want.missed.includes(s.id), `${name}: ${s.id} is missed and not expected to be`);
+  }
+  const a = f.alerts;
+  assert.ok((a.precision ?? 0) >= want.atLeast.precision, `${name}: precision ${a.precision}`);
+  assert.ok(
+    (f.benignAlertsPer100HostsPerDay ?? Infinity) <= want.atMost.benignAlertsPer100HostsPerDay,
+    `${name}: ${f.benignAlertsPer100HostsPerDay} false alerts per 100 hosts per day`,
+  );
+  const at = f.attribution;
+  const share = at.right / Math.max(1, at.right + at.wrong + at.unknown);
+  assert.ok(share >= want.atLeast.attributionRightShare, `${name}: attribution right ${share}`);
+  const o = f.operations;
+  assert.ok(
+    o.found / Math.max(1, o.labelled) >= want.atLeast.foundShare,
+    `${name}: ${o.missed} missed`,
+  );
+  assert.ok(
+    o.doubleCounted <= want.atMost.doubleCounted,
+    `${name}: ${o.doubleCounted} counted twice`,
+  );
+}
+
+describe("evaluate", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const tmp = (): string => {
+    const d = mkdtempSync(join(tmpdir(), "guestops-eval-"));
+    dirs.push(d);
+    return d;
+  };
+
+  it("reaches eval/expected.json on the small simulated fleet", async () => {
+    const dir = tmp();
+    simulate({ out: dir, ...expected.fleet });
+    const result = await evaluate({
+      paths: [join(dir, "logs")],
+      truth: join(dir, "labels.ndjson"),
+      policy: loadPolicy(join(dir, "policy.yaml")),
+    });
+    assert.equal(result.labels.problemCount, 0);
+    assert.equal(result.analysis.detection.failures.length, 0);
+    check("all", result.evaluation.all, expected.all);
+    check("verified", result.evaluation.verified, expected.verified);
+    // the verified subset holds only scenarios whose every operation is in verified formats
+    for (const s of result.evaluation.verified.scenarios) assert.ok(s.verified, s.id);
+  });
+
+  it("misses the attacks a policy that expects everyone cannot see, and says so", async () => {
+    const dir = tmp();
+    simulate({ out: dir, ...expected.fleet, scenarios: ["new-account-fanout"] });
+    // the same estate with a policy that lists the newcomer: its fan-out is no longer caught
+    const policy = readFileSync(join(dir, "policy.yaml"), "utf8").replace(
+      "accounts:\n",
+      "accounts:\n  - name: 'CORP\\svc-deploy'\n    role: admin\n",
+    );
+    writeFileSync(join(dir, "lenient.yaml"), policy);
+    const result = await evaluate({
+      paths: [join(dir, "logs")],
+      truth: join(dir, "labels.ndjson"),
+      policy: loadPolicy(join(dir, "lenient.yaml")),
+    });
+    const fanout = result.evaluation.all.scenarios.find((s) => s.id === "new-account-fanout");
+    assert.equal(fanout?.caught, false);
+    assert.equal(result.evaluation.all.attacks.caught, 0);
+    // and the gate says so
+    assert.throws(
+      () =>
+        check("all", result.evaluation.all, { ...expected.all, caught: ["new-account-fanout"] }),
+      /new-account-fanout was caught and is now missed/,
+    );
+  });
+
+  it("scores labels a site wrote by hand (no keys: matched by VM, method and time)", async () => {
+    const dir = tmp();
+    const truth = join(dir, "exercise.ndjson");
+    writeFileSync(
+      truth,
+      [
+        { type: "scenario", id: "red-team", attack: true, description: "stolen vpxuser on dc01" },
+        {
+          type: "operation",
+          scenario: "red-team",
+          time: "2026-03-14T02:01:50Z",
+          vm: "dc01",
+          api: "InitiateFileTransferToGuest",
+          principal: "vpxuser",
+        },
+        {
+          type: "operation",
+          scenario: "red-team",
+          time: "2026-03-14T02:02:10Z",
+          vm: "dc01",
+          api: "NoSuchCall",
+        },
+      ]
+        .map((l) => JSON.stringify(l))
+        .concat(["not json", JSON.stringify({ type: "operation", scenario: "red-team" })])
+        .join("\n"),
+    );
+    const result = await evaluate({
+      paths: [join(ROOT, "examples", "logs")],
+      truth,
+      policy: loadPolicy(join(ROOT, "examples", "policy.yaml")),
+    });
+    assert.equal(result.labels.problemCount, 2, "two bad lines are counted, not fatal");
+    const red = result.evaluation.all.scenarios[0];
+    assert.equal(red?.id, "red-team");
+    assert.equal(red.caught, true);
+    assert.ok(red.rules.includes("direct-host-access"));
+    assert.equal(result.evaluation.all.operations.found, 1);
+    assert.equal(result.evaluation.all.operations.missed, 1);
+  });
+});
