@@ -33,7 +33,7 @@ describe("createProgressDisplay", () => {
     assert.equal(lines.length, 2);
     assert.match(
       lines[0] ?? "",
-      /^50% \[1\/2\] 2\.00 KB\/4\.00 KB .*3 records {2}esx\\x1B\[2J\.tgz!var\/run\/log\/hostd\.log$/,
+      /^50% \[1\/2\] 2\.00 KiB\/4\.00 KiB .*3 records {2}esx\\x1B\[2J\.tgz!var\/run\/log\/hostd\.log$/,
     );
     assert.ok(
       lines[1]?.startsWith("\u001b[1A\u001b[2K100% "),
@@ -59,8 +59,8 @@ describe("createProgressDisplay", () => {
 describe("formatBytes", () => {
   it("uses short binary units", () => {
     assert.equal(formatBytes(812), "812 B");
-    assert.equal(formatBytes(1536), "1.50 KB");
-    assert.equal(formatBytes(3.5 * 1024 ** 3), "3.50 GB");
-    assert.equal(formatBytes(123 * 1024 ** 2), "123.0 MB");
+    assert.equal(formatBytes(1536), "1.50 KiB");
+    assert.equal(formatBytes(3.5 * 1024 ** 3), "3.50 GiB");
+    assert.equal(formatBytes(123 * 1024 ** 2), "123.0 MiB");
   });
 });

@@ -156,7 +156,7 @@ export function jsonDocumentFormat<T, C>(options: {
   readonly name: string;
   readonly members: (context: C) => readonly (readonly [string, unknown])[];
   readonly arrayKey: string;
-  readonly element: (item: T) => unknown;
+  readonly element: (item: T, context: C) => unknown;
   /** Text after the closing brace. */
   readonly end: string;
 }): OutputFormat<T, C> {
@@ -176,7 +176,7 @@ export function jsonDocumentFormat<T, C>(options: {
       return {
         head,
         record: (item, index) =>
-          `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item), 2).replaceAll("\n", "\n    ")}`,
+          `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item, context), 2).replaceAll("\n", "\n    ")}`,
         tail: (count) => `${count ? "\n  " : ""}]${rest}\n}${options.end}`,
       };
     },

@@ -1,0 +1,42 @@
+/**
+ * What the operation filters of `events` add to account matching, and what they say when they
+ * leave nothing: a bare user (`svc-aria`) matches that user in any domain (`CORP\svc-aria`,
+ * `svc-aria@corp.example`); a filter that matched none of the operations read says so on stderr,
+ * with the accounts it could have matched, instead of an empty result that looks like "no activity".
+ */
+import type { Operation, Principal } from "../model/operation.js";
+import { escapeTerminal } from "../report/escape.js";
+import { globMatch } from "../shared/glob.js";
+
+/** `pattern` names no domain (no `\` and no `@`) and matches the principal's user name. */
+export function bareAccountMatches(principal: Principal, pattern: string): boolean {
+  const wanted = pattern.trim().toLowerCase();
+  if (wanted === "" || /[\\@]/.test(wanted) || principal.user === "") return false;
+  return globMatch(wanted, principal.user.toLowerCase());
+}
+
+/** The stderr note when filters left nothing of `all`, else undefined. */
+export function filteredToNothing(
+  given: Readonly<Record<string, string>>,
+  all: readonly Operation[],
+  selected: number,
+): string | undefined {
+  const names = Object.keys(given);
+  if (names.length === 0 || selected > 0 || all.length === 0) return undefined;
+  const lines = [
+    `guestops: note: the filters (${names.map((k) => `--${k} ${escapeTerminal(given[k] ?? "")}`).join(", ")}) matched none of the ${all.length} operation${all.length === 1 ? "" : "s"} read`,
+  ];
+  if (given["account"] !== undefined) {
+    const counts = new Map<string, number>();
+    for (const op of all) {
+      const p = op.attribution.principal;
+      const name = p ? p.display : op.attribution.level;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+    lines.push(
+      `  accounts seen: ${top.map(([n, c]) => `${escapeTerminal(n)} (${c})`).join(", ")}${counts.size > top.length ? ", …" : ""}`,
+    );
+  }
+  return lines.join("\n");
+}
