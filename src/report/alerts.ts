@@ -303,7 +303,8 @@ export function scanTable(
     layout,
     (cell) => paint(cell, "dim", display.color),
   );
-  const text = (line: string, indent: string): string[] => wrapped(line, indent, display.width);
+  const text = (line: string, indent: string, hang = "  "): string[] =>
+    wrapped(line, indent, display.width, hang);
   const out: string[] = [];
   for (const { incident: i, alerts: members } of groups) {
     if (out.length > 0) out.push("");
@@ -343,7 +344,7 @@ export function scanTable(
     }
   }
   if (layout.dropped.length > 0) {
-    out.push("", `(${layout.dropped.join(", ")} left out to fit: --wide shows every column)`);
+    out.push("", ...text(`(left out to fit: ${layout.dropped.join(", ")}; --wide shows all)`, ""));
   }
   return out.join("\n");
 }
@@ -367,9 +368,9 @@ export function alertsTable(
   for (const a of bySeverityDesc(alerts)) {
     out.push(tableLine(cellsOf(layout, a), layout, severityStyle(a.severity, display.color)));
     const raised = escalationText(a);
-    if (raised) out.push(...wrapped(`↑ ${raised}`, "    ", display.width));
+    if (raised) out.push(...wrapped(`↑ ${raised}`, "    ", display.width, "  "));
     for (const reason of a.reasons) {
-      out.push(...wrapped(`- ${escapeTerminal(reason)}`, "    ", display.width));
+      out.push(...wrapped(`- ${escapeTerminal(reason)}`, "    ", display.width, "  "));
     }
   }
   return out.join("\n");

@@ -30,6 +30,7 @@ import {
   PLAIN_DISPLAY,
   tableLine,
   timeTitle,
+  wrapped,
   type Column,
   type TableDisplay,
 } from "./table.js";
@@ -375,7 +376,7 @@ function tableColumns(operations: readonly Operation[], zone: string): Column<Op
     { title: "VM", priority: 1, min: 8, max: 28, value: (op) => e(vm(op)) },
     { title: "METHOD", priority: 0, min: 12, max: 30, value: apiText },
     { title: "OUTCOME", priority: 2, min: 7, value: (op) => op.outcome },
-    { title: "LEVEL", priority: 2, min: 5, value: (op) => op.attribution.level },
+    { title: "LEVEL", priority: 1, min: 5, value: (op) => op.attribution.level },
     { title: "PRINCIPAL", priority: 0, min: 10, max: 32, value: (op) => e(principalText(op)) },
     { title: "ORIGIN", priority: 4, min: 10, max: 32, value: (op) => e(originText(op)) },
     { title: "GUEST", priority: 5, min: 10, max: 60, value: (op) => e(guestText(op)) },
@@ -508,7 +509,7 @@ const tableFormat: OutputFormat<Operation, Partial<EventsReport> | undefined> = 
         count === 0
           ? "No operations.\n"
           : layout.dropped.length
-            ? `(${layout.dropped.join(", ")} left out to fit ${display.width ?? ""} columns: --wide shows every column)\n`
+            ? `${wrapped(`(left out to fit ${display.width ?? ""} columns: ${layout.dropped.join(", ")}; --wide shows all)`, "", display.width).join("\n")}\n`
             : "",
     };
   },

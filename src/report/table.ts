@@ -73,8 +73,12 @@ export function layoutTable<T>(
   const need = (idx: readonly number[], ws: readonly number[]): number =>
     idx.reduce((n, i) => n + (ws[i] ?? 0), 0) + GAP * Math.max(0, idx.length - 1);
   const dropped: string[] = [];
-  // drop the least important columns until the least widths fit
-  while (kept.length > 1 && need(kept, least) > limit) {
+  // drop the least important columns until the most important ones fit whole and the rest at
+  // their least widths: a narrow terminal shows fewer columns rather than every column cut
+  const wanted = columns.map((c, i) => (c.priority === 0 ? (natural[i] ?? 0) : (least[i] ?? 0)));
+  const droppable = (idx: readonly number[]): boolean =>
+    idx.some((i) => (columns[i]?.priority ?? 0) > 0);
+  while (kept.length > 1 && droppable(kept) && need(kept, wanted) > limit) {
     const worst = kept.reduce((a, b) =>
       (columns[b]?.priority ?? 0) > (columns[a]?.priority ?? 0) ||
       ((columns[b]?.priority ?? 0) === (columns[a]?.priority ?? 0) && b > a)
@@ -83,6 +87,11 @@ export function layoutTable<T>(
     );
     kept = kept.filter((i) => i !== worst);
     dropped.push(columns[worst]?.title ?? "");
+  }
+  while (kept.length > 1 && need(kept, least) > limit) {
+    const last = kept[kept.length - 1] ?? 0;
+    kept = kept.filter((i) => i !== last);
+    dropped.push(columns[last]?.title ?? "");
   }
   const widths = columns.map((_, i) => least[i] ?? 0);
   let spare = limit - need(kept, widths);
@@ -134,11 +143,23 @@ export function tableLine(
 export const cellsOf = <T>(layout: Layout<T>, row: T): string[] =>
   layout.columns.map((c) => c.value(row));
 
-/** Text under a row, indented and wrapped to the width (never cut). */
-export function wrapped(text: string, indent: string, width: number | undefined): string[] {
+/**
+ * Text under a row, indented and wrapped to the width (never cut); lines after the first are
+ * indented by `hang` more, so that each item stands out.
+ */
+export function wrapped(
+  text: string,
+  indent: string,
+  width: number | undefined,
+  hang = "",
+): string[] {
   if (width === undefined) return [`${indent}${text}`];
-  const room = Math.max(20, width - displayWidth(indent));
-  return wrapToWidth(text, room).map((line) => `${indent}${line}`);
+  const first = Math.max(20, width - displayWidth(indent));
+  const rest = Math.max(20, first - displayWidth(hang));
+  const lines = wrapToWidth(text, first);
+  if (lines.length <= 1 || hang === "") return lines.map((line) => `${indent}${line}`);
+  const tail = wrapToWidth(lines.slice(1).join(" "), rest);
+  return [`${indent}${lines[0] ?? ""}`, ...tail.map((line) => `${indent}${hang}${line}`)];
 }
 
 /* ------------------------------------------------------------------------------------------------

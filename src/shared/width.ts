@@ -67,7 +67,8 @@ export function wrapToWidth(text: string, width: number): string[] {
   if (width <= 0 || stringWidth(text) <= width) return [text];
   const lines: string[] = [];
   let line = "";
-  for (const word of text.split(/ +/)) {
+  // split at single spaces: a run of spaces inside a line is kept as written
+  for (const word of text.split(" ")) {
     let w = word;
     while (stringWidth(w) > width) {
       if (line !== "") {
@@ -79,14 +80,13 @@ export function wrapToWidth(text: string, width: number): string[] {
       lines.push(cut);
       w = w.slice(cut.length);
     }
-    if (w === "") continue;
     const next = line === "" ? w : `${line} ${w}`;
     if (stringWidth(next) <= width) line = next;
     else {
-      lines.push(line);
+      lines.push(line.trimEnd());
       line = w;
     }
   }
-  if (line !== "") lines.push(line);
+  if (line.trim() !== "") lines.push(line.trimEnd());
   return lines;
 }
