@@ -43,6 +43,33 @@ describe("createProgressDisplay", () => {
     assert.equal(lines[2], "\u001b[1A\u001b[2Kdone");
   });
 
+  it("with a raw writer: redraws with a carriage return, fits the width, erases itself at the end", () => {
+    let now = 0;
+    const raw: string[] = [];
+    const lines: string[] = [];
+    const display = createProgressDisplay({
+      write: (l) => lines.push(l),
+      raw: (t) => raw.push(t),
+      escape: (t) => t,
+      now: () => now,
+      width: 40,
+    });
+    now = 1500;
+    display.update(at(2048, "a/very/long/path/to/an/esxi/support/bundle.tgz"));
+    now = 2000;
+    display.update(at(4096));
+    assert.equal(raw.length, 2);
+    for (const r of raw) {
+      assert.ok(r.startsWith("\r\u001b[2K"), "redrawn in place");
+      assert.ok(!r.includes("\n"), "no line break: nothing left behind");
+      assert.ok(Array.from(r.slice(5)).length <= 40, r);
+    }
+    assert.match(raw[0] ?? "", /…/, "cut in the middle");
+    display.finish("");
+    assert.equal(raw.at(-1), "\r\u001b[2K", "erased");
+    assert.deepEqual(lines, [], "no closing line for an empty one");
+  });
+
   it("prints nothing at the end of a short run", () => {
     const lines: string[] = [];
     const display = createProgressDisplay({
