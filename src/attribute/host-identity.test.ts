@@ -126,21 +126,21 @@ describe("--input-host", () => {
   writeFileSync(join(dir, "a", "hostd.log"), `${line("02:02:41.665", "4398")}\n`);
   writeFileSync(join(dir, "b", "hostd.log"), `${line("03:02:41.665", "4399")}\n`);
 
-  const hosts = async (args: string[]): Promise<(string | undefined)[]> => {
+  const hosts = async (args: string[]): Promise<(string | null)[]> => {
     const { io, out, err } = fakeIo(dir);
     assert.equal(await run(["events", "a", "b", "--format", "json", ...args], io), 0, err.join(""));
-    const doc = JSON.parse(out.join("")) as { operations: { host?: string }[] };
+    const doc = JSON.parse(out.join("")) as { operations: { host: string | null }[] };
     return doc.operations.map((o) => o.host);
   };
 
   it("NAME for every input, PATH=NAME for the inputs at or under PATH (the last match wins)", async () => {
-    assert.deepEqual(await hosts([]), [undefined, undefined]);
+    assert.deepEqual(await hosts([]), [null, null], "unknown host: null (key present)");
     assert.deepEqual(await hosts(["--input-host", "esx09"]), ["esx09", "esx09"]);
     assert.deepEqual(
       await hosts(["--input-host", "esx09", "--input-host", "b=esx10.corp.example"]),
       ["esx09", "esx10.corp.example"],
     );
-    assert.deepEqual(await hosts(["--input-host", "a/hostd.log=esx11"]), ["esx11", undefined]);
+    assert.deepEqual(await hosts(["--input-host", "a/hostd.log=esx11"]), ["esx11", null]);
   });
 
   it("refuses what is not a host name", () => {

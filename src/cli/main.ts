@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { isatty } from "node:tty";
 import { escapeLines, run } from "./run.js";
 import { EXIT } from "./types.js";
 
@@ -8,6 +9,11 @@ run(process.argv.slice(2), {
   stderr: (text) => void process.stderr.write(`${text}\n`),
   stdin: () => process.stdin,
   isStderrTty: process.stderr.isTTY,
+  stderrRaw: (text) => void process.stderr.write(text),
+  isStdoutTty: process.stdout.isTTY,
+  isStdinTty: isatty(0),
+  ...(process.stdout.isTTY ? { stdoutColumns: process.stdout.columns } : {}),
+  ...(process.stderr.isTTY ? { stderrColumns: process.stderr.columns } : {}),
   env: process.env,
   cwd: process.cwd(),
 }).then(

@@ -17,8 +17,9 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
     .configureOutput({
       writeOut: (s) => io.stdout(s.replace(/\n$/, "")),
       writeErr: (s) => io.stderr(escapeLines(s.replace(/\n$/, ""))),
-    })
-    .showHelpAfterError("(run with --help for usage)");
+      // commander's own usage errors are printed below, in the one error style
+      outputError: () => undefined,
+    });
   for (const command of commands) command.register(program, io, (code) => (exitCode = code));
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -26,18 +27,39 @@ export async function run(argv: readonly string[], io: Io): Promise<ExitCode> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; anything else is a usage error.
-      return error.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
+      if (error.exitCode === 0) return EXIT.OK;
+      io.stderr(errorText(commanderUsage(error, argv, program)));
+      return EXIT.ERROR;
     }
     if (isGuestOpsError(error)) {
-      io.stderr(
-        escapeLines(
-          `guestops: ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
-        ),
-      );
+      io.stderr(errorText(error));
       return EXIT.ERROR;
     }
     throw error; // a bug: main prints the stack and exits 2
   }
+}
+
+/** The one error style: `guestops: ERR_…: message`, then `  hint: …` (escaped). */
+export const errorText = (error: { code: string; message: string; hint?: string | undefined }) =>
+  escapeLines(
+    `guestops: ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ""}`,
+  );
+
+/** A commander usage error in guestops' words, its hint naming the help of the command used. */
+function commanderUsage(error: CommanderError, argv: readonly string[], program: Command) {
+  const names = new Set(program.commands.map((c) => c.name()));
+  const used = argv.find((a) => names.has(a));
+  const sub = used !== undefined ? program.commands.find((c) => c.name() === used) : undefined;
+  const nested = sub?.commands.length
+    ? argv.find((a) => sub.commands.some((c) => c.name() === a))
+    : undefined;
+  const help = ["guestops", used, nested, "--help"].filter((x) => x !== undefined).join(" ");
+  const message = error.message.replace(/^error: /, "").replace(/\n/g, " ");
+  return {
+    code: "ERR_USAGE",
+    message,
+    hint: `${help} lists the options; guestops help for topics.`,
+  };
 }
 
 /**

@@ -11,6 +11,15 @@ export interface Io {
   readonly stdin: () => NodeJS.ReadableStream;
   /** True when stderr is a terminal (progress display). */
   readonly isStderrTty: boolean;
+  /** Writes to stderr as is, no line break added (the progress line redraws in place). */
+  readonly stderrRaw?: (text: string) => void;
+  /** True when stdout is a terminal (tables fitted to it, colour under `--color auto`). */
+  readonly isStdoutTty?: boolean;
+  /** True when stdin is a terminal: then no path means a usage error, not "read stdin". */
+  readonly isStdinTty?: boolean;
+  /** The terminals' widths in columns, when they are terminals. */
+  readonly stdoutColumns?: number;
+  readonly stderrColumns?: number;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
 }

@@ -3,11 +3,17 @@
  * line), at most a few times a second, and only once a run has lasted long enough to need it.
  * Everything it prints from the input (paths, member names) is escaped by the caller's `escape`.
  */
+import { truncateMiddle } from "../shared/width.js";
 import type { ReadProgress } from "./read.js";
 
 export interface ProgressOptions {
   /** Writes one line (the caller adds the line break). */
   readonly write: (line: string) => void;
+  /**
+   * Writes text as it is (no line break added). Given, the line is redrawn with a carriage return
+   * and erased when done, so nothing is left behind; else whole lines are written (cursor up).
+   */
+  readonly raw?: (text: string) => void;
   /** Makes a log-derived string safe to print. */
   readonly escape: (text: string) => string;
   readonly now?: () => number;
@@ -26,6 +32,7 @@ export interface ProgressDisplay {
 }
 
 const UP_AND_CLEAR = "\u001b[1A\u001b[2K";
+const CLEAR_LINE = "\r\u001b[2K";
 
 export function createProgressDisplay(options: ProgressOptions): ProgressDisplay {
   const now = options.now ?? Date.now;
@@ -41,11 +48,16 @@ export function createProgressDisplay(options: ProgressOptions): ProgressDisplay
       if (t - start < delay || t - last < interval) return;
       last = t;
       const line = fit(progressLine(p, t - start, options.escape), width);
-      options.write(shown ? `${UP_AND_CLEAR}${line}` : line);
+      if (options.raw) options.raw(`${CLEAR_LINE}${line}`);
+      else options.write(shown ? `${UP_AND_CLEAR}${line}` : line);
       shown = true;
     },
     finish: (closing) => {
-      if (shown) options.write(`${UP_AND_CLEAR}${fit(closing, width)}`);
+      if (!shown) return;
+      if (options.raw) {
+        options.raw(CLEAR_LINE);
+        if (closing !== "") options.write(fit(closing, width));
+      } else options.write(`${UP_AND_CLEAR}${fit(closing, width)}`);
     },
   };
 }
@@ -65,9 +77,9 @@ export function progressLine(
   return `${pct}[${p.fileIndex + 1}/${p.files}] ${size}${rate}, ${p.records} records  ${escape(where)}`;
 }
 
-/** Bytes for people: `812 B`, `1.4 MB`, `2.31 GB` (powers of 1024, short names). */
+/** Bytes for people: `812 B`, `1.40 MiB`, `2.31 GiB` (powers of 1024, named as such). */
 export function formatBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
@@ -77,10 +89,5 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${Math.round(v)} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-/** Cuts a line to `width` characters, keeping the end (the path's file name) visible. */
-function fit(line: string, width: number): string {
-  const chars = Array.from(line);
-  if (chars.length <= width) return line;
-  const keepStart = Math.floor(width / 2);
-  return `${chars.slice(0, keepStart).join("")}…${chars.slice(chars.length - (width - keepStart - 1)).join("")}`;
-}
+/** Cuts a line to `width` columns, keeping the end (the path's file name) visible. */
+const fit = (line: string, width: number): string => truncateMiddle(line, width);

@@ -96,8 +96,12 @@ describe("alert formatters", () => {
     const lines = text.split("\n");
     assert.match(lines[0] ?? "", /^INCIDENT [A-Z]+ +in-[0-9a-f]{16} {2}2026-03-14 02:02Z/);
     assert.match(lines[1] ?? "", /^ {2}CORP\\alice on =HYPERLINK.*\\x1B\[31mdc01/);
-    assert.match(lines[2] ?? "", /^ {4}SEVERITY {2}ID/);
-    assert.match(lines[3] ?? "", new RegExp(`^ {4}[A-Z]+ +${alerts()[0]?.id ?? "?"}`));
+    assert.match(
+      lines[2] ?? "",
+      /^ {2}critical: two rules agree \(direct-host-access, outside-hours\): raised from high to critical$/,
+    );
+    assert.match(lines[3] ?? "", /^ {4}SEVERITY {2}ID/);
+    assert.match(lines[4] ?? "", new RegExp(`^ {4}[A-Z]+ +${alerts()[0]?.id ?? "?"}`));
   });
 
   it("scan csv: an incident row, then its alert rows, formulas neutralised in both", () => {

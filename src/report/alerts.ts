@@ -3,17 +3,24 @@
  * csv (spreadsheets). Incidents come first, most severe first, each with its alerts. Every string that may come from a log is escaped: terminal control characters
  * made visible in table and csv, CSV formulas neutralised, JSON written with `safeJsonStringify`.
  */
-import { SEVERITIES, type Alert, type Severity } from "../model/alert.js";
+import { SEVERITIES, severityRank, type Alert, type Severity } from "../model/alert.js";
 import type { Incident } from "../model/incident.js";
 import type { AttributionLevel } from "../model/operation.js";
-import {
-  csvRow,
-  escapeTerminal,
-  type CsvValue,
-  safeJsonStringify,
-  truncateForDisplay,
-} from "./escape.js";
+import { csvRow, escapeTerminal, type CsvValue, safeJsonStringify } from "./escape.js";
 import { skippedText, type ReportInputs } from "./inputs.js";
+import { padToWidth } from "../shared/width.js";
+import {
+  cellsOf,
+  displayTime,
+  layoutTable,
+  paint,
+  PLAIN_DISPLAY,
+  tableLine,
+  timeTitle,
+  wrapped,
+  type Column,
+  type TableDisplay,
+} from "./table.js";
 
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
@@ -76,10 +83,11 @@ export function formatAlerts(
   alerts: readonly Alert[],
   summary: ScanSummary,
   incidents: readonly Incident[],
+  display: TableDisplay = PLAIN_DISPLAY,
 ): string {
   switch (format) {
     case "table":
-      return scanTable(incidents, alerts);
+      return scanTable(incidents, alerts, display);
     case "ndjson":
       return scanNdjson(incidents, alerts);
     case "json":
@@ -214,102 +222,157 @@ export function alertsCsv(alerts: readonly Alert[]): string {
   return out.replace(/\r\n$/, "");
 }
 
-const pad = (text: string, width: number): string => {
-  const len = Array.from(text).length;
-  return len >= width ? text : text + " ".repeat(width - len);
-};
+const pad = (text: string, width: number): string => padToWidth(text, width);
 
-const shortTime = (iso: string | undefined): string =>
-  iso === undefined ? "-" : iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z");
+const shortTime = (iso: string | undefined, zone = "UTC"): string =>
+  iso === undefined ? "-" : displayTime(iso, zone, false);
 
-const ALERT_HEADER = [
-  "SEVERITY",
-  "ID",
-  "FIRST SEEN (UTC)",
-  "PRINCIPAL",
-  "VM",
-  "HOST",
-  "OPS",
-  "RULES",
-] as const;
+const bySeverityDesc = <T extends { readonly severity: Severity }>(items: readonly T[]): T[] =>
+  items
+    .map((item, i) => ({ item, i }))
+    .sort((x, y) => severityRank(y.item.severity) - severityRank(x.item.severity) || x.i - y.i)
+    .map((x) => x.item);
 
-/** One alert's table cells. */
-const alertRow = (a: Alert): string[] => [
-  a.severity.toUpperCase(),
-  a.id,
-  shortTime(a.firstSeen),
-  truncateForDisplay(`${a.principal.display} (${a.principal.level})`, 36),
-  truncateForDisplay(a.vm, 24),
-  truncateForDisplay(a.host ?? "-", 24),
-  String(a.count),
-  a.rules.join(", "),
+const COUNT_WORDS = ["no", "one", "two", "three", "four", "five", "six"];
+
+/**
+ * Why an alert's severity is above every one of its signals' (two or more rules agreeing raise it
+ * one step: docs/alerts.md): `two rules agree (a, b): raised from high to critical`. Undefined
+ * when the severity is a signal's own.
+ */
+export function escalationText(alert: Alert): string | undefined {
+  if (alert.signals.length === 0) return undefined;
+  const top = alert.signals.reduce<Severity>(
+    (acc, sig) => (severityRank(sig.severity) > severityRank(acc) ? sig.severity : acc),
+    "info",
+  );
+  if (severityRank(alert.severity) <= severityRank(top)) return undefined;
+  const n = alert.rules.length;
+  const count = COUNT_WORDS[n] ?? String(n);
+  return `${count} rules agree (${alert.rules.join(", ")}): raised from ${top} to ${alert.severity}`;
+}
+
+/** The alert columns, priority 0 kept longest (report/table.ts). */
+const alertColumns = (zone: string): Column<Alert>[] => [
+  { title: "SEVERITY", priority: 0, min: 8, value: (a) => a.severity.toUpperCase() },
+  { title: "ID", priority: 3, min: 8, value: (a) => a.id },
+  {
+    title: timeTitle("FIRST SEEN", zone),
+    priority: 0,
+    min: 16,
+    value: (a) => shortTime(a.firstSeen, zone),
+  },
+  {
+    title: "PRINCIPAL",
+    priority: 0,
+    min: 12,
+    max: 40,
+    value: (a) => escapeTerminal(`${a.principal.display} (${a.principal.level})`),
+  },
+  { title: "VM", priority: 1, min: 8, max: 28, value: (a) => escapeTerminal(a.vm) },
+  { title: "HOST", priority: 3, min: 8, max: 28, value: (a) => escapeTerminal(a.host ?? "-") },
+  { title: "OPS", priority: 2, min: 3, align: "right", value: (a) => String(a.count) },
+  { title: "RULES", priority: 1, min: 10, value: (a) => a.rules.join(", ") },
 ];
 
-/** Renders rows at column widths fitted to the header and every row (last column not padded). */
-function columns(rows: readonly (readonly string[])[]): (cells: readonly string[]) => string {
-  const widths = ALERT_HEADER.map((h) => Array.from(h).length);
-  for (const r of rows) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, Array.from(c).length);
-    });
-  }
-  return (cells) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-}
+/** Colours the severity cell (the first) of an alert row. */
+const severityStyle =
+  (severity: Severity, color: boolean) =>
+  (cell: string, index: number): string =>
+    index === 0 ? paint(cell, severity, color) : cell;
 
 /**
  * The `scan` table: one block per incident, most severe first: a line with its severity, id, time
- * span and size, its title and what linked its alerts, then its alerts (as in `alertsTable`),
- * indented. Every log-derived string is escaped; cells are cut, titles and reasons never are.
+ * span and size, its title, what linked its alerts and why its severity was raised, then its
+ * alerts, most severe first, each with its reasons wrapped under it. The table is fitted to the
+ * display's width (columns dropped, values cut with `…`; `--wide` keeps all); titles and reasons
+ * are wrapped, never cut. Every log-derived string is escaped.
  */
-export function scanTable(incidents: readonly Incident[], alerts: readonly Alert[]): string {
+export function scanTable(
+  incidents: readonly Incident[],
+  alerts: readonly Alert[],
+  display: TableDisplay = PLAIN_DISPLAY,
+): string {
   if (alerts.length === 0 && incidents.length === 0) return "No alerts.";
-  const groups = byIncident(incidents, alerts);
-  const line = columns(alerts.map(alertRow));
+  const groups = byIncident(bySeverityDesc(incidents), alerts);
+  const rowIndent = "    ";
+  const inner = display.width === undefined ? undefined : display.width - rowIndent.length;
+  const layout = layoutTable(alertColumns(display.zone), alerts, { ...display, width: inner });
+  const header = tableLine(
+    layout.columns.map((c) => c.title),
+    layout,
+    (cell) => paint(cell, "dim", display.color),
+  );
+  const text = (line: string, indent: string, hang = "  "): string[] =>
+    wrapped(line, indent, display.width, hang);
   const out: string[] = [];
   for (const { incident: i, alerts: members } of groups) {
     if (out.length > 0) out.push("");
+    let top: Alert | undefined;
     if (i) {
       const n = i.alerts.length;
       const span =
         i.firstSeen === undefined
           ? "no time"
-          : `${shortTime(i.firstSeen)} → ${shortTime(i.lastSeen ?? i.firstSeen)}`;
+          : `${shortTime(i.firstSeen, display.zone)} → ${shortTime(i.lastSeen ?? i.firstSeen, display.zone)}`;
+      const sev = paint(pad(i.severity.toUpperCase(), 8), i.severity, display.color);
       out.push(
-        `INCIDENT ${pad(i.severity.toUpperCase(), 8)}  ${i.id}  ${span}  ${n} alert${n === 1 ? "" : "s"}, ${i.operations} operation${i.operations === 1 ? "" : "s"}`,
+        ...text(
+          `INCIDENT ${sev}  ${i.id}  ${span}  ${n} alert${n === 1 ? "" : "s"}, ${i.operations} operation${i.operations === 1 ? "" : "s"}`,
+          "",
+        ),
       );
-      out.push(`  ${escapeTerminal(i.title)}`);
+      out.push(...text(escapeTerminal(i.title), "  "));
       if (i.links.length > 0) {
-        out.push(`  linked by: ${escapeTerminal(i.links.map(linkText).join("; "))}`);
+        out.push(...text(`linked by: ${escapeTerminal(i.links.map(linkText).join("; "))}`, "  "));
       }
+      top = members.find((a) => a.severity === i.severity);
+      const raised = top ? escalationText(top) : undefined;
+      if (raised) out.push(...text(`${i.severity}: ${raised}`, "  "));
     } else {
       out.push("ALERTS IN NO INCIDENT");
     }
-    out.push(`    ${line(ALERT_HEADER)}`);
-    for (const a of members) {
-      out.push(`    ${line(alertRow(a))}`);
-      for (const reason of a.reasons) out.push(`        - ${escapeTerminal(reason)}`);
+    out.push(`${rowIndent}${header}`);
+    for (const a of bySeverityDesc(members)) {
+      out.push(
+        `${rowIndent}${tableLine(cellsOf(layout, a), layout, severityStyle(a.severity, display.color))}`,
+      );
+      // the incident's line already explains its top alert's severity
+      const raised = i && a.severity === i.severity && a === top ? undefined : escalationText(a);
+      if (raised) out.push(...text(`↑ ${raised}`, "        "));
+      for (const reason of a.reasons) out.push(...text(`- ${escapeTerminal(reason)}`, "        "));
     }
+  }
+  if (layout.dropped.length > 0) {
+    out.push("", ...text(`(left out to fit: ${layout.dropped.join(", ")}; --wide shows all)`, ""));
   }
   return out.join("\n");
 }
 
 /**
- * A table for people: one row per alert, its reasons indented below. Cells are escaped and cut;
- * reasons are escaped, never cut.
+ * A table for people: one row per alert, most severe first, its reasons indented below. Cells
+ * are escaped and cut to the display's width; reasons are escaped and wrapped, never cut.
  */
-export function alertsTable(alerts: readonly Alert[]): string {
+export function alertsTable(
+  alerts: readonly Alert[],
+  display: TableDisplay = PLAIN_DISPLAY,
+): string {
   if (alerts.length === 0) return "No alerts.";
-  const rows = alerts.map(alertRow);
-  const line = columns(rows);
-  const out = [line(ALERT_HEADER)];
-  alerts.forEach((a, i) => {
-    out.push(line(rows[i] ?? []));
-    for (const reason of a.reasons) out.push(`    - ${escapeTerminal(reason)}`);
-  });
+  const layout = layoutTable(alertColumns(display.zone), alerts, display);
+  const out = [
+    tableLine(
+      layout.columns.map((c) => c.title),
+      layout,
+    ),
+  ];
+  for (const a of bySeverityDesc(alerts)) {
+    out.push(tableLine(cellsOf(layout, a), layout, severityStyle(a.severity, display.color)));
+    const raised = escalationText(a);
+    if (raised) out.push(...wrapped(`↑ ${raised}`, "    ", display.width, "  "));
+    for (const reason of a.reasons) {
+      out.push(...wrapped(`- ${escapeTerminal(reason)}`, "    ", display.width, "  "));
+    }
+  }
   return out.join("\n");
 }
 

@@ -5,6 +5,7 @@ import { safeJsonStringify } from "./escape.js";
 import {
   defineFormats,
   jsonDocumentFormat,
+  recordWriter,
   renderRecords,
   streamSink,
   stringSink,
@@ -72,7 +73,7 @@ describe("output formats", () => {
           },
           2,
         )}\n`;
-        assert.equal(renderRecords(doc, items, context), expected);
+        assert.equal(renderRecords(doc, items, undefined, context), expected);
       }
     }
   });
@@ -81,10 +82,10 @@ describe("output formats", () => {
     const many = Array.from({ length: 5000 }, (_, i) => ({ i, s: `item ${i} é\u2028` }));
     const slow = slowWritable();
     const sink = streamSink(slow.stream);
-    await writeRecords(doc, many, { title: "x" }, sink);
+    await writeRecords(doc, many, undefined, { title: "x" }, sink);
     await sink.close();
     await new Promise<void>((done) => slow.stream.end(done));
-    assert.equal(slow.text(), renderRecords(doc, many, { title: "x" }));
+    assert.equal(slow.text(), renderRecords(doc, many, undefined, { title: "x" }));
     assert.ok(slow.waits() > 0, "the stream was full at least once");
   });
 
@@ -101,9 +102,36 @@ describe("output formats", () => {
       start: () => ({ head: "", record: (n) => `${n}\n`, tail: () => "" }),
     };
     await assert.rejects(async () => {
-      await writeRecords(lines, big, undefined, sink);
+      await writeRecords(lines, big, undefined, undefined, sink);
       await sink.close();
     }, /EPIPE-like/);
+  });
+
+  it("streams batches through a writer: the first batch is the sample, the context comes at the end", async () => {
+    const seen: number[][] = [];
+    const sized: OutputFormat<number, { total: number }> = {
+      name: "sized",
+      start: (_settings, sample) => {
+        seen.push([...sample]);
+        const width = Math.max(1, ...sample.map((n) => String(n).length));
+        return {
+          head: `[${width}]`,
+          record: (n) => String(n).padStart(width),
+          tail: (count, context) => `(${count} of ${context.total})`,
+        };
+      },
+    };
+    const sink = stringSink();
+    const writer = recordWriter(sized, undefined, sink);
+    await writer.write([]);
+    await writer.write([7, 42]);
+    await writer.write([100]);
+    assert.equal(await writer.end({ total: 3 }), 3);
+    assert.deepEqual(seen, [[7, 42]]);
+    assert.equal(sink.text(), "[2] 742100(3 of 3)");
+    const empty = stringSink();
+    await recordWriter(sized, undefined, empty).end({ total: 0 });
+    assert.equal(empty.text(), "[1](0 of 0)");
   });
 
   it("keeps its formats by name, in order", async () => {
@@ -112,7 +140,7 @@ describe("output formats", () => {
     assert.equal(registry.get("json"), doc);
     assert.equal(registry.has("csv"), false);
     const sink = stringSink();
-    await writeRecords(doc, ITEMS, { title: "a" }, sink);
-    assert.equal(sink.text(), renderRecords(doc, ITEMS, { title: "a" }));
+    await writeRecords(doc, ITEMS, undefined, { title: "a" }, sink);
+    assert.equal(sink.text(), renderRecords(doc, ITEMS, undefined, { title: "a" }));
   });
 });

@@ -15,26 +15,35 @@ export interface FormatRun<T, C> {
   record(item: T, index: number): string;
   /**
    * Text after the last record: `count` records were written, and `context` (counts, a summary)
-   * is known only now. A format never needs a record before writing the one in hand, so a result
-   * of any size streams through it.
+   * is known only now.
    */
   tail(count: number, context: C): string;
 }
 
-export interface OutputFormat<T, C> {
+/**
+ * A format. `S`: how to render (a table's width, an evidence profile), known before any record;
+ * `C`: what the run found (counts, a summary), known after the last.
+ */
+export interface OutputFormat<T, C, S = undefined> {
   readonly name: string;
-  /** Starts one rendering. */
-  start(): FormatRun<T, C>;
+  /**
+   * Starts one rendering. `sample` is the first records (all of them when a list is rendered at
+   * once, the first batch released when records stream): a table sizes its columns on it. A
+   * format never needs a record before writing the one in hand, so a result of any size streams.
+   */
+  start(settings: S, sample: readonly T[]): FormatRun<T, C>;
 }
 
-export interface FormatRegistry<T, C> {
+export interface FormatRegistry<T, C, S = undefined> {
   readonly names: readonly string[];
   has(name: string): boolean;
-  get(name: string): OutputFormat<T, C> | undefined;
+  get(name: string): OutputFormat<T, C, S> | undefined;
 }
 
 /** A registry of a command's formats, in the order given (the first is listed first in help). */
-export function defineFormats<T, C>(formats: readonly OutputFormat<T, C>[]): FormatRegistry<T, C> {
+export function defineFormats<T, C, S = undefined>(
+  formats: readonly OutputFormat<T, C, S>[],
+): FormatRegistry<T, C, S> {
   const byName = new Map(formats.map((f) => [f.name, f]));
   return {
     names: formats.map((f) => f.name),
@@ -122,57 +131,66 @@ export function stringSink(): TextSink & { text(): string } {
 
 /** A rendering in progress into a sink: records in batches as they come, the context at the end. */
 export interface RecordWriter<T, C> {
-  write(records: Iterable<T>): Promise<void>;
+  write(records: readonly T[]): Promise<void>;
   /** Writes the tail (the sink is not closed); returns how many records were written. */
   end(context: C): Promise<number>;
 }
 
-/** Starts writing records through `format` into `sink` (the head is written at the first call). */
-export function recordWriter<T, C>(format: OutputFormat<T, C>, sink: TextSink): RecordWriter<T, C> {
-  const run = format.start();
+/**
+ * Starts writing records through `format` into `sink`. The format starts at the first batch
+ * (its sample) or at `end` when there is none.
+ */
+export function recordWriter<T, C, S>(
+  format: OutputFormat<T, C, S>,
+  settings: S,
+  sink: TextSink,
+): RecordWriter<T, C> {
+  let run: FormatRun<T, C> | undefined;
   let count = 0;
-  let started = false;
-  const head = async (): Promise<void> => {
-    if (started) return;
-    started = true;
+  const started = async (sample: readonly T[]): Promise<FormatRun<T, C>> => {
+    if (run) return run;
+    run = format.start(settings, sample);
     await sink.write(run.head);
+    return run;
   };
   return {
     async write(records) {
-      await head();
-      for (const record of records) await sink.write(run.record(record, count++));
+      if (records.length === 0) return;
+      const r = await started(records);
+      for (const record of records) await sink.write(r.record(record, count++));
     },
     async end(context) {
-      await head();
-      await sink.write(run.tail(count, context));
+      const r = await started([]);
+      await sink.write(r.tail(count, context));
       return count;
     },
   };
 }
 
 /** Writes `records` through `format` into `sink`, record by record (the sink is not closed). */
-export async function writeRecords<T, C>(
-  format: OutputFormat<T, C>,
-  records: Iterable<T>,
+export async function writeRecords<T, C, S>(
+  format: OutputFormat<T, C, S>,
+  records: readonly T[],
+  settings: S,
   context: C,
   sink: TextSink,
 ): Promise<void> {
-  const writer = recordWriter(format, sink);
+  const writer = recordWriter(format, settings, sink);
   await writer.write(records);
   await writer.end(context);
 }
 
 /** The whole rendering as one string (same bytes as `writeRecords`). */
-export function renderRecords<T, C>(
-  format: OutputFormat<T, C>,
-  records: Iterable<T>,
+export function renderRecords<T, C, S>(
+  format: OutputFormat<T, C, S>,
+  records: readonly T[],
+  settings: S,
   context: C,
 ): string {
-  const run = format.start();
+  const run = format.start(settings, records);
   const parts = [run.head];
-  let count = 0;
-  for (const record of records) parts.push(run.record(record, count++));
-  parts.push(run.tail(count, context));
+  for (let i = 0; i < records.length; i++) parts.push(run.record(records[i] as T, i));
+  parts.push(run.tail(records.length, context));
   return parts.join("");
 }
 
@@ -183,15 +201,15 @@ export function renderRecords<T, C>(
  * out, as `JSON.stringify` leaves them out. Each element is indented as `JSON.stringify` would
  * indent it at that depth.
  */
-export function jsonDocumentFormat<T, C>(options: {
+export function jsonDocumentFormat<T, C, S = undefined>(options: {
   readonly name: string;
   readonly before: readonly (readonly [string, unknown])[];
   readonly arrayKey: string;
   readonly after: (context: C) => readonly (readonly [string, unknown])[];
-  readonly element: (item: T) => unknown;
+  readonly element: (item: T, settings: S) => unknown;
   /** Text after the closing brace. */
   readonly end: string;
-}): OutputFormat<T, C> {
+}): OutputFormat<T, C, S> {
   const member = (key: string, value: unknown): string =>
     `  ${JSON.stringify(key)}: ${safeJsonStringify(value, 2).replaceAll("\n", "\n  ")}`;
   const present = (members: readonly (readonly [string, unknown])[]) =>
@@ -201,10 +219,10 @@ export function jsonDocumentFormat<T, C>(options: {
     .join("")}  ${JSON.stringify(options.arrayKey)}: [`;
   return {
     name: options.name,
-    start: () => ({
+    start: (settings) => ({
       head,
       record: (item, index) =>
-        `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item), 2).replaceAll("\n", "\n    ")}`,
+        `${index ? "," : ""}\n    ${safeJsonStringify(options.element(item, settings), 2).replaceAll("\n", "\n    ")}`,
       tail: (count, context) =>
         `${count ? "\n  " : ""}]${present(options.after(context))
           .map((m) => `,\n${m}`)

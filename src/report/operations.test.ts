@@ -134,7 +134,7 @@ describe("escaping in every format", () => {
       ...context,
       inputs: [{ path: "a\u001b[31m.log", sha256: "", format: "hostd" }],
     };
-    const text = summaryText(summarise(ops), evil);
+    const text = summaryText(summarise(ops), evil, { verbose: true });
     assert.match(text, /a\\x1B\[31m\.log/);
     assert.match(text, /coverage \(exact \+ correlated\) 100%/);
   });

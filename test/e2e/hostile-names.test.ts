@@ -114,7 +114,7 @@ describe("a vCenter account name with brackets or escape sequences", () => {
       checked++;
       const op = after.get(id);
       assert.equal(op?.attribution.level, "unknown", `${id}: not vpxuser (inferred)`);
-      assert.equal(op?.attribution.principal, undefined);
+      assert.equal(op?.attribution.principal, null);
       assert.match(op?.attribution.reason ?? "", /names an account that could not be read/);
     }
     assert.ok(checked >= 4);

@@ -50,14 +50,14 @@ describe("guestops events", () => {
         api: string;
         evidence: { sha256: string }[];
       };
-      assert.equal(first.schema, "guestops.operation/2");
+      assert.equal(first.schema, "guestops.operation/3");
       assert.equal(first.api, "InitiateFileTransferToGuest");
       assert.match(first.evidence[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);
       const summary = err.join("\n");
       assert.match(summary, /8 operations from 2 inputs/);
-      assert.match(summary, /^formats: hostd 1, vmx 1$/m);
+      assert.match(summary, /^formats: hostd 1, vmx 1 \(-v lists every input/m);
       assert.match(summary, /coverage \(exact \+ correlated\) 0%/);
-      assert.match(summary, /sha256 [0-9a-f]{64}/);
+      assert.doesNotMatch(summary, /sha256 [0-9a-f]{64}/, "inputs listed only with --verbose");
       assert.match(summary, /forward vCenter events/);
     },
   );
@@ -87,7 +87,7 @@ describe("guestops events", () => {
       summary: { operations: number; coverage: number };
       operations: { attribution: { level: string; principal: { id: string } } }[];
     };
-    assert.equal(doc.schema, "guestops.events/2");
+    assert.equal(doc.schema, "guestops.events/3");
     assert.equal(doc.context.assumeTz, "UTC");
     assert.equal(doc.context.inputs[0]?.format, "hostd");
     assert.match(doc.context.inputs[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);

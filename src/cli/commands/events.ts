@@ -6,15 +6,14 @@
  * SHA-256, zone, counts) and the attribution summary go to stderr, or into the document with
  * `--format json`. Exit 0; 2 for a usage error or an unreadable path.
  */
-import { Option } from "commander";
 import { accountMatches, hostKey } from "../../attribute/identity.js";
-import { createProgressDisplay } from "../../ingest/progress.js";
 import type { ReadSummary } from "../../ingest/summary.js";
 import { lookupMethod } from "../../model/catalog.js";
-import type { Operation } from "../../model/operation.js";
-import { escapeTerminal } from "../../report/escape.js";
+import type { Operation, Principal } from "../../model/operation.js";
 import { skippedOf } from "../../report/inputs.js";
 import {
+  EVIDENCE_PROFILES,
+  isEvidenceProfile,
   isOperationFormat,
   OPERATION_FORMATS,
   operationWriter,
@@ -25,15 +24,24 @@ import { GuestOpsError } from "../../shared/errors.js";
 import { globMatch } from "../../shared/glob.js";
 import { DEFAULT_ZONE, isValidZone } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
+import {
+  addOutputOptions,
+  choiceOption,
+  pathsOrStdin,
+  withOutput,
+  type OutputCliOptions,
+} from "../conventions.js";
 import { writeOutput } from "../output.js";
+import { progressFor, type Display } from "../terminal.js";
+import { AccountTally, bareAccountMatches, filteredToNothing } from "../filters.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface EventsOptions extends ReadCliOptions, StoreCliOptions {
-  readonly format?: string;
-  readonly out?: string;
+export interface EventsOptions extends ReadCliOptions, StoreCliOptions, OutputCliOptions {
+  readonly display?: Display;
+  readonly evidence?: string;
   readonly since?: string;
   readonly until?: string;
   readonly account?: string;
@@ -45,20 +53,17 @@ export interface EventsOptions extends ReadCliOptions, StoreCliOptions {
 export const eventsCommand = defineCommand({
   name: "events",
   register(program, io, done) {
-    addStoreOption(
+    const command = addStoreOption(
       addReadOptions(program.command("events")),
       "ingest into this store first, then list every stored operation (docs/store.md)",
     )
       .description(
         "List guest operations, one per API call, with who made them and how sure guestops is",
       )
-      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
-      .addOption(
-        new Option("--format <format>", "output format")
-          .choices([...OPERATION_FORMATS])
-          .default("table"),
+      .argument(
+        "[paths...]",
+        "files, directories, .gz/.tgz/.zip archives; - (or none, when piped) for standard input",
       )
-      .option("--out <file>", "write the operations to this file instead of standard output")
       .option(
         "--since <time>",
         "only operations at or after this time (ISO 8601 with zone, or a date)",
@@ -80,9 +85,22 @@ export const eventsCommand = defineCommand({
         "--method <method>",
         "only this method (any spelling) or category (execute, query, ...)",
       )
-      .action(async (paths: string[], options: EventsOptions) => {
-        done(await events(paths, options, io));
-      });
+      .addOption(
+        choiceOption(
+          "--evidence <profile>",
+          "evidence in ndjson/json: compact (file, line, SHA-256, the operation's own lines) or full (every session line too)",
+          EVIDENCE_PROFILES,
+        ),
+      );
+    addOutputOptions(command, OPERATION_FORMATS, "operations").action(
+      async (paths: string[], options: EventsOptions) => {
+        done(
+          await withOutput(options, OPERATION_FORMATS, io, (format, display, runIo) =>
+            events(pathsOrStdin(paths, io), { ...options, format, display }, runIo),
+          ),
+        );
+      },
+    );
   },
 });
 
@@ -111,13 +129,23 @@ export function buildFilters(options: EventsOptions, zone: string): Filters {
     given["until"] = new Date(until).toISOString();
     tests.push((op) => op.time !== undefined && Date.parse(op.time) < until);
   }
+  if (given["since"] !== undefined && given["until"] !== undefined) {
+    if (Date.parse(given["until"]) <= Date.parse(given["since"])) {
+      throw usage(
+        `--until ${options.until ?? ""} is not later than --since ${options.since ?? ""}`,
+        "--since is the start of the range and --until its end: swap them.",
+      );
+    }
+  }
   if (options.account !== undefined) {
     const pattern = options.account;
     given["account"] = pattern;
     tests.push((op) => {
       const a = op.attribution;
-      if (a.principal && accountMatches(a.principal, pattern)) return true;
-      return (a.candidates ?? []).some((c) => accountMatches(c, pattern));
+      const matches = (p: Principal): boolean =>
+        accountMatches(p, pattern) || bareAccountMatches(p, pattern);
+      if (a.principal && matches(a.principal)) return true;
+      return (a.candidates ?? []).some(matches);
     });
   }
   if (options.vm !== undefined) {
@@ -214,9 +242,7 @@ export async function events(
     import("../../pipeline.js"),
     import("../../attribute/summary.js"),
   ]);
-  const progress = io.isStderrTty
-    ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
-    : undefined;
+  const progress = progressFor(io);
   const attributeOptions = {
     paths,
     ...readOptionsOf(options),
@@ -227,6 +253,8 @@ export async function events(
   };
   const db = storePathOf(options, io);
   const builder = new SummaryBuilder();
+  const seen = new AccountTally();
+  let selectedCount = 0;
   let summary: ReturnType<typeof builder.result> | undefined;
   let context: EventsContext | undefined;
   await writeOutput(
@@ -243,11 +271,13 @@ export async function events(
     },
     async (sink) => {
       // operations are written as attribution releases them, filtered, and then dropped
-      const writer = operationWriter(format, sink);
-      let seen = 0;
+      const writer = operationWriter(format, sink, {
+        ...(options.display ? { display: options.display } : {}),
+        evidence: isEvidenceProfile(options.evidence) ? options.evidence : "compact",
+      });
       let kept = 0;
       const take = (operations: readonly Operation[]): Promise<void> => {
-        seen += operations.length;
+        for (const op of operations) seen.add(op);
         const selected = operations.filter(filters.test);
         kept += selected.length;
         for (const op of selected) builder.add(op);
@@ -273,8 +303,8 @@ export async function events(
           observations: records.observations,
           sessionRecords: records.sessions,
           duplicateObservations: result.observations.duplicates,
-          operations: kept,
-          filteredOut: seen - kept,
+          operations: (selectedCount = kept),
+          filteredOut: seen.operations - kept,
         },
       );
       await writer.end({ summary, context });
@@ -282,7 +312,11 @@ export async function events(
   );
   if (!summary || !context) return EXIT.ERROR; // unreachable: writeOutput ran the writer or threw
   if (format !== "json" || options.out !== undefined) {
-    io.stderr(summaryText(summary, context).replace(/\n$/, ""));
+    io.stderr(
+      summaryText(summary, context, { verbose: options.verbose === true }).replace(/\n$/, ""),
+    );
   }
+  const none = filteredToNothing(filters.given, seen, selectedCount);
+  if (none !== undefined) io.stderr(none);
   return EXIT.OK;
 }

@@ -1,7 +1,9 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
 import { evaluateCommand } from "./evaluate.js";
+import { completionCommand } from "./completion.js";
 import { eventsCommand } from "./events.js";
+import { helpCommand } from "./help.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
 import { policyCommand } from "./policy.js";
@@ -16,4 +18,6 @@ export const commands: readonly CommandDef[] = [
   scanCommand,
   evaluateCommand,
   simulateCommand,
+  helpCommand,
+  completionCommand,
 ];

@@ -5,29 +5,36 @@
  * were new, then the operations created, updated and superseded. Exit 0; 2 for a usage error, an
  * unreadable path or a store that cannot be opened.
  */
-import { createProgressDisplay } from "../../ingest/progress.js";
-import { escapeTerminal } from "../../report/escape.js";
+import { escapeTerminal, safeJsonStringify } from "../../report/escape.js";
+import { addCommonOptions, pathsOrStdin } from "../conventions.js";
+import { progressFor, quietIo } from "../terminal.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
 export interface IngestCliOptions extends ReadCliOptions, StoreCliOptions {
   readonly retention?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
 }
 
 export const ingestCommand = defineCommand({
   name: "ingest",
   register(program, io, done) {
-    addStoreOption(
+    const command = addStoreOption(
       addReadOptions(program.command("ingest")),
       "the store (default: GUESTOPS_DB, else guestops/guestops.db in the user's data directory)",
     )
       .description("Read logs into the store and attribute the operations; no rules run")
-      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
+      .argument(
+        "[paths...]",
+        "files, directories, .gz/.tgz/.zip archives; - (or none, when piped) for standard input",
+      )
       .option("--retention <duration>", "then remove operations older than this (400d, 12w, 36h)")
-      .action(async (paths: string[], options: IngestCliOptions) => {
-        done(await ingest(paths, options, io));
-      });
+      .option("--json", "print the ingest report as JSON");
+    addCommonOptions(command).action(async (paths: string[], options: IngestCliOptions) => {
+      done(await ingest(pathsOrStdin(paths, io), options, options.quiet ? quietIo(io) : io));
+    });
   },
 });
 
@@ -42,9 +49,7 @@ export async function ingest(
     options.retention !== undefined ? parseRetention(options.retention) : undefined;
   const store = openStore(options.db ?? defaultDbPath(io.env), { cwd: io.cwd });
   try {
-    const progress = io.isStderrTty
-      ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
-      : undefined;
+    const progress = progressFor(io);
     const report = await ingestIntoStore(store.db, {
       paths,
       ...readOptionsOf(options),
@@ -56,6 +61,10 @@ export async function ingest(
       ...(progress ? { onProgress: progress.update } : {}),
     });
     progress?.finish("");
+    if (options.json) {
+      io.stdout(safeJsonStringify({ store: store.file, ...report }, 2));
+      return EXIT.OK;
+    }
     const lines: string[] = [`store: ${escapeTerminal(store.file)} (run ${report.runId})`];
     for (const path of report.skipped) {
       lines.push(`  ${escapeTerminal(path)}: already in the store (same SHA-256), not read again`);

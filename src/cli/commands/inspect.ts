@@ -4,7 +4,9 @@
  * understood, issues, time span) and the totals. Exit 0 even when issues were found (they are
  * reported); 2 for a missing or unreadable path or a bad option.
  */
-import { formatBytes, createProgressDisplay } from "../../ingest/progress.js";
+import { formatBytes } from "../../ingest/progress.js";
+import { addCommonOptions, pathsOrStdin } from "../conventions.js";
+import { progressFor, quietIo } from "../terminal.js";
 import type { InputSummary, IssueExample, ReadSummary } from "../../ingest/summary.js";
 import { escapeTerminal, safeJsonStringify, truncateForDisplay } from "../../report/escape.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -12,18 +14,23 @@ import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
 interface InspectOptions extends ReadCliOptions {
   readonly json?: boolean;
+  readonly quiet?: boolean;
 }
 
 export const inspectCommand = defineCommand({
   name: "inspect",
   register(program, io, done) {
-    addReadOptions(program.command("inspect"))
-      .description("Show what guestops recognises in log files, bundles and archives")
-      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
-      .option("--json", "print the summary as JSON")
-      .action(async (paths: string[], options: InspectOptions) => {
-        done(await inspect(paths, options, io));
-      });
+    addCommonOptions(
+      addReadOptions(program.command("inspect"))
+        .description("Show what guestops recognises in log files, bundles and archives")
+        .argument(
+          "[paths...]",
+          "files, directories, .gz/.tgz/.zip archives; - (or none, when piped) for standard input",
+        )
+        .option("--json", "print the summary as JSON"),
+    ).action(async (paths: string[], options: InspectOptions) => {
+      done(await inspect(pathsOrStdin(paths, io), options, options.quiet ? quietIo(io) : io));
+    });
   },
 });
 
@@ -32,9 +39,7 @@ export async function inspect(
   options: InspectOptions,
   io: Io,
 ): Promise<ExitCode> {
-  const progress = io.isStderrTty
-    ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
-    : undefined;
+  const progress = progressFor(io);
   const { readInputs } = await import("../../ingest/read.js");
   const summary = await readInputs(
     paths,

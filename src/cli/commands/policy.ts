@@ -4,16 +4,33 @@
  * Exit 0 when valid, 2 when invalid (every problem with its line and field).
  */
 import { Option } from "commander";
-import { escapeTerminal } from "../../report/escape.js";
+import { escapeTerminal, safeJsonStringify } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
 interface CheckOptions {
   readonly days: string;
+  readonly json?: boolean;
   readonly now?: string;
 }
 
 const e = (text: string): string => escapeTerminal(text);
+
+/** The policy as JSON can hold it: big integers as strings, maps as entry lists, sets as arrays. */
+const plain = (value: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === "bigint"
+        ? v.toString()
+        : v instanceof Map
+          ? [...v.entries()]
+          : v instanceof Set
+            ? [...v]
+            : v instanceof RegExp
+              ? v.source
+              : v,
+    ),
+  ) as unknown;
 
 /** Loads the policy code (zod, yaml, ical.js) only when the command runs. */
 async function check(file: string, options: CheckOptions, io: Io): Promise<ExitCode> {
@@ -39,7 +56,11 @@ async function check(file: string, options: CheckOptions, io: Io): Promise<ExitC
   }
   const result = checkPolicyFile(file);
   if (!result.ok) throw invalidPolicy(file, result.problems);
-  io.stdout(renderPolicy(result.policy, nowMs, days));
+  io.stdout(
+    options.json
+      ? safeJsonStringify({ file, valid: true, policy: plain(result.policy) }, 2)
+      : renderPolicy(result.policy, nowMs, days),
+  );
   return EXIT.OK;
 }
 
@@ -52,6 +73,7 @@ export const policyCommand = defineCommand({
       .description("Validate a policy file and print it as understood, windows expanded")
       .argument("<file>", "policy file (YAML)")
       .option("--days <n>", "expand maintenance windows for this many days", "14")
+      .option("--json", "print the policy as understood as JSON")
       .addOption(
         new Option("--now <time>", "evaluate as if now were this instant (tests)").hideHelp(),
       )

@@ -10,8 +10,7 @@
  * still written, but the scan is incomplete).
  */
 import { resolve } from "node:path";
-import { Option } from "commander";
-import { createProgressDisplay, formatBytes } from "../../ingest/progress.js";
+import { formatBytes } from "../../ingest/progress.js";
 import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
 import type { Analysis } from "../../pipeline.js";
 import type { Policy } from "../../policy/types.js";
@@ -29,16 +28,24 @@ import { skippedOf } from "../../report/inputs.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
+import {
+  addOutputOptions,
+  choiceOption,
+  pathsOrStdin,
+  withOutput,
+  type OutputCliOptions,
+} from "../conventions.js";
 import { writeOutput } from "../output.js";
+import { progressFor, type Display } from "../terminal.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface ScanOptions extends ReadCliOptions, StoreCliOptions {
+export interface ScanOptions extends ReadCliOptions, StoreCliOptions, OutputCliOptions {
   readonly policy?: string;
   readonly format: string;
-  readonly out?: string;
+  readonly display?: Display;
   readonly since?: string;
   readonly until?: string;
   readonly failOn?: string;
@@ -47,29 +54,36 @@ export interface ScanOptions extends ReadCliOptions, StoreCliOptions {
 export const scanCommand = defineCommand({
   name: "scan",
   register(program, io, done) {
-    addStoreOption(
+    const command = addStoreOption(
       addReadOptions(program.command("scan")),
       "ingest into this store first, then scan every stored operation (docs/store.md)",
     )
       .description(
         "Scan logs for guest operations that break the site's policy and print incidents and alerts",
       )
-      .argument("<paths...>", "files, directories, .gz/.tgz/.zip archives; - for standard input")
-      .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
-      .addOption(
-        new Option("--format <format>", "output format").choices(ALERT_FORMATS).default("table"),
+      .argument(
+        "[paths...]",
+        "files, directories, .gz/.tgz/.zip archives; - (or none, when piped) for standard input",
       )
-      .option("--out <file>", "write the alerts to this file instead of standard output")
+      .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
       .option("--since <time>", "only operations at or after T (ISO 8601 with a zone, or a date)")
       .option("--until <time>", "only operations before T (a date: up to the end of that day)")
       .addOption(
-        new Option("--fail-on <severity>", "exit 1 when an alert reaches this severity").choices(
+        choiceOption(
+          "--fail-on <severity>",
+          "exit 1 when an alert reaches this severity",
           SEVERITIES,
         ),
-      )
-      .action(async (paths: string[], options: ScanOptions) => {
-        done(await scan(paths, options, io));
-      });
+      );
+    addOutputOptions(command, ALERT_FORMATS, "incidents and alerts").action(
+      async (paths: string[], options: ScanOptions) => {
+        done(
+          await withOutput(options, ALERT_FORMATS, io, (format, display, runIo) =>
+            scan(pathsOrStdin(paths, io), { ...options, format, display }, runIo),
+          ),
+        );
+      },
+    );
   },
 });
 
@@ -111,9 +125,7 @@ export async function scan(
     throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
   }
 
-  const progress = io.isStderrTty
-    ? createProgressDisplay({ write: io.stderr, escape: escapeTerminal })
-    : undefined;
+  const progress = progressFor(io);
   const analyzeOptions = {
     paths,
     policy,
@@ -142,7 +154,7 @@ export async function scan(
   });
   const { alerts, incidents } = analysis.detection;
   // alerts and incidents are few: rendered at once, written through the same sink as `events`
-  const text = formatAlerts(format, alerts, summary, incidents);
+  const text = formatAlerts(format, alerts, summary, incidents, options.display);
   await writeOutput(
     io,
     {
