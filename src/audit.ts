@@ -1,0 +1,114 @@
+/**
+ * What `guestops coverage` and `guestops report` read: the pipeline's answer (or the store's, with
+ * `db`) and the logging coverage of the same records, gathered in the same pass. Stateless, every
+ * record is seen as it is read; with a store, the inputs are ingested first and the coverage is
+ * gathered from every stored record.
+ */
+import { summarise } from "./attribute/summary.js";
+import { CoverageCollector } from "./coverage/collect.js";
+import { coverageReport, type CoverageReport } from "./coverage/findings.js";
+import type { ReadSummary } from "./ingest/summary.js";
+import {
+  analyze,
+  attributeInputs,
+  type Analysis,
+  type AnalyzeOptions,
+  type AttributeOptions,
+} from "./pipeline.js";
+import type { Database } from "better-sqlite3";
+import type { Policy } from "./policy/types.js";
+import type { openStore as OpenStore } from "./store/open.js";
+
+export interface CoverageGatherOptions extends AttributeOptions {
+  readonly policy: Policy;
+  /** The store to ingest into and read from; undefined: stateless. */
+  readonly db?: string;
+  /** Retention is measured back from this instant (epoch ms); default: the newest record. */
+  readonly asOf?: number;
+}
+
+/** The coverage of the inputs (or of the store after ingesting them). */
+export async function gatherCoverage(
+  options: CoverageGatherOptions,
+): Promise<{ read: ReadSummary; coverage: CoverageReport }> {
+  const { policy } = options;
+  const collector = new CoverageCollector(policy.coverage.gapMs);
+  const asOf = options.asOf !== undefined ? { asOf: options.asOf } : {};
+  if (options.db !== undefined) {
+    const [{ attributeWithStore }, { openStore }, { feedStoredCoverage }] = await Promise.all([
+      import("./store/answer.js"),
+      import("./store/open.js"),
+      import("./store/coverage.js"),
+    ]);
+    const attributed = await attributeWithStore(options.db, options);
+    fromStore(options.db, options.cwd, openStore, (db) => feedStoredCoverage(db, collector));
+    const attribution = summarise(attributed.correlated.operations);
+    return {
+      read: attributed.read,
+      coverage: coverageReport(
+        collector.snapshot(policy.coverage.gapMs),
+        attribution,
+        policy,
+        asOf,
+      ),
+    };
+  }
+  const attributed = await attributeInputs({ ...options, onRecord: (r) => collector.add(r) });
+  for (const op of attributed.correlated.operations) collector.addOperation(op);
+  return {
+    read: attributed.read,
+    coverage: coverageReport(
+      collector.snapshot(policy.coverage.gapMs),
+      summarise(attributed.correlated),
+      policy,
+      asOf,
+    ),
+  };
+}
+
+export interface AuditOptions extends AnalyzeOptions {
+  readonly db?: string;
+  readonly asOf?: number;
+}
+
+/** The scan (operations, alerts, incidents) and the coverage, for the report. */
+export async function gatherAudit(
+  options: AuditOptions,
+): Promise<{ analysis: Analysis; coverage: CoverageReport }> {
+  const { policy } = options;
+  const collector = new CoverageCollector(policy.coverage.gapMs);
+  const asOf = options.asOf !== undefined ? { asOf: options.asOf } : {};
+  let analysis: Analysis;
+  if (options.db !== undefined) {
+    const [{ analyzeWithStore }, { openStore }, { feedStoredCoverage }] = await Promise.all([
+      import("./store/answer.js"),
+      import("./store/open.js"),
+      import("./store/coverage.js"),
+    ]);
+    analysis = await analyzeWithStore(options.db, options);
+    const range = {
+      ...(options.since !== undefined ? { from: options.since } : {}),
+      ...(options.until !== undefined ? { to: options.until } : {}),
+    };
+    fromStore(options.db, options.cwd, openStore, (db) => feedStoredCoverage(db, collector, range));
+  } else {
+    analysis = await analyze({ ...options, onRecord: (r) => collector.add(r) });
+    for (const op of analysis.operations) collector.addOperation(op);
+  }
+  const data = collector.snapshot(policy.coverage.gapMs);
+  return { analysis, coverage: coverageReport(data, analysis.attribution, policy, asOf) };
+}
+
+function fromStore<T>(
+  file: string,
+  cwd: string | undefined,
+  open: typeof OpenStore,
+  use: (db: Database) => T,
+): T {
+  const store = open(file, cwd !== undefined ? { cwd } : {});
+  try {
+    return use(store.db);
+  } finally {
+    store.close();
+  }
+}
