@@ -1,5 +1,6 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { coverageCommand } from "./coverage.js";
 import { eventsCommand } from "./events.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
@@ -7,6 +8,7 @@ import { policyCommand } from "./policy.js";
 import { scanCommand } from "./scan.js";
 
 export const commands: readonly CommandDef[] = [
+  coverageCommand,
   eventsCommand,
   ingestCommand,
   inspectCommand,
