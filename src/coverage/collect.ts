@@ -254,7 +254,11 @@ export class CoverageCollector {
   #hostless(path: string): HostEntry {
     let entry = this.#unnamed.get(path);
     if (!entry) {
-      entry = { label: `${NO_HOST.slice(0, -1)}: ${basename(path)})`, sources: new Map(), events: [] };
+      entry = {
+        label: `${NO_HOST.slice(0, -1)}: ${basename(path)})`,
+        sources: new Map(),
+        events: [],
+      };
       this.#unnamed.set(path, entry);
     }
     return entry;
@@ -394,9 +398,7 @@ export class CoverageCollector {
       .map((s) => {
         const label = this.#labelOf(s.host);
         const span = hostdSpan.get(label);
-        const within = span
-          ? s.times.filter((t) => t >= span.first && t <= span.last).length
-          : 0;
+        const within = span ? s.times.filter((t) => t >= span.first && t <= span.last).length : 0;
         return { host: label, api: s.api, operations: s.operations, withinHostdSpan: within };
       })
       .sort((a, b) => cmp(a.host, b.host) || cmp(a.api, b.api));

@@ -225,14 +225,21 @@ describe("coverage", () => {
     const r = report([e], [unknown], policy);
     assert.ok(kinds(r).includes("unattributed"));
     assert.ok(
-      r.findings.find((f) => f.kind === "critical-vm-guest-ops")?.fix.includes(FIX.disableOnCritical),
+      r.findings
+        .find((f) => f.kind === "critical-vm-guest-ops")
+        ?.fix.includes(FIX.disableOnCritical),
     );
     assert.ok(
-      r.findings.find((f) => f.kind === "files-out-of-guests")?.fix.includes(FIX.restrictPrivileges),
+      r.findings
+        .find((f) => f.kind === "files-out-of-guests")
+        ?.fix.includes(FIX.restrictPrivileges),
     );
     // findings are ordered: gaps, then warnings, then information
     const order = r.findings.map((f) => f.severity);
-    assert.deepEqual(order, [...order].sort((a, b) => rank(a) - rank(b)));
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => rank(a) - rank(b)),
+    );
   });
 });
 

@@ -68,17 +68,24 @@ export interface CoverageReport extends CoverageData {
   readonly firstEvidence?: string;
   readonly firstBySource: readonly { readonly source: CoverageSource; readonly first: string }[];
   readonly hosts: readonly HostSummary[];
-  readonly thresholds: { readonly gapMs: number; readonly skewMs: number; readonly eventGap: number };
+  readonly thresholds: {
+    readonly gapMs: number;
+    readonly skewMs: number;
+    readonly eventGap: number;
+  };
   readonly findings: readonly CoverageFinding[];
 }
 
 const DAY = 86_400_000;
 const days = (ms: number): string => {
   const d = ms / DAY;
-  return d >= 10 ? `${Math.round(d)} d` : d >= 1 ? `${d.toFixed(1)} d` : `${(ms / 3_600_000).toFixed(1)} h`;
+  return d >= 10
+    ? `${Math.round(d)} d`
+    : d >= 1
+      ? `${d.toFixed(1)} d`
+      : `${(ms / 3_600_000).toFixed(1)} h`;
 };
-const plural = (n: number, one: string, many = `${one}s`): string =>
-  `${n} ${n === 1 ? one : many}`;
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 const listed = (names: readonly string[], max = 8): string =>
   names.length <= max
     ? names.join(", ")
@@ -206,7 +213,9 @@ export function coverageReport(
         host: row.host,
         source: row.source,
         message: `${plural(row.untimed, "record")} of ${row.source} on ${row.host} have no usable time (redacted or invalid timestamps): they cannot be placed in a timeline`,
-        fix: ["collect the logs from the host or receiver as written, without rewriting their timestamps"],
+        fix: [
+          "collect the logs from the host or receiver as written, without rewriting their timestamps",
+        ],
       });
     }
   }
