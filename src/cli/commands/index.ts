@@ -5,6 +5,7 @@ import { eventsCommand } from "./events.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
 import { policyCommand } from "./policy.js";
+import { reportCommand } from "./report.js";
 import { scanCommand } from "./scan.js";
 
 export const commands: readonly CommandDef[] = [
@@ -13,5 +14,6 @@ export const commands: readonly CommandDef[] = [
   ingestCommand,
   inspectCommand,
   policyCommand,
+  reportCommand,
   scanCommand,
 ];
