@@ -66,6 +66,12 @@ export async function gatherCoverage(
   };
 }
 
+/** What the report rests on: the inputs read (or held by the store) and their records. */
+export interface Held {
+  readonly inputs: number;
+  readonly records: number;
+}
+
 export interface AuditOptions extends AnalyzeOptions {
   readonly db?: string;
   readonly asOf?: number;
@@ -74,11 +80,12 @@ export interface AuditOptions extends AnalyzeOptions {
 /** The scan (operations, alerts, incidents) and the coverage, for the report. */
 export async function gatherAudit(
   options: AuditOptions,
-): Promise<{ analysis: Analysis; coverage: CoverageReport }> {
+): Promise<{ analysis: Analysis; coverage: CoverageReport; held: Held }> {
   const { policy } = options;
   const collector = new CoverageCollector(policy.coverage.gapMs);
   const asOf = options.asOf !== undefined ? { asOf: options.asOf } : {};
   let analysis: Analysis;
+  let held: Held;
   if (options.db !== undefined) {
     const [{ analyzeWithStore }, { openStore }, { feedStoredCoverage }] = await Promise.all([
       import("./store/answer.js"),
@@ -90,13 +97,22 @@ export async function gatherAudit(
       ...(options.since !== undefined ? { from: options.since } : {}),
       ...(options.until !== undefined ? { to: options.until } : {}),
     };
-    fromStore(options.db, options.cwd, openStore, (db) => feedStoredCoverage(db, collector, range));
+    held = fromStore(options.db, options.cwd, openStore, (db) => {
+      feedStoredCoverage(db, collector, range);
+      const count = (table: string): number =>
+        (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      return { inputs: count("inputs"), records: count("records") };
+    });
   } else {
     analysis = await analyze({ ...options, onRecord: (r) => collector.add(r) });
     for (const op of analysis.operations) collector.addOperation(op);
+    held = {
+      inputs: analysis.read.inputs.filter((i) => i.status !== "archive").length,
+      records: analysis.read.totals.records,
+    };
   }
   const data = collector.snapshot(policy.coverage.gapMs);
-  return { analysis, coverage: coverageReport(data, analysis.attribution, policy, asOf) };
+  return { analysis, coverage: coverageReport(data, analysis.attribution, policy, asOf), held };
 }
 
 function fromStore<T>(

@@ -89,7 +89,7 @@ export async function report(
     import("../../audit.js"),
     import("../../report/audit/model.js"),
   ]);
-  const { analysis, coverage } = await gatherAudit({
+  const { analysis, coverage, held } = await gatherAudit({
     paths,
     policy,
     ...readOptionsOf(options),
@@ -102,6 +102,7 @@ export async function report(
   });
   const data = buildReport(analysis, coverage, policy, {
     policyName: options.policy ?? "(built-in default: no accounts, tiers or windows)",
+    inputs: { files: held.inputs, records: held.records },
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
     ...(options.title !== undefined ? { title: options.title } : {}),

@@ -165,6 +165,8 @@ export interface AuditReport {
 
 export interface ReportOptions {
   readonly policyName: string;
+  /** Inputs and records the report rests on (read now, or held by the store). */
+  readonly inputs: { readonly files: number; readonly records: number };
   readonly since?: number;
   readonly until?: number;
   readonly title?: string;
@@ -487,10 +489,7 @@ export function buildReport(
     zone,
     ...(options.since !== undefined ? { since: new Date(options.since).toISOString() } : {}),
     ...(options.until !== undefined ? { until: new Date(options.until).toISOString() } : {}),
-    inputs: {
-      files: analysis.read.inputs.filter((i) => i.status !== "archive").length,
-      records: analysis.read.totals.records,
-    },
+    inputs: options.inputs,
     headline,
     answers: answersOf(headline, incidentRows, zone),
     principals: p.rows,
