@@ -255,7 +255,7 @@ export class CoverageCollector {
     let entry = this.#unnamed.get(path);
     if (!entry) {
       entry = {
-        label: `${NO_HOST.slice(0, -1)}: ${basename(path)})`,
+        label: `${NO_HOST.slice(0, -1)}: ${path})`,
         sources: new Map(),
         events: [],
       };
@@ -522,8 +522,6 @@ export interface CoverageData {
   readonly vms: readonly VmEvidence[];
 }
 
-const basename = (path: string): string =>
-  path.slice(path.replace(/\\/g, "/").lastIndexOf("/") + 1);
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const iso = (ms: number): string => new Date(ms).toISOString();
 

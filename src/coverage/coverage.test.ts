@@ -208,7 +208,7 @@ describe("coverage", () => {
       [["esx7", "vmware.log"]],
     );
     const alone = report([v]);
-    assert.equal(alone.sources[0]?.host, "(no host name: vmware.log)");
+    assert.equal(alone.sources[0]?.host, "(no host name: vm-a/vmware.log)");
   });
 
   it("turns attribution gaps and critical-VM use into findings with their fixes", () => {

@@ -259,11 +259,12 @@ export function coverageReport(
       fix: [...new Set(h.gaps.map((g) => g.advice))],
     });
   }
-  for (const h of attribution.hostless) {
+  if (attribution.hostless.length > 0) {
+    const ops = attribution.hostless.reduce((n, h) => n + h.operations, 0);
     add({
       kind: "no-host",
       severity: "warning",
-      message: `${h.input}: ${plural(h.operations, "operation")} whose host no record names`,
+      message: `${plural(attribution.hostless.length, "input")} hold ${plural(ops, "operation")} whose host no record names: ${listed(attribution.hostless.map((h) => `${h.input} (${h.operations})`))}`,
       fix: [FIX.inputHost],
     });
   }
