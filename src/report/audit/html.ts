@@ -263,7 +263,7 @@ export function renderHtml(r: AuditReport): string {
           ],
           r.alerts.map(
             (a) =>
-              `<tr class="alert"><td>${sev(a.severity)}</td>${txt(a.title)}${txt(a.principal)}${txt(a.vm)}<td>${e(shortTime(a.first))}${a.last !== a.first ? `<br>${e(shortTime(a.last))}` : ""}</td>${num(a.count)}<td><ul>${a.reasons.map((x) => `<li>${e(x)}</li>`).join("")}</ul>${a.evidence.map((x) => `<pre class="evidence" title="${e(x.kind)}">${e(x.where)}\n${e(x.text)}</pre>`).join("")}</td></tr>`,
+              `<tr class="alert"><td>${sev(a.severity)}</td>${txt(a.title)}${txt(a.principal)}${txt(a.vm)}<td>${e(shortTime(a.first))}${a.last !== a.first ? `<br>${e(shortTime(a.last))}` : ""}</td>${num(a.count)}<td><ul>${a.reasons.map((x) => `<li>${e(x)}</li>`).join("")}</ul>${a.evidence.map((x) => `<pre class="evidence" title="${e(x.kind)}">${e(x.where)}\n${x.text.split("\n").map(e).join("\n")}</pre>`).join("")}</td></tr>`,
           ),
           restText(r.alertsRest, "alerts"),
         ),
