@@ -43,6 +43,8 @@ export interface AttributeOptions {
   /** Base for relative paths. */
   readonly cwd?: string;
   readonly onProgress?: (progress: ReadProgress) => void;
+  /** Sees every record as it is read (coverage gathers from it). */
+  readonly onRecord?: (record: CanonicalRecord) => void;
 }
 
 export interface AnalyzeOptions extends AttributeOptions {
@@ -142,6 +144,7 @@ export async function attributeInputs(
         else sessions++;
         if (record.time !== undefined && Date.parse(record.time) <= cut()) late++;
         vpxd.add(record);
+        options.onRecord?.(record);
         correlator.add(record);
       },
       watermark: release,

@@ -1,6 +1,6 @@
 /**
  * Fuzzing the CLI with a fixed seed: mutated real samples, reader fixtures, the example's logs,
- * policies and calendars go through `inspect`, `events`, `scan` and `policy check` in every output
+ * policies and calendars go through `inspect`, `events`, `scan`, `coverage`, `report` and `policy check` in every output
  * format. Every case must end with exit code 0, 1 or 2 (never a thrown bug: `run` rethrows those),
  * print no stack trace, write output that parses (json, ndjson) and carries no raw terminal
  * controls (table), and stay within a bounded time and heap. The case count is fixed; the suite's
@@ -34,6 +34,7 @@ const SEED = Number(process.env["FUZZ_SEED"] ?? 0x6f757a7a);
 const SCALE = Number(process.env["FUZZ_CASES"] ?? 1);
 const LOG_CASES = Math.round(60 * SCALE);
 const POLICY_CASES = Math.round(40 * SCALE);
+const COVERAGE_CASES = Math.round(20 * SCALE);
 /** Per case: far above what any case needs here, far below a hang. */
 const CASE_MS = 20_000;
 const HEAP_BYTES = 1.5 * 1024 ** 3;
@@ -313,6 +314,33 @@ describe("fuzzing the CLI (fixed seed)", { timeout: 600_000 }, () => {
         format,
       ];
       check(scan, await cli(scan, caseDir), format);
+    }
+  });
+
+  it(`${COVERAGE_CASES} mutated logs through coverage and report`, async () => {
+    const rand = mulberry32(SEED + 2);
+    for (let n = 0; n < COVERAGE_CASES; n++) {
+      const caseDir = join(dir, `coverage-${n}`);
+      mkdirSync(caseDir);
+      const base = pick(rand, logCorpus);
+      writeFileSync(join(caseDir, "input.log"), mutateLog(rand, base, pick(rand, logCorpus)));
+      const policy = ["--policy", join(root, "examples/policy.yaml")];
+      if (rand() < 0.5) {
+        const format = pick(rand, ["table", "json", "md"]);
+        const argv = ["coverage", caseDir, ...policy, "--format", format];
+        check(argv, await cli(argv, caseDir), format);
+      } else {
+        const format = pick(rand, ["html", "md", "json"]);
+        const out = join(caseDir, `report.${format}`);
+        const argv = ["report", caseDir, ...policy, "--format", format, "--out", out];
+        const r = await cli(argv, caseDir);
+        check(argv, r, "text");
+        if (r.code !== 2) {
+          const text = readFileSync(out, "utf8");
+          if (format === "json") JSON.parse(text);
+          if (format === "html") assert.doesNotMatch(text, /<script|<img|<[a-z]+[^>]*\son\w+=/i);
+        }
+      }
     }
   });
 

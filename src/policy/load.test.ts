@@ -297,6 +297,27 @@ describe("policy loading", () => {
     assert.match(problemsOf(`${SITE}grouping: { link: soon }\n`)[0] ?? "", /grouping\.link/);
   });
 
+  it("reads the coverage requirements, and rejects bad ones with their path", () => {
+    const policy = parsePolicy(
+      `${SITE}coverage: { retention: 400d, gap: 6h, skew: 30s, eventGap: 50 }\n`,
+      { name: "p.yaml" },
+    );
+    assert.deepEqual(policy.coverage, {
+      retentionMs: 400 * 86_400_000,
+      gapMs: 6 * 3_600_000,
+      skewMs: 30_000,
+      eventGap: 50,
+    });
+    const plain = parsePolicy(SITE, { name: "p.yaml" });
+    assert.deepEqual(plain.coverage, { gapMs: 86_400_000, skewMs: 5_000, eventGap: 1000 });
+    assert.match(
+      problemsOf(`${SITE}coverage: { retention: forever }\n`)[0] ?? "",
+      /coverage\.retention/,
+    );
+    assert.match(problemsOf(`${SITE}coverage: { eventGap: -3 }\n`)[0] ?? "", /coverage\.eventGap/);
+    assert.match(problemsOf(`${SITE}coverage: { retain: 1d }\n`)[0] ?? "", /retain/);
+  });
+
   it("reads rule settings", () => {
     const policy = parsePolicy(
       `${SITE}rules:\n  outside-hours: { enabled: false }\n  sensitive-vm: { severity: critical }\n  auth-failure-burst: { threshold: 3, window: 2m }\ngrouping: { gap: 1h }\n`,

@@ -34,6 +34,7 @@ import {
 } from "./schema.js";
 import type {
   AccountPolicy,
+  CoveragePolicy,
   Cidr,
   DaySpan,
   Holiday,
@@ -49,7 +50,7 @@ import type {
   Weekday,
   WindowTiming,
 } from "./types.js";
-import { WEEKDAYS } from "./types.js";
+import { DEFAULT_COVERAGE, WEEKDAYS } from "./types.js";
 import {
   addDays,
   checkRecurrence,
@@ -561,6 +562,14 @@ function compile(
       (input.grouping?.repeat ? parseDuration(input.grouping.repeat) : undefined) ??
       7 * 24 * 60 * MINUTE,
   };
+  const c = input.coverage;
+  const retentionMs = c?.retention ? parseDuration(c.retention) : undefined;
+  const coverage: CoveragePolicy = {
+    ...(retentionMs !== undefined ? { retentionMs } : {}),
+    gapMs: (c?.gap ? parseDuration(c.gap) : undefined) ?? DEFAULT_COVERAGE.gapMs,
+    skewMs: (c?.skew ? parseDuration(c.skew) : undefined) ?? DEFAULT_COVERAGE.skewMs,
+    eventGap: c?.eventGap ?? DEFAULT_COVERAGE.eventGap,
+  };
 
   return {
     source: options.name,
@@ -575,6 +584,7 @@ function compile(
     rules,
     groupingGapMs,
     incidentLinking,
+    coverage,
   };
 }
 
@@ -729,5 +739,6 @@ export function defaultPolicy(): Policy {
     rules: new Map(),
     groupingGapMs: 30 * MINUTE,
     incidentLinking: { windowMs: 60 * MINUTE, repeatMs: 7 * 24 * 60 * MINUTE },
+    coverage: DEFAULT_COVERAGE,
   };
 }

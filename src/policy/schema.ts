@@ -306,6 +306,18 @@ export const PolicySchema = z.strictObject(
         repeat: duration.optional(),
       })
       .optional(),
+    coverage: z
+      .strictObject({
+        retention: duration.optional(),
+        gap: duration.optional(),
+        skew: duration.optional(),
+        eventGap: z
+          .number({ error: "expected a whole number of hostd event numbers" })
+          .int("expected a whole number of hostd event numbers")
+          .positive("expected a number above 0")
+          .optional(),
+      })
+      .optional(),
   },
   { error: "expected a policy mapping (sites:, accounts:, …)" },
 );
@@ -335,6 +347,9 @@ export const KNOWN_KEYS: readonly string[] = [
     "gap",
     "link",
     "repeat",
+    "retention",
+    "skew",
+    "eventGap",
   ]),
 ];
 

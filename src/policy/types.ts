@@ -227,7 +227,28 @@ export interface Policy {
    * links when repeated within `repeatMs` (default 7 days; 0 turns repeats off).
    */
   readonly incidentLinking: { readonly windowMs: number; readonly repeatMs: number };
+  /** What `guestops coverage` and the report's coverage section hold the evidence to (`coverage:`). */
+  readonly coverage: CoveragePolicy;
 }
+
+/** `coverage:`: the evidence the site requires and the thresholds of the coverage findings. */
+export interface CoveragePolicy {
+  /** How far back evidence must reach (`retention: 400d`); undefined: not required. */
+  readonly retentionMs?: number;
+  /** A source silent for longer than this on a host is a gap (`gap`, default 24 h). */
+  readonly gapMs: number;
+  /** Sources of one host whose clocks differ by more than this are skewed (`skew`, default 5 s). */
+  readonly skewMs: number;
+  /** hostd event numbers missing between two kept events above this are listed (`eventGap`, default 1000). */
+  readonly eventGap: number;
+}
+
+/** The coverage thresholds without a `coverage:` section. */
+export const DEFAULT_COVERAGE: CoveragePolicy = {
+  gapMs: 24 * 3_600_000,
+  skewMs: 5_000,
+  eventGap: 1000,
+};
 
 /* ------------------------------------------------------------------------------------------------
  * Query answers. Every answer carries a short reason an alert can quote.

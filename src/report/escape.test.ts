@@ -4,6 +4,7 @@ import {
   csvField,
   csvRow,
   escapeHtml,
+  escapeMarkdown,
   escapeTerminal,
   hasTerminalUnsafe,
   neutraliseCsvFormula,
@@ -54,6 +55,31 @@ describe("escapeHtml", () => {
 
   it("also makes control characters visible", () => {
     assert.equal(escapeHtml("a\u001b[31m<b>"), "a\\x1B[31m&lt;b&gt;");
+  });
+});
+
+describe("escapeMarkdown", () => {
+  it("turns markup into entities, so no tag reaches the renderer", () => {
+    assert.equal(
+      escapeMarkdown("<img src=x onerror=alert(1)>"),
+      "&lt;img src=x onerror=alert(1)&gt;",
+    );
+    assert.equal(escapeMarkdown("a & b"), "a &amp; b");
+  });
+
+  it("escapes what makes links, emphasis, code and table cells", () => {
+    assert.equal(escapeMarkdown("=cmd|' /c calc'!A1"), "\\=cmd\\|' /c calc'!A1");
+    assert.equal(escapeMarkdown("[x](javascript:y)"), "\\[x\\](javascript:y)");
+    assert.equal(escapeMarkdown("a_b*c`d~e\\f"), "a\\_b\\*c\\`d\\~e\\\\f");
+  });
+
+  it("escapes a start that would make a heading, list or quote, and keeps one line", () => {
+    assert.equal(escapeMarkdown("# title"), "\\# title");
+    assert.equal(escapeMarkdown("- item"), "\\- item");
+    assert.equal(escapeMarkdown("12. item"), "12\\. item");
+    assert.equal(escapeMarkdown("> quote"), "&gt; quote");
+    assert.equal(escapeMarkdown("a\nb\u001b[2J"), "a\\\\nb\\\\x1B\\[2J");
+    assert.equal(escapeMarkdown("esx01.corp.example"), "esx01.corp.example");
   });
 });
 

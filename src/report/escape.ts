@@ -8,6 +8,8 @@
  * - `escapeHtml`: text for HTML element content and quoted attribute values.
  * - `csvField` / `csvRow`: RFC 4180 fields with formula neutralising (OWASP CSV injection) and
  *   terminal escaping, so a CSV file is safe to `cat` and to open in a spreadsheet.
+ * - `escapeMarkdown`: text for Markdown (paragraphs and table cells): HTML and Markdown syntax
+ *   characters are escaped, so a log string renders as the text it is.
  * - `safeJsonStringify`: JSON whose text has no raw C1 controls, DEL, line/paragraph separators
  *   or bidi controls (they are written as `\uXXXX`, which parses back to the same value).
  */
@@ -104,6 +106,26 @@ export function csvField(value: CsvValue): string {
 /** One CSV record terminated by CRLF (RFC 4180). */
 export const csvRow = (values: readonly CsvValue[]): string =>
   `${values.map(csvField).join(",")}\r\n`;
+
+/** Characters with Markdown meaning anywhere in a line (links, emphasis, code, cells, strike). */
+const MARKDOWN_SPECIAL = /[\\`*_[\]|~]/g;
+/** A start that would make a heading, list, quote or rule of the line. */
+const MARKDOWN_BLOCK_START = /^(\s*)(\d*)([#+\-=.)])/;
+
+/**
+ * Text safe in Markdown, in a paragraph or a table cell: terminal-escaped (one line, controls
+ * visible), `&`, `<`, `>` as HTML entities (no raw HTML or autolink reaches the renderer), the
+ * characters that make links, emphasis, code, strike-through or split a table cell (`|`)
+ * backslash-escaped, and a start that would make a heading, list or quote escaped.
+ */
+export function escapeMarkdown(text: string): string {
+  return escapeTerminal(text)
+    .replace(MARKDOWN_SPECIAL, (ch) => `\\${ch}`)
+    .replace(/[&<>]/g, (ch) => HTML.get(ch) ?? ch)
+    .replace(MARKDOWN_BLOCK_START, (all: string, space: string, digits: string, mark: string) =>
+      digits === "" && (mark === "." || mark === ")") ? all : `${space}${digits}\\${mark}`,
+    );
+}
 
 const JSON_UNSAFE = /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 

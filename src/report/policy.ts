@@ -136,6 +136,10 @@ export function renderPolicy(policy: Policy, nowMs: number, days: number): strin
     push(`  ${id}: ${state}${sev}${extra}`);
   }
   push(`  alert grouping gap: ${policy.groupingGapMs / 60_000} min`);
+  const cov = policy.coverage;
+  push(
+    `coverage: retention ${cov.retentionMs !== undefined ? `${cov.retentionMs / 86_400_000} d` : "not required"}, silent gap ${cov.gapMs / 3_600_000} h, clock skew ${cov.skewMs / 1000} s, hostd event gap ${cov.eventGap}`,
+  );
   push();
   const until = nowMs + days * DAY;
   push(

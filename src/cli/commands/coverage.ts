@@ -1,0 +1,108 @@
+/**
+ * `guestops coverage [PATH...] [--db FILE] [--policy FILE] [--format table|json|md] [--out FILE]
+ * [--as-of T]`: what the logs held can evidence, per host and per source, and what to change where
+ * they cannot (docs/report.md#coverage). Works from the paths alone, or from the store (after
+ * ingesting the paths, if any).
+ */
+import { resolve } from "node:path";
+import { Option } from "commander";
+import type { Policy } from "../../policy/types.js";
+import { escapeTerminal } from "../../report/escape.js";
+import { COVERAGE_FORMATS, isCoverageFormat } from "../../report/coverage.js";
+import { GuestOpsError } from "../../shared/errors.js";
+import { writeOutput } from "../output.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
+import { parseTimeBound } from "../time-bound.js";
+import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+
+export interface CoverageCliOptions extends ReadCliOptions, StoreCliOptions {
+  readonly policy?: string;
+  readonly format: string;
+  readonly out?: string;
+  readonly asOf?: string;
+}
+
+export const coverageCommand = defineCommand({
+  name: "coverage",
+  register(program, io, done) {
+    addStoreOption(
+      addReadOptions(program.command("coverage")),
+      "ingest the paths into this store, then report on everything it holds (docs/store.md)",
+    )
+      .description(
+        "Show what the logs can evidence per host and source (spans, gaps, event numbers, skew, retention) and how to close the gaps",
+      )
+      .argument("[paths...]", "files, directories, .gz/.tgz/.zip archives; - for standard input")
+      .option("--policy <file>", "site policy (YAML): tiers and the coverage: requirements")
+      .addOption(
+        new Option("--format <format>", "output format").choices(COVERAGE_FORMATS).default("table"),
+      )
+      .option("--out <file>", "write to this file instead of standard output")
+      .option(
+        "--as-of <time>",
+        "measure the retention back from this instant (default: the newest record held)",
+      )
+      .action(async (paths: string[], options: CoverageCliOptions) => {
+        done(await coverage(paths, options, io));
+      });
+  },
+});
+
+/** Loads the policy a reporting command names (or the built-in one). */
+export async function policyOf(file: string | undefined, io: Io): Promise<Policy> {
+  const { defaultPolicy, loadPolicy } = await import("../../policy/load.js");
+  return file !== undefined ? loadPolicy(resolve(io.cwd, file)) : defaultPolicy();
+}
+
+export async function coverage(
+  paths: readonly string[],
+  options: CoverageCliOptions,
+  io: Io,
+): Promise<ExitCode> {
+  if (!isCoverageFormat(options.format)) {
+    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
+      hint: `use one of ${COVERAGE_FORMATS.join(", ")}`,
+    });
+  }
+  const format = options.format;
+  const db = storePathOf(options, io);
+  if (paths.length === 0 && db === undefined) {
+    throw new GuestOpsError("ERR_USAGE", "coverage needs paths to read, or a store (--db FILE)", {
+      hint: "guestops coverage LOGS... or guestops coverage --db guestops.db",
+    });
+  }
+  const policy = await policyOf(options.policy, io);
+  const asOf =
+    options.asOf === undefined
+      ? undefined
+      : parseTimeBound(options.asOf, policy.defaultSite.zone, "since");
+  const [{ gatherCoverage }, { formatCoverage }] = await Promise.all([
+    import("../../audit.js"),
+    import("../../report/coverage.js"),
+  ]);
+  const { coverage: report } = await gatherCoverage({
+    paths,
+    policy,
+    ...readOptionsOf(options),
+    stdin: io.stdin,
+    cwd: io.cwd,
+    ...(db !== undefined ? { db } : {}),
+    ...(asOf !== undefined ? { asOf } : {}),
+  });
+  const text = formatCoverage(format, report);
+  await writeOutput(
+    io,
+    {
+      out: options.out,
+      finalNewline: true,
+      outputError: (cause) =>
+        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
+          cause,
+          hint: "check that the directory exists and is writable",
+        }),
+    },
+    (sink) => sink.write(text),
+  );
+  return EXIT.OK;
+}
