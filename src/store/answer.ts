@@ -11,6 +11,7 @@ import { recordKey } from "../model/record-key.js";
 import type { Analysis, AnalyzeOptions, AttributeOptions, Attributed } from "../pipeline.js";
 import { storeFindings, type Finding } from "./alerts.js";
 import { storedCoverage } from "./coverage.js";
+import { loadBaseline } from "./baseline.js";
 import { ingestIntoStore, type IngestReport } from "./ingest.js";
 import { openStore } from "./open.js";
 import { storedOperations } from "./operations.js";
@@ -73,10 +74,13 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
     const total = (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number })
       .n;
     const coverage = storedCoverage(store.db);
+    // the learned baseline, when `guestops learn` stored one (docs/detection.md)
+    const baseline = loadBaseline(store.db)?.baseline;
     const detection = detect(kept, {
       rules: options.rules ?? BUILTIN_RULES,
       policy: options.policy,
       coverage,
+      ...(baseline ? { baseline } : {}),
     });
     const keysOf = new Map<string, string[]>();
     for (const op of kept) {

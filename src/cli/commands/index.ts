@@ -1,8 +1,10 @@
 /** Explicit registry of subcommands (no directory scanning). */
 import type { CommandDef } from "../types.js";
+import { baselineCommand } from "./baseline.js";
 import { eventsCommand } from "./events.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
+import { learnCommand } from "./learn.js";
 import { policyCommand } from "./policy.js";
 import { scanCommand } from "./scan.js";
 
@@ -12,4 +14,6 @@ export const commands: readonly CommandDef[] = [
   inspectCommand,
   policyCommand,
   scanCommand,
+  learnCommand,
+  baselineCommand,
 ];
