@@ -167,12 +167,12 @@ describe("baseline proof: an administrator's rate", () => {
     const r = run(hour(30, "esx01"), { policy: none, baseline });
     const s = signalsOf(r, "rate-anomaly");
     assert.ok(s.length > 0);
-    const account = s.find((x) => /in the hour from/.test(x.reason) && /\(here on/.test(x.reason));
+    // the 23rd operation (on app03) is the first past the limit 10 + 4 · max(1.4826 · 1, 0.25 · 10, 3) = 22
+    const account = s.find((x) => /^CORP\\alice \(here on VM app03/.test(x.reason));
     assert.ok(account);
-    // limit: 10 + 4 · max(1.4826 · 1, 0.25 · 10, 3) = 22
     assert.match(
       account.reason,
-      /ran more than 22 guest operations in the hour from Tue 2026-03-05 10:00|ran more than 22 guest operations in the hour from/,
+      /reached 23 guest operations in the hour from Thu 2026-03-05 10:00 UTC \(UTC\+00:00\), above the 22 per hour its history supports/,
     );
     assert.match(account.reason, /median 10, MAD 1, highest 11, over 66 active hours/);
     assert.match(account.reason, /29 days of history \(660 operations on 22 days\)/);

@@ -68,7 +68,7 @@ export const rateAnomaly = defineRule({
     };
     const { zone } = judge.baseline;
     const windows = new Map<string, Window>();
-    /** Counts the operation in its window; true when the window has passed `limit`. */
+    /** Counts the operation in its window; the count when the window has passed `limit`. */
     const over = (key: string, bucket: number, limit: number): number | undefined => {
       let w = windows.get(key);
       if (!w || w.bucket !== bucket) {
@@ -80,6 +80,7 @@ export const rateAnomaly = defineRule({
     };
     const reportOver = (
       op: Operation,
+      count: number,
       key: string,
       what: string,
       windowText: string,
@@ -91,7 +92,7 @@ export const rateAnomaly = defineRule({
       ctx.report({
         operation: op,
         key,
-        reason: `${what} ran more than ${limit} guest operations ${windowText}; the history supports up to ${limit} per ${unit} (${statsText(stats, unit)}; ${history}; ${judge.history})`,
+        reason: `${what} reached ${count} guest operations ${windowText}, above the ${limit} per ${unit} its history supports (${statsText(stats, unit)}; ${history}; ${judge.history})`,
       });
     };
     return {
@@ -106,9 +107,11 @@ export const rateAnomaly = defineRule({
         const hourText = `in the hour from ${localTime(new Date(hour * HOUR_MS).toISOString(), zone)}`;
         if (profile.hourly.n > 0) {
           const limit = upperLimit(profile.hourly, tuning);
-          if (over(`h\u0000${j.key}`, hour, limit) !== undefined) {
+          const count = over(`h\u0000${j.key}`, hour, limit);
+          if (count !== undefined) {
             reportOver(
               op,
+              count,
               `hour:${j.key}:${hour}`,
               `${who(op)} (here on ${where(op)})`,
               hourText,
@@ -122,9 +125,11 @@ export const rateAnomaly = defineRule({
         const day = localClockOf(zone, t).day;
         if (profile.daily.n > 0) {
           const limit = upperLimit(profile.daily, tuning);
-          if (over(`d\u0000${j.key}`, day, limit) !== undefined) {
+          const count = over(`d\u0000${j.key}`, day, limit);
+          if (count !== undefined) {
             reportOver(
               op,
+              count,
               `day:${j.key}:${day}`,
               `${who(op)} (here on ${where(op)})`,
               `on ${localTime(op.time, zone).slice(0, 14)} (local day)`,
@@ -139,9 +144,11 @@ export const rateAnomaly = defineRule({
         const use = profile.vms.get(vmKey);
         if (use && use.hourly.n > 0) {
           const limit = upperLimit(use.hourly, tuning);
-          if (over(`v\u0000${j.key}\u0000${vmKey}`, hour, limit) !== undefined) {
+          const count = over(`v\u0000${j.key}\u0000${vmKey}`, hour, limit);
+          if (count !== undefined) {
             reportOver(
               op,
+              count,
               `vm:${j.key}:${vmKey}:${hour}`,
               `${who(op)} on ${where(op)}`,
               hourText,
