@@ -112,7 +112,9 @@ export function describeBaseline(
 ): string {
   const lines = [
     `baseline: learned ${new Date(b.learnedAt).toISOString()} (${spanText(Math.max(0, options.now - b.learnedAt))} ago), zone ${b.zone}`,
-    `  rests on ${b.operations} operations from ${dateText(b.from)} to ${dateText(b.to)} (${spanText(b.to - b.from)})`,
+    b.operations > 0
+      ? `  rests on ${b.operations} operations from ${dateText(b.from)} to ${dateText(b.to)} (${spanText(b.to - b.from)})`
+      : "  rests on no operation: the store held no attributed operation with a time (ingest logs, then learn again)",
     `  left out: ${b.excluded.operations} operation(s) of ${b.excluded.alerts} alert(s) of medium or higher severity (guestops baseline accept ALERT-ID learns an alert as normal)`,
     `  ${b.accounts.size} account(s), ${[...b.accounts.values()].filter((p) => p.cadence).length} with a schedule; ${b.vms.size} VM(s), ${[...b.vms.values()].filter((v) => v.hosts > 1).length} of them seen on more than one host (DRS, vMotion: never judged)`,
   ];

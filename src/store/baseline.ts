@@ -18,6 +18,7 @@ import { learnRun, type LearnRunResult } from "../baseline/run.js";
 import type { Rule } from "../detect/types.js";
 import type { Alert } from "../model/alert.js";
 import type { Policy } from "../policy/types.js";
+import { GuestOpsError } from "../shared/errors.js";
 import { storedOperations } from "./operations.js";
 
 /** The stored baseline, or undefined when none was learned; rows that do not decode are counted. */
@@ -25,7 +26,15 @@ export function loadBaseline(db: Database): { baseline: Baseline; unreadable: nu
   const row = db.prepare(`SELECT body FROM baseline WHERE id = 1`).get() as
     { body: string } | undefined;
   if (!row) return undefined;
-  const meta = decodeMeta(row.body);
+  let meta: ReturnType<typeof decodeMeta>;
+  try {
+    meta = decodeMeta(row.body);
+  } catch (cause) {
+    throw new GuestOpsError("ERR_STORE", "the stored baseline cannot be read", {
+      cause,
+      hint: "learn it again: guestops learn --db FILE",
+    });
+  }
   const accounts = new Map<string, AccountProfile>();
   const vms = new Map<string, VmProfile>();
   let unreadable = 0;

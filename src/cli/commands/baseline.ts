@@ -6,6 +6,7 @@
  * store without a baseline (show).
  */
 import { resolve } from "node:path";
+import { Option } from "commander";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { addStoreOption, type StoreCliOptions } from "../store-option.js";
@@ -51,7 +52,10 @@ async function show(options: ShowOptions, io: Io): Promise<ExitCode> {
     ]);
     const wanted = options.account !== undefined ? normaliseAccount(options.account) : undefined;
     const text = describeBaseline(loaded.baseline, {
-      now: options.now !== undefined ? Date.parse(options.now) : Date.now(),
+      now:
+        options.now !== undefined && !Number.isNaN(Date.parse(options.now))
+          ? Date.parse(options.now)
+          : Date.now(),
       ...(wanted
         ? {
             account: (p) =>
@@ -130,7 +134,7 @@ export const baselineCommand = defineCommand({
     addStoreOption(baseline.command("show"), DB_HELP)
       .description("Describe each learned profile in plain words, with its age and history")
       .option("--account <name>", "only this account")
-      .option("--now <time>", "describe ages as of this instant (tests)")
+      .addOption(new Option("--now <time>", "describe ages as of this instant (tests)").hideHelp())
       .action(async (options: ShowOptions) => {
         done(await show(options, io));
       });
