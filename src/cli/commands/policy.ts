@@ -2,6 +2,8 @@
  * `guestops policy check FILE [--days N]`: validates a policy file and prints it as understood,
  * with maintenance windows expanded for the next N days in local time (UTC in brackets).
  * Exit 0 when valid, 2 when invalid (every problem with its line and field).
+ * `guestops policy suggest [--db FILE]`: a commented draft policy drawn from the learned baseline
+ * (docs/detection.md) on stdout; 2 when the store holds no baseline.
  */
 import { Option } from "commander";
 import { escapeTerminal } from "../../report/escape.js";
