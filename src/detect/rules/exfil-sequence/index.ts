@@ -2,7 +2,8 @@
  * exfil-sequence: discovery (ListFiles / ListProcesses) then InitiateFileTransferFromGuest, or a
  * file staged in, a program run and a file pulled out, by one account on one VM within the window,
  * where that is not routine: the account did it on that VM on fewer than `routineDays` days of its
- * history, and it is not an automation account keeping its cadence (a backup job's new VM).
+ * history, and it is neither an account that routinely does it (on `routineDays` days or more) on a
+ * VM it already works on, nor such an automation account keeping its cadence (a job's new VM).
  * Automation runs the very same sequence, which is why the judgement rests on the account, VM and
  * schedule, never on the methods alone.
  */
@@ -67,15 +68,14 @@ export const exfilSequence = defineRule({
           const use = profile.vms.get(vmKey);
           const days = use?.sequenceDays ?? 0;
           if (days >= routineDays) return;
-          const cadence = profile.cadence;
-          if (
-            cadence &&
-            profile.sequenceDays >= routineDays &&
-            keepsCadence(cadence, judge.baseline.zone, run.start)
-          ) {
-            return;
+          // an account that routinely works this way, on a VM it works on (an admin's
+          // Invoke-VMScript), or a job keeping its cadence as it takes in a new VM
+          if (profile.sequenceDays >= routineDays) {
+            if (use) return;
+            const cadence = profile.cadence;
+            if (cadence && keepsCadence(cadence, judge.baseline.zone, run.start)) return;
           }
-          expected = `${use ? `on this VM the account did so on ${days} day(s)` : "the account never touched this VM"} and on ${profile.sequenceDays} day(s) on any VM, in ${accountHistory(profile, judge.baseline)} (routine from ${routineDays} days on the VM)`;
+          expected = `${use ? `on this VM the account did so on ${days} day(s)` : "the account never touched this VM"} and on ${profile.sequenceDays} day(s) on any VM, in ${accountHistory(profile, judge.baseline)} (routine from ${routineDays} days, on the VM or on any VM it works on)`;
         } else {
           expected = `the account is not in the ${judge.history}`;
         }
