@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { alertsWith, run, signalsOf, sitePolicy } from "../../test/helpers/detect.js";
 import { op, type OpSpec } from "../../test/helpers/operations.js";
-import { defaultPolicy } from "../policy/load.js";
+import { defaultPolicy, parsePolicy } from "../policy/load.js";
 import type { Operation } from "../model/operation.js";
 import { learnBaseline } from "./learn.js";
 import { learnRun } from "./run.js";
 import { keepsCadence } from "./model.js";
+import { BUILTIN_RULES } from "../detect/registry.js";
 
 const DAY = 86_400_000;
 const at = (day0: string, days: number, hh: number, mm = 0, ss = 0): string =>
@@ -100,6 +101,41 @@ describe("baseline proof: a nightly backup account", () => {
         `${id} listed as not run`,
       );
     }
+  });
+
+  it("the warm-up is configurable: at 3 days, five nights of history are enough", () => {
+    const young = learn(history.slice(0, 12 * 5)); // 5 nights
+    const policy = parsePolicy(
+      [
+        "version: 1",
+        "sites: [{ name: default, zone: UTC, default: true }]",
+        "rules:",
+        "  off-cadence: { warmup: 3d }",
+      ].join("\n"),
+      { name: "warmup.yaml" },
+    );
+    const r = run(visit({ ...backup, vm: "dc01" }, at(START, 31, 14)), {
+      rules: BUILTIN_RULES.filter((x) => x.meta.id === "off-cadence"),
+      policy,
+      baseline: young,
+    });
+    assert.equal(signalsOf(r, "off-cadence").length, 1);
+    assert.equal(r.notes, undefined);
+  });
+
+  it("an account younger than the warm-up is not judged, and the summary names it", () => {
+    const late = visit({ principal: "CORP\\svc-new", vm: "db01" }, at(START, 27, 2));
+    const b = learn([...history, ...late]);
+    const r = run(visit({ principal: "CORP\\svc-new", vm: "dc01" }, at(START, 31, 14)), {
+      policy: none,
+      baseline: b,
+    });
+    assert.deepEqual(r.alerts, []);
+    const n = (r.notes ?? []).find((x) => x.rule === "rare-hour");
+    assert.equal(
+      n?.note,
+      "1 account(s) with less than 14 days of history not judged yet (rules.rare-hour.warmup): CORP\\svc-new",
+    );
   });
 
   it("with too little history the rules say they are warming up, and judge nothing", () => {
