@@ -15,6 +15,8 @@ const c = (s: string): string =>
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
   s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "?");
 const pad = (n: number): string => String(n).padStart(2, "0");
+/** The policy refuses names with control characters: such names are left out, and the draft says so. */
+const printable = (s: string): boolean => c(s) === s;
 
 /** Hours of the day (local) the account was active in, as contiguous spans. */
 function activeSpans(p: AccountProfile): { start: number; end: number; days: number }[] {
@@ -75,16 +77,30 @@ export function suggestPolicy(b: Baseline, options: { store: string }): string {
   const schedules: string[] = [];
   const accountLines: string[] = [];
   for (const p of accounts) {
+    if (!printable(p.display)) {
+      accountLines.push(
+        `  # left out: an account whose name holds control characters (${c(p.display)}), ${p.seen.ops} operations`,
+      );
+      continue;
+    }
     const role = guessRole(p);
     const history = `${p.seen.ops} operations on ${p.seen.days} days, ${dateText(p.seen.first)} to ${dateText(p.seen.last)}`;
     accountLines.push(`  # ${c(p.display)}: ${history}`);
     accountLines.push(`  - name: ${q(p.display)}`);
     accountLines.push(`    role: ${role.role} # guessed: ${role.why}`);
-    const vms = [...p.vms.values()].map((v) => v.name).sort();
+    const allVms = [...p.vms.values()].map((v) => v.name).sort();
+    const vms = allVms.filter(printable);
     const shownVms = vms.slice(0, 200);
-    accountLines.push(
-      `    vms: [${shownVms.map(q).join(", ")}] # the ${vms.length} VM(s) it touched${vms.length > shownVms.length ? ` (first ${shownVms.length} listed: use globs)` : ""}`,
-    );
+    const oddVms = allVms.length - vms.length;
+    if (shownVms.length > 0) {
+      accountLines.push(
+        `    vms: [${shownVms.map(q).join(", ")}] # the ${allVms.length} VM(s) it touched${vms.length > shownVms.length ? ` (first ${shownVms.length} listed: use globs)` : ""}${oddVms > 0 ? ` (${oddVms} name(s) with control characters left out)` : ""}`,
+      );
+    } else {
+      accountLines.push(
+        `    # vms: none listed (${oddVms} name(s) with control characters left out): any VM outside the critical tier`,
+      );
+    }
     const methods = [...p.methods.keys()].filter((m) => m !== "unknown").sort();
     if (methods.length > 0) {
       accountLines.push(
