@@ -8,6 +8,10 @@
 //   guestops scan   DIR --db TMP.db --format json ...     (the stored period re-scanned: the files
 //                                                          are known, nothing is added, every
 //                                                          stored operation is judged)
+//   guestops learn --db TMP.db                            (the baseline learned from the stored
+//                                                          estate: two streamed passes, rules then
+//                                                          learner; docs/detection.md)
+//   guestops scan   DIR --db TMP.db ... (with baseline)   (the re-scan again, baseline rules on)
 //   scripts/bench-attribute.mjs DIR                       (library: records pre-read into memory,
 //                                                          createCorrelator add+finish and detect()
 //                                                          timed alone)
@@ -126,13 +130,19 @@ try {
       "scan --db (re-scan stored)",
       [cli, "scan", "--db", db, "--format", "json", "--out", "/dev/null", ...hostArgs, dir],
     ],
+    ["learn (stored estate)", [cli, "learn", "--db", db]],
+    [
+      "scan --db (with baseline)",
+      [cli, "scan", "--db", db, "--format", "json", "--out", "/dev/null", ...hostArgs, dir],
+    ],
   ];
   for (const [name, args] of steps) {
     log(`${name} ...`);
     const m = measure(args);
     const counted =
       Number(/: (\d+) operations from/.exec(m.stderr)?.[1] ?? NaN) ||
-      Number(/operations: (\d+) new/.exec(m.stdout)?.[1] ?? NaN);
+      Number(/operations: (\d+) new/.exec(m.stdout)?.[1] ?? NaN) ||
+      Number(/learned: (\d+) operation/.exec(m.stdout)?.[1] ?? NaN);
     rows.push({ name, ...m, counted });
   }
   log("library: attribution and detection alone ...");
@@ -162,9 +172,11 @@ try {
       `${r.name.padEnd(28)} ${`${r.seconds.toFixed(1)} s`.padStart(8)} ${(r.failed ? "-" : fmt(rate)).padStart(8)} ${mb(r.rssMb).padStart(9)} ${(Number.isNaN(r.cpu) ? "" : `${r.cpu}%`).padStart(5)}  ${
         r.failed
           ? `FAILED: ${r.failed}`
-          : r.name.startsWith("scan --db")
-            ? `re-scan of ${days} stored days; memory ${met(r.rssMb < 400)}`
-            : `speed ${met(rate >= 1e6 / 60)}, memory ${met(r.rssMb < 400)}`
+          : r.name.startsWith("learn")
+            ? `learning ${days} stored days < 60 s: ${met(r.seconds < 60)}; memory ${met(r.rssMb < 400)}`
+            : r.name.startsWith("scan --db")
+              ? `re-scan of ${days} stored days; memory ${met(r.rssMb < 400)}`
+              : `speed ${met(rate >= 1e6 / 60)}, memory ${met(r.rssMb < 400)}`
       }${count}`,
     );
   }

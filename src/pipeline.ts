@@ -16,7 +16,7 @@ import { SummaryBuilder, type AttributionSummary } from "./attribute/summary.js"
 import { createDetector, linkAlerts } from "./detect/engine.js";
 import { compareAlerts } from "./detect/group.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
-import type { CoverageSpan, DetectResult, Rule } from "./detect/types.js";
+import type { CoverageSpan, DetectDeps, DetectResult, Rule } from "./detect/types.js";
 import { readInputs, type ReadInputsOptions, type ReadProgress } from "./ingest/read.js";
 import type { ReadSummary } from "./ingest/summary.js";
 import type { Alert } from "./model/alert.js";
@@ -245,11 +245,14 @@ export function createScan(options: {
   readonly since?: number;
   readonly until?: number;
   readonly onOperations?: (operations: readonly Operation[]) => void;
+  /** The learned baseline the baseline rules judge against (`guestops learn`). */
+  readonly baseline?: DetectDeps["baseline"];
 }): { add: (operations: readonly Operation[]) => void; finish: () => ScanResult } {
-  const deps = {
+  const deps: DetectDeps = {
     rules: options.rules ?? BUILTIN_RULES,
     policy: options.policy,
     coverage: options.coverage,
+    ...(options.baseline ? { baseline: options.baseline } : {}),
   };
   const detector = createDetector(deps);
   const summary = new SummaryBuilder();

@@ -70,6 +70,7 @@ export function createDetector(deps: DetectDeps): Detector {
   const signalsByRule = new Map<string, number>();
   const failures = new Map<string, RuleFailure>();
   const disabled: { rule: string; why: string }[] = [];
+  const notes = new Map<string, { rule: string; note: string }>();
   /** Policy answers of the operations still open in the grouper or a rule's window. */
   const expectations = new Map<string, { readonly e: Expectation; readonly t: number }>();
   let operations = 0;
@@ -129,6 +130,13 @@ export function createDetector(deps: DetectDeps): Detector {
       disabled.push({ rule: meta.id, why: "needs a policy file (--policy)" });
       continue;
     }
+    if (meta.requiresBaseline && deps.baseline === undefined) {
+      disabled.push({
+        rule: meta.id,
+        why: "needs a baseline (guestops learn into the store, then scan --db)",
+      });
+      continue;
+    }
     const severity = queries.ruleSeverity(policy, meta.id, meta.severity);
     // A policy override moves every severity of the rule by the same number of steps.
     const delta = severityRank(severity) - severityRank(meta.severity);
@@ -154,6 +162,11 @@ export function createDetector(deps: DetectDeps): Detector {
       severity,
       options: queries.ruleOptions(policy, meta.id, meta.options),
       report,
+      ...(deps.baseline !== undefined ? { baseline: deps.baseline } : {}),
+      note: (text) => {
+        const key = `${meta.id}\u0000${text}`;
+        if (!notes.has(key)) notes.set(key, { rule: meta.id, note: text });
+      },
     };
     try {
       running.push({ rule, listener: rule.create(ctx) });
@@ -244,6 +257,7 @@ export function createDetector(deps: DetectDeps): Detector {
         signalsByRule,
         disabled,
         failures: [...failures.values()],
+        ...(notes.size > 0 ? { notes: [...notes.values()] } : {}),
         operations,
       };
     },

@@ -10,6 +10,12 @@ import { disallowedMethod } from "./rules/disallowed-method/index.js";
 import { outsideHours } from "./rules/outside-hours/index.js";
 import { sensitiveVm } from "./rules/sensitive-vm/index.js";
 import { unexpectedAccount } from "./rules/unexpected-account/index.js";
+import { rateAnomaly } from "./rules/rate-anomaly/index.js";
+import { firstSeen } from "./rules/first-seen/index.js";
+import { fanOut } from "./rules/fan-out/index.js";
+import { exfilSequence } from "./rules/exfil-sequence/index.js";
+import { rareHour } from "./rules/rare-hour/index.js";
+import { offCadence } from "./rules/off-cadence/index.js";
 
 export const builtinRules = {
   "unexpected-account": unexpectedAccount,
@@ -18,6 +24,12 @@ export const builtinRules = {
   "disallowed-method": disallowedMethod,
   "direct-host-access": directHostAccess,
   "auth-failure-burst": authFailureBurst,
+  "rate-anomaly": rateAnomaly,
+  "first-seen": firstSeen,
+  "fan-out": fanOut,
+  "exfil-sequence": exfilSequence,
+  "rare-hour": rareHour,
+  "off-cadence": offCadence,
 } as const satisfies Record<string, Rule>;
 
 export type BuiltinRuleName = keyof typeof builtinRules;

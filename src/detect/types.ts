@@ -10,6 +10,7 @@ import type { Incident } from "../model/incident.js";
 import type { Operation } from "../model/operation.js";
 import type { FormatName } from "../model/record.js";
 import type { Expectation, Policy, PolicyQueries, RuleId } from "../policy/types.js";
+import type { Baseline } from "../baseline/model.js";
 
 export type { Alert, Severity, RuleId };
 
@@ -36,6 +37,11 @@ export interface RuleMeta {
    * built-in default policy) the engine does not run it, and lists it as disabled.
    */
   readonly requiresPolicy?: boolean;
+  /**
+   * The rule judges departures from the learned baseline (docs/detection.md): without one (no
+   * `guestops learn` into the store scanned) the engine does not run it, and lists it as disabled.
+   */
+  readonly requiresBaseline?: boolean;
   /** Only operations of these categories are routed to the rule; absent: every category. */
   readonly categories?: readonly (Category | "unknown")[];
   /**
@@ -97,6 +103,13 @@ export interface RuleContext<O = RuleOptions> {
   /** The rule's options from the policy (`rules.<id>`), validated, defaults applied. */
   readonly options: O;
   readonly report: (finding: RuleReport) => void;
+  /** The learned baseline, when the scan has one (`scan --db` after `guestops learn`). */
+  readonly baseline?: Baseline;
+  /**
+   * A line for the run's summary (`warming up: ...`): what the rule could not judge and why. The
+   * same text noted twice is kept once.
+   */
+  readonly note: (text: string) => void;
 }
 
 /**
@@ -175,6 +188,8 @@ export interface DetectDeps {
   readonly queries?: PolicyQueries;
   readonly coverage?: readonly CoverageSpan[];
   readonly options?: DetectOptions;
+  /** The learned baseline the baseline rules judge against. */
+  readonly baseline?: Baseline;
 }
 
 export interface DetectResult {
@@ -187,6 +202,8 @@ export interface DetectResult {
   /** Rules not run: disabled by the policy, or needing a policy file when none was given. */
   readonly disabled: readonly { readonly rule: string; readonly why: string }[];
   readonly failures: readonly RuleFailure[];
+  /** What rules could not judge and why (baseline warm-up), one line each. */
+  readonly notes?: readonly { readonly rule: string; readonly note: string }[];
   /** Operations judged. */
   readonly operations: number;
 }

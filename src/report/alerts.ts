@@ -61,6 +61,8 @@ export interface ScanSummary extends ReportInputs {
   readonly rules: {
     readonly ran: readonly string[];
     readonly disabled: readonly { readonly rule: string; readonly why: string }[];
+    /** What rules could not judge and why (baseline warm-up); absent when none. */
+    readonly notes?: readonly { readonly rule: string; readonly note: string }[];
     readonly failures: readonly {
       readonly rule: string;
       readonly stage: string;
@@ -424,6 +426,7 @@ export function summaryText(s: ScanSummary): string {
     `alerts: ${s.alerts.total}${sev ? ` (${sev})` : ""}${rules ? `; by rule: ${rules}` : ""}`,
   );
   for (const d of s.rules.disabled) out.push(`  rule ${d.rule} not run: ${d.why}`);
+  for (const n of s.rules.notes ?? []) out.push(`  rule ${n.rule}: ${escapeTerminal(n.note)}`);
   for (const f of s.rules.failures) {
     out.push(
       `  rule ${f.rule} crashed ${f.count} time(s) in ${f.stage}: ${escapeTerminal(f.message)}`,

@@ -14,6 +14,7 @@ import {
 } from "../pipeline.js";
 import { storeFindings, type Finding } from "./alerts.js";
 import { storedCoverage } from "./coverage.js";
+import { loadBaseline } from "./baseline.js";
 import { ingestIntoStore, type IngestReport } from "./ingest.js";
 import { openStore } from "./open.js";
 import { parseOperation, storedOperations } from "./operations.js";
@@ -93,8 +94,10 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
     const total = (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number })
       .n;
     const coverage = storedCoverage(store.db);
+    // the learned baseline, when `guestops learn` stored one (docs/detection.md)
+    const baseline = loadBaseline(store.db)?.baseline;
     // stored operations stream through the same scan as the pipeline's, a batch at a time
-    const scan = createScan({ ...options, coverage });
+    const scan = createScan({ ...options, coverage, ...(baseline ? { baseline } : {}) });
     let batch: Operation[] = [];
     for (const op of storedOperations(store.db, range)) {
       batch.push(op);

@@ -14,3 +14,13 @@ export { storeFindings, storedFindings, type Finding, type FindingChanges } from
 export { applyRetention, parseRetention, type RetentionReport } from "./retention.js";
 export { storedCoverage } from "./coverage.js";
 export { dumpStore, type StoreDump } from "./dump.js";
+export {
+  acceptAlert,
+  acceptedAlerts,
+  beginRun,
+  finishRun,
+  learnFromStore,
+  loadBaseline,
+  saveBaseline,
+  type LearnStoreOptions,
+} from "./baseline.js";

@@ -107,13 +107,24 @@ describe("store migrations", () => {
       )
       .run();
     v3.close();
-    const store = openStore(path);
+    const store = openStore(path, { version: 4 });
     assert.equal(schemaVersion(store.db), 4);
     assert.ok(tables(store.db).includes("evidence"));
     store.db.prepare(`INSERT INTO evidence (finding_id, record_key) VALUES ('al-1', 'k1')`).run();
     assert.deepEqual(store.db.prepare(`SELECT id, status FROM alerts`).all(), [
       { id: "al-1", status: "open" },
     ]);
+    store.close();
+  });
+
+  it("5: a version-4 store gains the baseline tables, alerts kept", () => {
+    const path = atV1();
+    openStore(path, { version: 4 }).close();
+    const store = openStore(path);
+    assert.equal(schemaVersion(store.db), 5);
+    for (const t of ["baseline", "baseline_profiles", "baseline_runs", "baseline_accepted"]) {
+      assert.ok(tables(store.db).includes(t), t);
+    }
     store.close();
   });
 

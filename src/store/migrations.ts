@@ -178,6 +178,44 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description:
+      "the learned baseline (profiles per account and VM), its learning runs, accepted alerts",
+    up(db) {
+      db.exec(`
+        CREATE TABLE baseline (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          learned_at TEXT NOT NULL,
+          body TEXT NOT NULL
+        );
+        CREATE TABLE baseline_profiles (
+          kind TEXT NOT NULL CHECK (kind IN ('account', 'vm')),
+          subject TEXT NOT NULL,
+          body TEXT NOT NULL,
+          PRIMARY KEY (kind, subject)
+        ) WITHOUT ROWID;
+        CREATE TABLE baseline_runs (
+          id INTEGER PRIMARY KEY,
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          learned_at TEXT NOT NULL,
+          from_ms INTEGER,
+          to_ms INTEGER,
+          operations INTEGER NOT NULL,
+          excluded_operations INTEGER NOT NULL,
+          excluded_alerts INTEGER NOT NULL,
+          accounts INTEGER NOT NULL,
+          vms INTEGER NOT NULL
+        );
+        CREATE TABLE baseline_accepted (
+          alert_id TEXT PRIMARY KEY,
+          accepted_at TEXT NOT NULL,
+          note TEXT NOT NULL DEFAULT ''
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

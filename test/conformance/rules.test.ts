@@ -13,6 +13,9 @@
  * Fixture shape: `policy: site | none` (default `site`: src/detect/fixtures/site-policy.yaml;
  * `none`: the built-in default policy), `operations:` a list of operation specs (the fields of
  * test/helpers/operations.ts `OpSpec`), and for `ng` cases `expect: { findings?, reason? }`.
+ * Baseline rules add `history:`, operation specs learned into a baseline first (in the policy's
+ * zone), each optionally with `repeat: { count, every }` (`every` a duration: the spec again
+ * `count` times, shifted by `every` each time).
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -25,6 +28,9 @@ import type { Operation } from "../../src/model/operation.js";
 import { defaultPolicy } from "../../src/policy/load.js";
 import { run, sitePolicy } from "../helpers/detect.js";
 import { op, type OpSpec } from "../helpers/operations.js";
+import { learnBaseline } from "../../src/baseline/learn.js";
+import type { Baseline } from "../../src/baseline/model.js";
+import { parseDuration } from "../../src/shared/duration.js";
 
 const RULES_DIR = fileURLToPath(new URL("../../src/detect/rules/", import.meta.url));
 
@@ -33,6 +39,8 @@ interface Fixture {
   readonly kind: "ok" | "ng";
   readonly policy: "site" | "none";
   readonly operations: readonly OpSpec[];
+  readonly history?:
+    readonly (OpSpec & { repeat?: { count: number; every: string } })[] | undefined;
   readonly expect: { readonly findings?: number; readonly reason?: readonly string[] };
 }
 
@@ -53,8 +61,27 @@ function fixturesOf(ruleId: string): Fixture[] {
       kind: name.startsWith("ok.") ? "ok" : "ng",
       policy: doc["policy"] === "none" ? "none" : "site",
       operations: operations as OpSpec[],
+      ...(Array.isArray(doc["history"]) ? { history: doc["history"] as Fixture["history"] } : {}),
       expect: doc["expect"] ?? {},
     };
+  });
+}
+
+/** The fixture's history learned into a baseline (undefined without one). */
+function baselineOf(fixture: Fixture): Baseline | undefined {
+  if (!fixture.history) return undefined;
+  const specs: OpSpec[] = [];
+  for (const { repeat, ...spec } of fixture.history) {
+    const every = repeat ? (parseDuration(repeat.every) ?? 0) : 0;
+    for (let i = 0; i < (repeat?.count ?? 1); i++) {
+      const t = spec.time === undefined ? undefined : Date.parse(spec.time) + i * every;
+      specs.push({ ...spec, time: t === undefined ? undefined : new Date(t).toISOString() });
+    }
+  }
+  const policy = fixture.policy === "none" ? defaultPolicy() : sitePolicy;
+  return learnBaseline(specs.map(op), {
+    zone: policy.defaultSite.zone,
+    aliases: policy.domainAliases,
   });
 }
 
@@ -79,9 +106,11 @@ function runPure(
   const now = Date.now;
   Date.now = () => clock;
   try {
+    const baseline = baselineOf(fixture);
     return run(ops, {
       rules: [rule],
       policy: fixture.policy === "none" ? defaultPolicy() : sitePolicy,
+      ...(baseline ? { baseline } : {}),
     });
   } finally {
     Date.now = now;

@@ -294,9 +294,16 @@ describe("guestops scan exit codes and options", () => {
   it("without --policy runs only the policy-free rules and says which did not run", async () => {
     const { code, doc } = await scanJson(["scan", "examples/logs"]);
     assert.equal(code, 0);
+    // the baseline rules need a learned baseline (scan --db after guestops learn)
     assert.deepEqual(doc.summary.rules.disabled.map((d) => d.rule).sort(), [
       "disallowed-method",
+      "exfil-sequence",
+      "fan-out",
+      "first-seen",
+      "off-cadence",
       "outside-hours",
+      "rare-hour",
+      "rate-anomaly",
       "sensitive-vm",
       "unexpected-account",
     ]);

@@ -7,6 +7,7 @@ import type { Alert, AlertSignal } from "../../src/model/alert.js";
 import type { Operation } from "../../src/model/operation.js";
 import { loadPolicy } from "../../src/policy/load.js";
 import type { Policy } from "../../src/policy/types.js";
+import type { Baseline } from "../../src/baseline/model.js";
 
 export const SITE_POLICY_PATH = fileURLToPath(
   new URL("../../src/detect/fixtures/site-policy.yaml", import.meta.url),
@@ -22,6 +23,7 @@ export interface RunOptions {
   readonly groupingGapMs?: number;
   readonly incidentWindowMs?: number;
   readonly incidentRepeatMs?: number;
+  readonly baseline?: Baseline;
 }
 
 export function run(ops: readonly Operation[], options: RunOptions = {}): DetectResult {
@@ -29,6 +31,7 @@ export function run(ops: readonly Operation[], options: RunOptions = {}): Detect
     rules: options.rules ?? BUILTIN_RULES,
     policy: options.policy ?? sitePolicy,
     ...(options.coverage ? { coverage: options.coverage } : {}),
+    ...(options.baseline ? { baseline: options.baseline } : {}),
     options: {
       ...(options.groupingGapMs !== undefined ? { groupingGapMs: options.groupingGapMs } : {}),
       ...(options.incidentWindowMs !== undefined

@@ -3,10 +3,12 @@ import type { CommandDef } from "../types.js";
 import { evaluateCommand } from "./evaluate.js";
 import { completionCommand } from "./completion.js";
 import { coverageCommand } from "./coverage.js";
+import { baselineCommand } from "./baseline.js";
 import { eventsCommand } from "./events.js";
 import { helpCommand } from "./help.js";
 import { ingestCommand } from "./ingest.js";
 import { inspectCommand } from "./inspect.js";
+import { learnCommand } from "./learn.js";
 import { policyCommand } from "./policy.js";
 import { reportCommand } from "./report.js";
 import { scanCommand } from "./scan.js";
@@ -24,4 +26,6 @@ export const commands: readonly CommandDef[] = [
   simulateCommand,
   helpCommand,
   completionCommand,
+  learnCommand,
+  baselineCommand,
 ];

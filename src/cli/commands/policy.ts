@@ -2,6 +2,8 @@
  * `guestops policy check FILE [--days N]`: validates a policy file and prints it as understood,
  * with maintenance windows expanded for the next N days in local time (UTC in brackets).
  * Exit 0 when valid, 2 when invalid (every problem with its line and field).
+ * `guestops policy suggest [--db FILE]`: a commented draft policy drawn from the learned baseline
+ * (docs/detection.md) on stdout; 2 when the store holds no baseline.
  */
 import { Option } from "commander";
 import { escapeTerminal, safeJsonStringify } from "../../report/escape.js";
@@ -64,6 +66,29 @@ async function check(file: string, options: CheckOptions, io: Io): Promise<ExitC
   return EXIT.OK;
 }
 
+interface SuggestOptions {
+  readonly db?: string;
+}
+
+/** `policy suggest`: a commented draft policy from the stored baseline. */
+async function suggest(options: SuggestOptions, io: Io): Promise<ExitCode> {
+  const store = await import("../../store/index.js");
+  const { suggestPolicy } = await import("../../baseline/suggest.js");
+  const opened = store.openStore(options.db ?? store.defaultDbPath(io.env), { cwd: io.cwd });
+  try {
+    const loaded = store.loadBaseline(opened.db);
+    if (!loaded) {
+      throw new GuestOpsError("ERR_USAGE", `no baseline in ${e(opened.file)}`, {
+        hint: "learn one first: guestops learn PATH... --db FILE",
+      });
+    }
+    io.stdout(suggestPolicy(loaded.baseline, { store: opened.file }));
+    return EXIT.OK;
+  } finally {
+    opened.close();
+  }
+}
+
 export const policyCommand = defineCommand({
   name: "policy",
   register(program, io, done) {
@@ -79,6 +104,16 @@ export const policyCommand = defineCommand({
       )
       .action(async (file: string, options: CheckOptions) => {
         done(await check(file, options, io));
+      });
+    policy
+      .command("suggest")
+      .description("Draft a commented policy from the learned baseline (review it, then check it)")
+      .option(
+        "--db <file>",
+        "the store holding the baseline (default: GUESTOPS_DB, else the user's data directory)",
+      )
+      .action(async (options: SuggestOptions) => {
+        done(await suggest(options, io));
       });
   },
 });

@@ -242,6 +242,7 @@ export function scanSummary(
     rules: {
       ran: [...detection.signalsByRule.keys()],
       disabled: detection.disabled,
+      ...(detection.notes?.length ? { notes: detection.notes } : {}),
       failures: detection.failures.map((f) => ({
         rule: f.ruleId,
         stage: f.stage,

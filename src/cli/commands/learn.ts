@@ -1,0 +1,126 @@
+/**
+ * `guestops learn [PATH...] [--db FILE] [--policy FILE] [--since T] [--until T]`: ingests the
+ * paths into the store when given, then learns the baseline from the stored operations (within
+ * `--since`/`--until`) and stores it (docs/detection.md). The operations of alerts of medium or
+ * higher severity are left out unless accepted (`guestops baseline accept`). Exit 0; 2 for a
+ * usage error, an unreadable path, an invalid policy or a store that cannot be opened.
+ */
+import { resolve } from "node:path";
+import { escapeTerminal } from "../../report/escape.js";
+import { GuestOpsError } from "../../shared/errors.js";
+import { VERSION } from "../../version.js";
+import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import { addStoreOption, type StoreCliOptions } from "../store-option.js";
+import { parseTimeBound } from "../time-bound.js";
+import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+
+export interface LearnCliOptions extends ReadCliOptions, StoreCliOptions {
+  readonly policy?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+export const learnCommand = defineCommand({
+  name: "learn",
+  register(program, io, done) {
+    addStoreOption(
+      addReadOptions(program.command("learn")),
+      "the store (default: GUESTOPS_DB, else guestops/guestops.db in the user's data directory)",
+    )
+      .description(
+        "Learn what normal guest-operation use looks like from the stored operations (ingesting PATHs first)",
+      )
+      .argument("[paths...]", "logs to ingest first: files, directories, archives; - for stdin")
+      .option("--policy <file>", "site policy: its zone, domain aliases and rules (docs/policy.md)")
+      .option("--since <time>", "learn from operations at or after T")
+      .option(
+        "--until <time>",
+        "learn from operations before T (a date: up to the end of that day)",
+      )
+      .action(async (paths: string[], options: LearnCliOptions) => {
+        done(await learn(paths, options, io));
+      });
+  },
+});
+
+export async function learn(
+  paths: readonly string[],
+  options: LearnCliOptions,
+  io: Io,
+): Promise<ExitCode> {
+  const [store, { defaultPolicy, loadPolicy }, { spanText, dateText }] = await Promise.all([
+    import("../../store/index.js"),
+    import("../../policy/load.js"),
+    import("../../baseline/model.js"),
+  ]);
+  const policy =
+    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
+  const zone = policy.defaultSite.zone;
+  const since =
+    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
+  const until =
+    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
+  if (since !== undefined && until !== undefined && until <= since) {
+    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
+  }
+  const opened = store.openStore(options.db ?? store.defaultDbPath(io.env), { cwd: io.cwd });
+  try {
+    const lines: string[] = [];
+    let runId: number;
+    if (paths.length > 0) {
+      const report = await store.ingestIntoStore(opened.db, {
+        paths,
+        ...readOptionsOf(options),
+        stdin: io.stdin,
+        cwd: io.cwd,
+        command: "learn",
+        args: [...paths],
+      });
+      runId = report.runId;
+      const a = report.attribution;
+      lines.push(
+        `ingested: ${report.records.read} record(s) read, ${report.records.added} new; operations ${a.created} new, ${a.updated} updated`,
+      );
+    } else {
+      runId = store.beginRun(opened.db, "learn", [], VERSION);
+    }
+    const started = Date.now();
+    const result = store.learnFromStore(opened.db, {
+      policy,
+      ...(since !== undefined ? { from: since } : {}),
+      ...(until !== undefined ? { to: until } : {}),
+      learnedAt: Date.now(),
+    });
+    const { baseline } = result;
+    store.saveBaseline(opened.db, runId, baseline);
+    const seconds = (Date.now() - started) / 1000;
+    store.finishRun(opened.db, runId, {
+      learned: baseline.operations,
+      excluded: baseline.excluded,
+      accounts: baseline.accounts.size,
+      vms: baseline.vms.size,
+      seconds,
+    });
+    const scheduled = [...baseline.accounts.values()].filter((p) => p.cadence).length;
+    lines.unshift(`store: ${escapeTerminal(opened.file)} (run ${runId})`);
+    lines.push(
+      baseline.operations > 0
+        ? `learned: ${baseline.operations} operation(s) from ${dateText(baseline.from)} to ${dateText(baseline.to)} (${spanText(baseline.to - baseline.from)}), zone ${baseline.zone}, in ${seconds.toFixed(1)} s`
+        : "learned: no attributed operation with a time in the store (ingest logs first: guestops learn PATH...)",
+      `profiles: ${baseline.accounts.size} account(s) (${scheduled} with a schedule), ${baseline.vms.size} VM(s)`,
+      `left out: ${baseline.excluded.operations} operation(s) of ${result.excludedAlerts.length} alert(s) of medium or higher severity${result.excludedAlerts.length > 0 ? ` (${result.excludedAlerts.slice(0, 5).join(", ")}${result.excludedAlerts.length > 5 ? ", ..." : ""}; guestops baseline accept ALERT-ID learns one as normal)` : ""}`,
+    );
+    if (result.acceptedAlerts.length > 0) {
+      lines.push(`accepted: ${result.acceptedAlerts.length} alert(s) learned as normal`);
+    }
+    if (result.skipped > 0) {
+      lines.push(
+        `not learned: ${result.skipped} operation(s) without a time or an attributed principal`,
+      );
+    }
+    io.stdout(lines.join("\n"));
+    return EXIT.OK;
+  } finally {
+    opened.close();
+  }
+}
