@@ -120,11 +120,41 @@ describe("store migrations", () => {
   it("5: a version-4 store gains the baseline tables, alerts kept", () => {
     const path = atV1();
     openStore(path, { version: 4 }).close();
-    const store = openStore(path);
+    const store = openStore(path, { version: 5 });
     assert.equal(schemaVersion(store.db), 5);
     for (const t of ["baseline", "baseline_profiles", "baseline_runs", "baseline_accepted"]) {
       assert.ok(tables(store.db).includes(t), t);
     }
+    store.close();
+  });
+
+  it("6: a version-5 store with operations reads them back in order through an index, not a sort", () => {
+    const path = atV1();
+    const old = openStore(path, { version: 5 });
+    old.db
+      .prepare(
+        `INSERT INTO operations (id, time_ms, level, api, hash, body, run_id, updated_run)
+         VALUES (?, ?, 'unknown', 'StartProgramInGuest', 'h', '{}', 1, 1)`,
+      )
+      .run("op-1", 5);
+    old.close();
+    const store = openStore(path);
+    assert.equal(schemaVersion(store.db), 6);
+    const plan = (sql: string): string =>
+      (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+        .map((r) => r.detail)
+        .join("; ");
+    for (const sql of [
+      `SELECT body FROM operations WHERE time_ms >= 0 AND time_ms < 10 ORDER BY time_ms, id`,
+      `SELECT body FROM operations WHERE time_ms IS NOT NULL ORDER BY time_ms, id`,
+      `SELECT body FROM records WHERE time_ms BETWEEN 0 AND 10 ORDER BY time_ms, key`,
+    ]) {
+      assert.doesNotMatch(plan(sql), /TEMP B-TREE/, sql);
+    }
+    assert.equal(
+      (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number }).n,
+      1,
+    );
     store.close();
   });
 

@@ -216,6 +216,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description:
+      "operations and records indexed in the order they are read back (time, then id or key): no sort of a whole table in memory",
+    up(db) {
+      db.exec(`
+        CREATE INDEX operations_time_id ON operations (time_ms, id);
+        DROP INDEX operations_time;
+        CREATE INDEX records_time_key ON records (time_ms, key);
+        DROP INDEX records_time;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

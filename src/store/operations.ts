@@ -427,9 +427,17 @@ export function* storedOperations(
             `SELECT body FROM operations WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, id`,
           )
           .iterate(range.from ?? Number.MIN_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER)
-      : db.prepare(`SELECT body FROM operations ORDER BY time_ms IS NULL, time_ms, id`).iterate()
+      : db
+          .prepare(`SELECT body FROM operations WHERE time_ms IS NOT NULL ORDER BY time_ms, id`)
+          .iterate()
   ) as IterableIterator<{ body: string }>;
   for (const row of rows) yield parseOperation(row.body);
+  if (bounded) return;
+  // timeless last, read through the same index (a sort of the whole table would be in memory)
+  const timeless = db
+    .prepare(`SELECT body FROM operations WHERE time_ms IS NULL ORDER BY id`)
+    .iterate() as IterableIterator<{ body: string }>;
+  for (const row of timeless) yield parseOperation(row.body);
 }
 
 export type { CanonicalRecord };

@@ -261,23 +261,23 @@ export function* loadRecords(
     return known;
   };
   const sessionsFrom = Math.min(span.sessionsFrom ?? span.from, span.from);
-  const rows = db
-    .prepare(
-      `SELECT input_id, run_id, body FROM records
-       WHERE (time_ms BETWEEN @sessionsFrom AND @to AND (time_ms >= @from OR type = 'session'))
-          OR (@timeless AND time_ms IS NULL)
-       ORDER BY time_ms, key`,
-    )
-    .iterate({
-      sessionsFrom,
-      from: span.from,
-      to: span.to,
-      timeless: span.timeless ? 1 : 0,
-    }) as IterableIterator<{
-    input_id: number;
-    run_id: number;
-    body: string;
-  }>;
+  // two ranges read in index order (timeless first, as `ORDER BY time_ms` puts NULL first): one
+  // query with OR would sort the whole chunk in memory
+  type Row = { input_id: number; run_id: number; body: string };
+  const rows = (function* (): Generator<Row> {
+    if (span.timeless) {
+      yield* db
+        .prepare(`SELECT input_id, run_id, body FROM records WHERE time_ms IS NULL ORDER BY key`)
+        .iterate() as IterableIterator<Row>;
+    }
+    yield* db
+      .prepare(
+        `SELECT input_id, run_id, body FROM records
+         WHERE time_ms BETWEEN @sessionsFrom AND @to AND (time_ms >= @from OR type = 'session')
+         ORDER BY time_ms, key`,
+      )
+      .iterate({ sessionsFrom, from: span.from, to: span.to }) as IterableIterator<Row>;
+  })();
   for (const row of rows) {
     const parsed = JSON.parse(row.body) as Omit<CanonicalRecord, "prov"> & {
       prov: Omit<CanonicalRecord["prov"], "source">;
