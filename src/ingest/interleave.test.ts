@@ -128,6 +128,23 @@ describe("reading inputs side by side in stream time", () => {
     assert.equal(events[1], "released");
   });
 
+  it("takes a report that returns something other than a promise as done", async () => {
+    const reported: number[] = [];
+    const { order } = await run(
+      [
+        [1, 2],
+        [1, 2],
+      ],
+      { onWatermark: (ms) => void reported.push(ms) },
+    );
+    const turns = new TimeTurns(1, (ms) => ms as unknown as void);
+    turns.note(1);
+    turns.done(0);
+    await turns.settle();
+    assert.equal(order.length, 4);
+    assert.ok(reported.length > 0);
+  });
+
   it("fails the read when a watermark report fails", async () => {
     await assert.rejects(
       run(

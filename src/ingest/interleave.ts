@@ -144,10 +144,12 @@ export class TimeTurns {
     }
     if (low > this.#watermark && Number.isFinite(low)) {
       this.#watermark = low;
-      const reported = this.onWatermark(low);
-      if (reported) {
+      const reported: unknown = this.onWatermark(low);
+      // only a promise holds the lanes (a JavaScript caller's hook may return anything)
+      if (reported instanceof Promise) {
+        const settled = reported as Promise<void>;
         const before = this.#pending;
-        this.#pending = before ? before.then(() => reported) : reported;
+        this.#pending = before ? before.then(() => settled) : settled;
         this.#pending.catch(() => undefined); // awaited by `turn` or `settle`, never lost
       }
     }
