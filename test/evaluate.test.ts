@@ -14,7 +14,10 @@ import { evaluate } from "../src/evaluate/index.js";
 import { storeLearning } from "../src/evaluate/learn.js";
 import type { Figures } from "../src/evaluate/score.js";
 import { loadPolicy } from "../src/policy/load.js";
+import { run } from "../src/cli/run.js";
 import { simulate } from "../src/simulate/index.js";
+import { loadBaseline, openStore } from "../src/store/index.js";
+import { fakeIo } from "./helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -130,6 +133,32 @@ describe("evaluate", () => {
     // the baseline rules took part: the newcomer's fan-out is seen by fan-out, not only by policy
     const fanout = result.evaluation.all.scenarios.find((s) => s.id === "new-account-fanout");
     assert.ok(fanout?.rules.includes("fan-out"), fanout?.rules.join(", "));
+  });
+
+  it("evaluate --learn-until --db keeps the store it learned into; --db alone is refused", async () => {
+    const { dir, learnUntil } = gateFleet();
+    const db = join(tmp(), "eval.db");
+    const { io, out } = fakeIo(dir);
+    const args = ["evaluate", "--truth", "labels.ndjson", "--policy", "policy.yaml", "logs"];
+    assert.equal(
+      await run([...args, "--learn-until", learnUntil, "--db", db, "--format", "json"], io),
+      0,
+    );
+    const doc = JSON.parse(out.join("")) as { learning: { learned: boolean; note: string } };
+    assert.equal(doc.learning.learned, true);
+    const store = openStore(db);
+    try {
+      const baseline = loadBaseline(store.db)?.baseline;
+      assert.ok(baseline && baseline.operations > 0, "a baseline is stored");
+      // learned from the history only: nothing at or after --learn-until
+      assert.ok(baseline.to < Date.parse(learnUntil));
+      assert.ok(baseline.accounts.size > 0);
+    } finally {
+      store.close();
+    }
+    const refused = fakeIo(dir);
+    assert.equal(await run([...args, "--db", db], refused.io), 2);
+    assert.match(refused.err.join(""), /--db needs --learn-until/);
   });
 
   it("misses the attacks a policy that expects everyone cannot see, and says so", async () => {
