@@ -121,18 +121,45 @@ try {
   const steps = [
     [
       "events (ndjson)",
-      [cli, "events", "--format", "ndjson", "--out", "/dev/null", ...hostArgs, dir],
+      [cli, "events", "--format", "ndjson", "--out", "/dev/null", "--force", ...hostArgs, dir],
     ],
-    ["scan (json)", [cli, "scan", "--format", "json", "--out", "/dev/null", ...hostArgs, dir]],
+    [
+      "scan (json)",
+      [cli, "scan", "--format", "json", "--out", "/dev/null", "--force", ...hostArgs, dir],
+    ],
     ["ingest (new store)", [cli, "ingest", ...hostArgs, dir, "--db", db]],
     [
       "scan --db (re-scan stored)",
-      [cli, "scan", "--db", db, "--format", "json", "--out", "/dev/null", ...hostArgs, dir],
+      [
+        cli,
+        "scan",
+        "--db",
+        db,
+        "--format",
+        "json",
+        "--out",
+        "/dev/null",
+        "--force",
+        ...hostArgs,
+        dir,
+      ],
     ],
     ["learn (stored estate)", [cli, "learn", "--db", db]],
     [
       "scan --db (with baseline)",
-      [cli, "scan", "--db", db, "--format", "json", "--out", "/dev/null", ...hostArgs, dir],
+      [
+        cli,
+        "scan",
+        "--db",
+        db,
+        "--format",
+        "json",
+        "--out",
+        "/dev/null",
+        "--force",
+        ...hostArgs,
+        dir,
+      ],
     ],
   ];
   for (const [name, args] of steps) {

@@ -1,6 +1,8 @@
 // Generates a synthetic ESXi 8 hostd.log for `npm run bench` (fixed seed: the same bytes every time).
 //
-//   node scripts/gen-bench.mjs OUT_FILE [SIZE_MB]     (default 1024 MB)
+//   node scripts/gen-bench.mjs OUT_FILE [SIZE_MB] [SEED]     (default 1024 MB, the fixed seed below;
+//                                                            `npm run bench` gives seeds 1-4 to its
+//                                                            four files read at once)
 //
 // The mix is modelled on real ESXi 8.0 hostd.log: Originator blocks with opIDs, session ids, users and
 // sub-loggers; task, property-collector, adapter, vmsvc and socket noise; multi-line `[+]` dumps with
@@ -9,7 +11,8 @@
 // GuestFileHandler path line. It prints the line counts as JSON on stdout.
 import { closeSync, openSync, writeSync } from "node:fs";
 
-const SEED = 0x5eed1675;
+const SEED =
+  process.argv[4] === undefined ? 0x5eed1675 : (0x5eed1675 ^ Number(process.argv[4])) >>> 0;
 const out = process.argv[2];
 const sizeMb = Number(process.argv[3] ?? 1024);
 if (!out || !Number.isFinite(sizeMb) || sizeMb <= 0) {

@@ -1,7 +1,8 @@
 /**
  * The proving ground's regression gate: a small simulated fleet, evaluated with its own policy,
- * must reach eval/expected.json (caught scenarios stay caught, no figure gets worse). Also: the
- * scorer on hand-written labels without keys (how a site labels its own exercise).
+ * must reach eval/expected.json (caught scenarios stay caught, no figure gets worse), stateless
+ * and after learning a baseline from its attack-free history. Also: the scorer on hand-written
+ * labels without keys (how a site labels its own exercise).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,9 +11,13 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { evaluate } from "../src/evaluate/index.js";
+import { storeLearning } from "../src/evaluate/learn.js";
 import type { Figures } from "../src/evaluate/score.js";
 import { loadPolicy } from "../src/policy/load.js";
+import { run } from "../src/cli/run.js";
 import { simulate } from "../src/simulate/index.js";
+import { loadBaseline, openStore } from "../src/store/index.js";
+import { fakeIo } from "./helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -28,9 +33,10 @@ interface Expected {
 }
 
 const expected = JSON.parse(readFileSync(join(ROOT, "eval", "expected.json"), "utf8")) as {
-  fleet: { hosts: number; vms: number; days: number; seed: number };
+  fleet: { hosts: number; vms: number; days: number; history: number; seed: number };
   all: Expected;
   verified: Expected;
+  learning: { all: Expected; verified: Expected };
 };
 
 function check(name: string, f: Figures, want: Expected): void {
@@ -79,9 +85,18 @@ describe("evaluate", () => {
     return d;
   };
 
+  /** The gate's fleet, simulated once for both gates. */
+  let fleet: { dir: string; learnUntil: string } | undefined;
+  const gateFleet = (): { dir: string; learnUntil: string } => {
+    if (!fleet) {
+      const dir = tmp();
+      fleet = { dir, learnUntil: simulate({ out: dir, ...expected.fleet }).learnUntil };
+    }
+    return fleet;
+  };
+
   it("reaches eval/expected.json on the small simulated fleet", async () => {
-    const dir = tmp();
-    simulate({ out: dir, ...expected.fleet });
+    const { dir } = gateFleet();
     const result = await evaluate({
       paths: [join(dir, "logs")],
       truth: join(dir, "labels.ndjson"),
@@ -89,10 +104,61 @@ describe("evaluate", () => {
     });
     assert.equal(result.labels.problemCount, 0);
     assert.equal(result.analysis.detection.failures.length, 0);
+    assert.equal(result.learning.learned, false);
     check("all", result.evaluation.all, expected.all);
     check("verified", result.evaluation.verified, expected.verified);
     // the verified subset holds only scenarios whose every operation is in verified formats
     for (const s of result.evaluation.verified.scenarios) assert.ok(s.verified, s.id);
+  });
+
+  it("reaches eval/expected.json's learning figures after learning from the history", async () => {
+    const { dir, learnUntil } = gateFleet();
+    const result = await evaluate({
+      paths: [join(dir, "logs")],
+      truth: join(dir, "labels.ndjson"),
+      policy: loadPolicy(join(dir, "policy.yaml")),
+      learnUntil: Date.parse(learnUntil),
+      learn: storeLearning(),
+    });
+    assert.equal(result.analysis.detection.failures.length, 0);
+    assert.equal(result.learning.learned, true);
+    assert.match(result.learning.note, /^learned \(as guestops learn --until /);
+    // the baseline spans the warm-up: the baseline rules judged, none is warming up
+    const notes = result.analysis.detection.notes ?? [];
+    assert.ok(!notes.some((n) => /warming up/.test(n.note)), notes.map((n) => n.note).join("\n"));
+    // every scored operation comes after the learning period
+    assert.ok(result.evaluation.all.operations.labelled > 0);
+    check("learning all", result.evaluation.all, expected.learning.all);
+    check("learning verified", result.evaluation.verified, expected.learning.verified);
+    // the baseline rules took part: the newcomer's fan-out is seen by fan-out, not only by policy
+    const fanout = result.evaluation.all.scenarios.find((s) => s.id === "new-account-fanout");
+    assert.ok(fanout?.rules.includes("fan-out"), fanout?.rules.join(", "));
+  });
+
+  it("evaluate --learn-until --db keeps the store it learned into; --db alone is refused", async () => {
+    const { dir, learnUntil } = gateFleet();
+    const db = join(tmp(), "eval.db");
+    const { io, out } = fakeIo(dir);
+    const args = ["evaluate", "--truth", "labels.ndjson", "--policy", "policy.yaml", "logs"];
+    assert.equal(
+      await run([...args, "--learn-until", learnUntil, "--db", db, "--format", "json"], io),
+      0,
+    );
+    const doc = JSON.parse(out.join("")) as { learning: { learned: boolean; note: string } };
+    assert.equal(doc.learning.learned, true);
+    const store = openStore(db);
+    try {
+      const baseline = loadBaseline(store.db)?.baseline;
+      assert.ok(baseline && baseline.operations > 0, "a baseline is stored");
+      // learned from the history only: nothing at or after --learn-until
+      assert.ok(baseline.to < Date.parse(learnUntil));
+      assert.ok(baseline.accounts.size > 0);
+    } finally {
+      store.close();
+    }
+    const refused = fakeIo(dir);
+    assert.equal(await run([...args, "--db", db], refused.io), 2);
+    assert.match(refused.err.join(""), /--db needs --learn-until/);
   });
 
   it("misses the attacks a policy that expects everyone cannot see, and says so", async () => {

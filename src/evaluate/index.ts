@@ -1,13 +1,15 @@
 /**
  * `evaluate()`: scans logs whose guest operations are labelled and scores the result
  * (docs/evaluation.md). Two steps, kept apart: learning on the operations before `learnUntil`
- * (a `learn` hook, when the build has one) and scanning the rest with `analyze()` and the policy.
+ * (a `learn` hook: `storeLearning()` in `learn.ts` is the baseline learner) and scanning the rest
+ * with the policy — through the hook's scan when it gives one (the store's, with the baseline),
+ * else `analyze()`.
  */
 import { dirname, resolve } from "node:path";
 import type { Rule } from "../detect/types.js";
 import type { Operation } from "../model/operation.js";
 import type { InputHost } from "../ingest/read.js";
-import { analyze, type Analysis, type AttributeOptions } from "../pipeline.js";
+import { analyze, type Analysis, type AnalyzeOptions, type AttributeOptions } from "../pipeline.js";
 import type { Policy } from "../policy/types.js";
 import { readLabels, type Labels } from "./labels.js";
 import { score, type Evaluation } from "./score.js";
@@ -18,8 +20,12 @@ export interface Learned {
   readonly rules?: readonly Rule[];
   /** The policy to scan with (e.g. with learned entries added). */
   readonly policy?: Policy;
+  /** The scan to run instead of `analyze()` (e.g. the store's, judging against the baseline). */
+  readonly analyze?: (options: AnalyzeOptions) => Promise<Analysis>;
   /** One line for the report: what was learned. */
   readonly note: string;
+  /** Called once the scan is over (e.g. removes a temporary store). */
+  readonly close?: () => void;
 }
 
 /**
@@ -78,15 +84,21 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
     note = "no learning (no --learn-until): the scan uses the policy rules alone";
   }
   const operations: Operation[] = [];
-  const analysis = await analyze({
-    ...read,
-    onOperations: (batch) => {
-      for (const op of batch) operations.push(op);
-    },
-    policy: learned?.policy ?? options.policy,
-    ...(learned?.rules ? { rules: learned.rules } : {}),
-    ...(options.learnUntil !== undefined ? { since: options.learnUntil } : {}),
-  });
+  let analysis: Analysis;
+  try {
+    const scan = learned?.analyze ?? analyze;
+    analysis = await scan({
+      ...read,
+      onOperations: (batch) => {
+        for (const op of batch) operations.push(op);
+      },
+      policy: learned?.policy ?? options.policy,
+      ...(learned?.rules ? { rules: learned.rules } : {}),
+      ...(options.learnUntil !== undefined ? { since: options.learnUntil } : {}),
+    });
+  } finally {
+    learned?.close?.();
+  }
   const evaluation = score({
     labels,
     operations,

@@ -20,8 +20,13 @@ export interface SimulateOptions {
   readonly hosts?: number;
   /** VMs in the estate (default 60). */
   readonly vms?: number;
-  /** Days simulated (default 14). */
+  /** Days simulated (default 28). */
   readonly days?: number;
+  /**
+   * Days of benign life only at the start, before any attack: the learning history for
+   * `evaluate --learn-until` (default 15; the last 7 days, at least, hold the attacks).
+   */
+  readonly history?: number;
   readonly seed?: number;
   /** IANA zone of the site (default Europe/Paris). */
   readonly tz?: string;
@@ -34,7 +39,8 @@ export interface SimulateOptions {
 export const SIMULATE_DEFAULTS = {
   hosts: 8,
   vms: 60,
-  days: 14,
+  days: 28,
+  history: 15,
   seed: 1,
   tz: "Europe/Paris",
   start: "2026-03-16",
@@ -48,7 +54,13 @@ export interface SimulateResult {
   /** `PATH=HOST` for the inputs whose lines name no host (relative to `dir`). */
   readonly inputHosts: readonly { readonly path: string; readonly host: string }[];
   readonly scenarios: readonly string[];
+  /** Attack-free days at the start, and the instant they end (ISO 8601): `--learn-until`. */
+  readonly history: number;
+  readonly learnUntil: string;
 }
+
+/** Days left for the attacks after the history, at least (low-and-slow discovery lasts 7). */
+const ATTACK_DAYS = 7;
 
 const count = (name: string, v: number, lo: number, hi: number): number => {
   if (!Number.isInteger(v) || v < lo || v > hi) {
@@ -61,6 +73,10 @@ export function simulate(options: SimulateOptions): SimulateResult {
   const hosts = count("hosts", options.hosts ?? SIMULATE_DEFAULTS.hosts, 1, 1000);
   const vms = count("vms", options.vms ?? SIMULATE_DEFAULTS.vms, 1, 100_000);
   const days = count("days", options.days ?? SIMULATE_DEFAULTS.days, 1, 400);
+  const history = Math.min(
+    count("history", options.history ?? SIMULATE_DEFAULTS.history, 0, 400),
+    Math.max(0, days - ATTACK_DAYS),
+  );
   const seed = count("seed", options.seed ?? SIMULATE_DEFAULTS.seed, 0, 2 ** 32 - 1);
   const tz = options.tz ?? SIMULATE_DEFAULTS.tz;
   if (!IANAZone.isValidZone(tz)) {
@@ -85,7 +101,7 @@ export function simulate(options: SimulateOptions): SimulateResult {
 
   const rnd = new Rng(seed);
   const fleet = buildFleet({ hosts, vms, days, start, tz }, rnd.fork());
-  const plan = makePlan(fleet);
+  const plan = makePlan(fleet, history);
   mkdirSync(options.out, { recursive: true });
   const out = new Output(options.out);
   const labelsFd = openSync(join(options.out, PATHS.labels), "w");
@@ -114,6 +130,9 @@ export function simulate(options: SimulateOptions): SimulateResult {
       zone: tz,
       start: new Date(fleet.dayStarts[0] ?? 0).toISOString(),
       end: new Date(fleet.dayStarts[days] ?? 0).toISOString(),
+      history,
+      // the first instant after the attack-free history: `evaluate --learn-until`
+      learnUntil: new Date(fleet.dayStarts[history] ?? 0).toISOString(),
       inputHosts,
     })}\n`,
   );
@@ -149,5 +168,7 @@ export function simulate(options: SimulateOptions): SimulateResult {
     byScenario,
     inputHosts,
     scenarios: scenarioIds.map((s) => s.id),
+    history,
+    learnUntil: new Date(fleet.dayStarts[history] ?? 0).toISOString(),
   };
 }

@@ -147,8 +147,16 @@ export interface Plan {
   };
 }
 
-export function makePlan(fleet: Fleet): Plan {
+/**
+ * `history`: days of benign life only at the start (learning history for `evaluate
+ * --learn-until`); the switchable scenarios and the DR test fall in the days after it, at the
+ * same relative places as in a period without history.
+ */
+export function makePlan(fleet: Fleet, history = 0): Plan {
   const days = fleet.dayStarts.length - 1;
+  const from = Math.max(0, Math.min(history, days - 1));
+  const span = days - from;
+  const at = (share: number): number => from + Math.floor(span * share);
   const find = (from: number, ok: (weekday: number, holiday: boolean) => boolean): number => {
     for (let d = Math.max(0, Math.min(from, days - 1)); d < days; d++) {
       const i = dayInfo(fleet, d);
@@ -158,14 +166,14 @@ export function makePlan(fleet: Fleet): Plan {
   };
   const workday = (w: number, h: boolean) => w <= 5 && !h;
   const weekend = (w: number) => w >= 6;
-  const unc3886 = find(Math.floor(days / 2), weekend);
-  const vaultExfil = find(Math.floor(days / 3), workday);
-  const fanout = find(Math.floor(days * 0.4), (w, h) => workday(w, h) && w !== 2);
-  const spray = find(Math.floor(days * 0.7), workday);
-  const slowFrom = Math.floor(days * 0.15);
-  const approved = find(Math.floor(days * 0.25), (w, h) => workday(w, h) && w !== 2);
-  const unapproved = find(Math.floor(days * 0.55), (w, h) => workday(w, h) && w !== 2);
-  const dr = find(Math.floor(days * 0.8), weekend);
+  const unc3886 = find(at(0.5), weekend);
+  const vaultExfil = find(at(1 / 3), workday);
+  const fanout = find(at(0.4), (w, h) => workday(w, h) && w !== 2);
+  const spray = find(at(0.7), workday);
+  const slowFrom = at(0.15);
+  const approved = find(at(0.25), (w, h) => workday(w, h) && w !== 2);
+  const unapproved = find(at(0.55), (w, h) => workday(w, h) && w !== 2);
+  const dr = find(at(0.8), weekend);
   const syslogHost = fleet.hosts.find((h) => h.forwarding === "syslog");
   const gapDay = Math.max(0, Math.floor(days / 2) - 1);
   const gi = dayInfo(fleet, gapDay);

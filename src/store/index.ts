@@ -24,3 +24,4 @@ export {
   saveBaseline,
   type LearnStoreOptions,
 } from "./baseline.js";
+export { learnIntoStore, type LearningOptions, type LearningReport } from "./learning.js";

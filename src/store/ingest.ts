@@ -10,7 +10,7 @@ import { createReadStream } from "node:fs";
 import { createHash } from "node:crypto";
 import type { Database } from "better-sqlite3";
 import { DEFAULT_WINDOWS } from "../attribute/correlate.js";
-import { readInputs, type ReadProgress } from "../ingest/read.js";
+import { readInputs, type ReadInputsOptions, type ReadProgress } from "../ingest/read.js";
 import { expandPaths, type SourceEntry } from "../ingest/sources.js";
 import { totalsOf, type InputSummary, type ReadSummary } from "../ingest/summary.js";
 import type { CanonicalRecord } from "../model/record.js";
@@ -25,6 +25,10 @@ export interface IngestOptions {
   readonly assumeTz?: string;
   readonly inputFormat?: string;
   readonly referenceTime?: string;
+  /** As `readInputs` takes them (`--max-archive-bytes`, `--all-members`, `--input-host`). */
+  readonly maxArchiveBytes?: ReadInputsOptions["maxArchiveBytes"];
+  readonly allMembers?: boolean;
+  readonly inputHosts?: ReadInputsOptions["inputHosts"];
   readonly stdin?: () => NodeJS.ReadableStream;
   readonly cwd?: string;
   readonly onProgress?: (progress: ReadProgress) => void;
@@ -151,6 +155,11 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
           ...(options.assumeTz !== undefined ? { assumeTz: options.assumeTz } : {}),
           ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
           ...(options.referenceTime !== undefined ? { referenceTime: options.referenceTime } : {}),
+          ...(options.maxArchiveBytes !== undefined
+            ? { maxArchiveBytes: options.maxArchiveBytes }
+            : {}),
+          ...(options.allMembers ? { allMembers: true } : {}),
+          ...(options.inputHosts ? { inputHosts: options.inputHosts } : {}),
           ...(options.stdin ? { stdin: options.stdin } : {}),
           ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
         },

@@ -1,6 +1,8 @@
 /**
- * `guestops evaluate --truth LABELS PATH... [--policy FILE] [--learn-until T] [--format table|json]`:
- * scans labelled logs and scores the result (docs/evaluation.md).
+ * `guestops evaluate --truth LABELS PATH... [--policy FILE] [--learn-until T [--db FILE]]
+ * [--format table|json]`: scans labelled logs and scores the result (docs/evaluation.md). With
+ * `--learn-until`, a baseline is learned from the operations before T first (into a temporary
+ * store, or `--db`) and the scan judges the rest against it.
  *
  * Exit codes: 0 when the evaluation ran; 2 for usage errors, unreadable inputs or labels, an
  * invalid policy, and a rule that crashed (the figures are still printed).
@@ -12,10 +14,11 @@ import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeOutput } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
+import type { StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 
-export interface EvaluateCliOptions extends ReadCliOptions {
+export interface EvaluateCliOptions extends ReadCliOptions, StoreCliOptions {
   readonly truth: string;
   readonly policy?: string;
   readonly learnUntil?: string;
@@ -33,7 +36,14 @@ export const evaluateCommand = defineCommand({
       .argument("<paths...>", "files, directories, archives holding the labelled logs")
       .requiredOption("--truth <labels>", "labels file (NDJSON, docs/evaluation.md)")
       .option("--policy <file>", "site policy (YAML, docs/policy.md); default: built-in policy")
-      .option("--learn-until <time>", "learn on the operations before T, score the rest")
+      .option(
+        "--learn-until <time>",
+        "learn a baseline from the operations before T (as guestops learn --until T), score the rest",
+      )
+      .option(
+        "--db <file>",
+        "with --learn-until: the store to learn into and scan from (default: a temporary one)",
+      )
       .addOption(
         new Option("--format <format>", "output format").choices(EVALUATE_FORMATS).default("table"),
       )
@@ -54,6 +64,11 @@ export async function evaluateCli(
       hint: `use one of ${EVALUATE_FORMATS.join(", ")}`,
     });
   }
+  if (options.db !== undefined && options.learnUntil === undefined) {
+    throw new GuestOpsError("ERR_USAGE", "--db needs --learn-until", {
+      hint: "without learning, evaluate scans the inputs stateless; add --learn-until T to learn into the store",
+    });
+  }
   const [{ evaluate }, { evaluationDocument, evaluationText }, { defaultPolicy, loadPolicy }] =
     await Promise.all([
       import("../../evaluate/index.js"),
@@ -71,8 +86,16 @@ export async function evaluateCli(
     truth: options.truth,
     policy,
     ...readOptionsOf(options),
-    ...(learnUntil !== undefined ? { learnUntil } : {}),
-    // the learning step (`guestops learn`) plugs in here as `learn` once baselines exist
+    ...(learnUntil !== undefined
+      ? {
+          learnUntil,
+          // the learning step: `guestops learn --until T` into a store, then `scan --db`
+          learn: (await import("../../evaluate/learn.js")).storeLearning({
+            ...(options.db !== undefined ? { db: options.db } : {}),
+            cwd: io.cwd,
+          }),
+        }
+      : {}),
     stdin: io.stdin,
     cwd: io.cwd,
   });

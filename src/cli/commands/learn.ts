@@ -8,7 +8,6 @@
 import { resolve } from "node:path";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
-import { VERSION } from "../../version.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, type StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -66,41 +65,22 @@ export async function learn(
   const opened = store.openStore(options.db ?? store.defaultDbPath(io.env), { cwd: io.cwd });
   try {
     const lines: string[] = [];
-    let runId: number;
-    if (paths.length > 0) {
-      const report = await store.ingestIntoStore(opened.db, {
-        paths,
-        ...readOptionsOf(options),
-        stdin: io.stdin,
-        cwd: io.cwd,
-        command: "learn",
-        args: [...paths],
-      });
-      runId = report.runId;
-      const a = report.attribution;
-      lines.push(
-        `ingested: ${report.records.read} record(s) read, ${report.records.added} new; operations ${a.created} new, ${a.updated} updated`,
-      );
-    } else {
-      runId = store.beginRun(opened.db, "learn", [], VERSION);
-    }
-    const started = Date.now();
-    const result = store.learnFromStore(opened.db, {
+    const { runId, ingest, result, seconds } = await store.learnIntoStore(opened.db, {
+      paths,
+      ...readOptionsOf(options),
+      stdin: io.stdin,
+      cwd: io.cwd,
       policy,
       ...(since !== undefined ? { from: since } : {}),
       ...(until !== undefined ? { to: until } : {}),
-      learnedAt: Date.now(),
     });
+    if (ingest) {
+      const a = ingest.attribution;
+      lines.push(
+        `ingested: ${ingest.records.read} record(s) read, ${ingest.records.added} new; operations ${a.created} new, ${a.updated} updated`,
+      );
+    }
     const { baseline } = result;
-    store.saveBaseline(opened.db, runId, baseline);
-    const seconds = (Date.now() - started) / 1000;
-    store.finishRun(opened.db, runId, {
-      learned: baseline.operations,
-      excluded: baseline.excluded,
-      accounts: baseline.accounts.size,
-      vms: baseline.vms.size,
-      seconds,
-    });
     const scheduled = [...baseline.accounts.values()].filter((p) => p.cadence).length;
     lines.unshift(`store: ${escapeTerminal(opened.file)} (run ${runId})`);
     lines.push(

@@ -1,6 +1,6 @@
 /**
  * `guestops simulate --out DIR [--hosts N] [--vms M] [--days D] [--seed S] [--tz ZONE]
- * [--start DATE] [--scenarios LIST]`: writes a simulated estate's logs (DIR/logs), its labels
+ * [--start DATE] [--history H] [--scenarios LIST]`: writes a simulated estate's logs (DIR/logs), its labels
  * (DIR/labels.ndjson) and its site policy (DIR/policy.yaml); docs/evaluation.md.
  *
  * Exit codes: 0 when written; 2 for usage errors and unwritable output.
@@ -15,6 +15,7 @@ export interface SimulateCliOptions {
   readonly hosts?: string;
   readonly vms?: string;
   readonly days?: string;
+  readonly history?: string;
   readonly seed?: string;
   readonly tz?: string;
   readonly start?: string;
@@ -30,7 +31,11 @@ export const simulateCommand = defineCommand({
       .requiredOption("--out <dir>", "directory to write (logs/, labels.ndjson, policy.yaml)")
       .option("--hosts <n>", "ESXi hosts (default 8)")
       .option("--vms <n>", "VMs (default 60)")
-      .option("--days <n>", "days simulated (default 14)")
+      .option("--days <n>", "days simulated (default 28)")
+      .option(
+        "--history <n>",
+        "attack-free days at the start, to learn from (default 15; at least 7 days are left for attacks)",
+      )
       .option("--seed <n>", "seed: same options and seed, same bytes (default 1)")
       .option("--tz <zone>", "IANA zone of the site (default Europe/Paris)")
       .option("--start <date>", "local date of the first day (default 2026-03-16)")
@@ -64,6 +69,7 @@ export async function simulateCli(options: SimulateCliOptions, io: Io): Promise<
   const hosts = whole("hosts", options.hosts);
   const vms = whole("vms", options.vms);
   const days = whole("days", options.days);
+  const history = whole("history", options.history);
   const seed = whole("seed", options.seed);
   const out = resolve(io.cwd, options.out);
   let result;
@@ -73,6 +79,7 @@ export async function simulateCli(options: SimulateCliOptions, io: Io): Promise<
       ...(hosts !== undefined ? { hosts } : {}),
       ...(vms !== undefined ? { vms } : {}),
       ...(days !== undefined ? { days } : {}),
+      ...(history !== undefined ? { history } : {}),
       ...(seed !== undefined ? { seed } : {}),
       ...(options.tz !== undefined ? { tz: options.tz } : {}),
       ...(options.start !== undefined ? { start: options.start } : {}),
@@ -95,6 +102,11 @@ export async function simulateCli(options: SimulateCliOptions, io: Io): Promise<
       `labels: ${escapeTerminal(resolve(out, "labels.ndjson"))}`,
       `policy: ${escapeTerminal(resolve(out, "policy.yaml"))}`,
       `evaluate: guestops evaluate --truth ${escapeTerminal(resolve(out, "labels.ndjson"))} --policy ${escapeTerminal(resolve(out, "policy.yaml"))} ${escapeTerminal(resolve(out, "logs"))}`,
+      ...(result.history > 0
+        ? [
+            `  learning first (${result.history} attack-free days): add --learn-until ${result.learnUntil}`,
+          ]
+        : []),
       "",
     ].join("\n"),
   );
