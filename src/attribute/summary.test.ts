@@ -1,7 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { correlate } from "./correlate.js";
-import { summarise, gapOf } from "./summary.js";
+import { summarise, gapOf, unnamedVmReason } from "./summary.js";
+import type { Operation } from "../model/operation.js";
+import { op } from "../../test/helpers/operations.js";
 import {
   artefactsHostd,
   artefactsVmx,
@@ -70,5 +72,25 @@ describe("summarise", () => {
     const op = correlate(artefactsVmx()).operations[0];
     assert.ok(op);
     assert.equal(gapOf(op)?.reason, "vmware.log only");
+  });
+});
+
+describe("VMs without a name", () => {
+  it("says why a VM has no display name and what would give it, counted per reason", () => {
+    const named = op({ time: "2026-03-11T10:00:00Z", vm: "db01", kinds: ["hostd.event"] });
+    const vmxOnly: Operation = {
+      ...named,
+      id: "b",
+      vm: { vmx: "/vmfs/volumes/ds1/db02/db02.vmx", dir: "/vmfs/volumes/ds1/db02" },
+    };
+    const bare: Operation = { ...named, id: "c", vm: {} };
+    const s = summarise([named, vmxOnly, bare, { ...bare, id: "d" }]);
+    assert.deepEqual(
+      s.unnamedVms?.map((u) => u.operations),
+      [2, 1],
+    );
+    assert.match(s.unnamedVms?.[1]?.reason ?? "", /\.vmx path/);
+    assert.equal(summarise([named]).unnamedVms, undefined);
+    assert.equal(unnamedVmReason(named), undefined);
   });
 });

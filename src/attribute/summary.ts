@@ -63,6 +63,27 @@ export interface AttributionSummary {
    * none), with how many operations: `--input-host PATH=NAME` gives one.
    */
   readonly hostless: readonly { readonly input: string; readonly operations: number }[];
+  /**
+   * Operations whose VM has no display name, by why (only a .vmx path, only a moref, nothing),
+   * with what would name it. Absent when every operation's VM is named.
+   */
+  readonly unnamedVms?: readonly { readonly reason: string; readonly operations: number }[];
+}
+
+/** Why an operation's VM has no display name, and what would give it; undefined when named. */
+export function unnamedVmReason(op: Operation): string | undefined {
+  const { vm } = op;
+  if (vm.name !== undefined) return undefined;
+  if (vm.vmx !== undefined || vm.dir !== undefined)
+    return "the VM is known only by its .vmx path (no record read names it): vCenter events or vpxd.log give its name";
+  if (vm.moref !== undefined)
+    return "the VM is known only by its managed-object id (moref): vCenter events, hostd.log or vmware.log give its name";
+  const kinds = new Set(op.observations.map((o) => o.kind));
+  if (kinds.has("vmx.request") || kinds.has("vmx.response"))
+    return "only a vmware.log saw it, and its path names no VM folder: keep the folder (…/VM/vmware.log) when collecting, or add hostd.log and vCenter events";
+  if (kinds.has("vpxd.lro") || kinds.has("vpxd.lro-end") || kinds.has("vpxd.lro-error"))
+    return "only vpxd.log saw it, and its LRO line names no VM: add vCenter events or hostd.log";
+  return "no record of the operation names its VM: collect hostd.log and vCenter events";
 }
 
 const zero = (): Record<AttributionLevel, number> => ({
@@ -228,6 +249,7 @@ export class SummaryBuilder {
   readonly #hosts = new Map<string, HostTally>();
   readonly #hostless = new Map<string, number>();
   readonly #unattached = new Map<string, number>();
+  readonly #unnamedVms = new Map<string, number>();
 
   add(op: Operation): void {
     if (op.hidden) {
@@ -239,6 +261,9 @@ export class SummaryBuilder {
     this.#levels[op.attribution.level]++;
     if (attributed(op) && op.attribution.principal?.kind === "vpxuser") this.#vpxuserOnly++;
     if (op.time === undefined) this.#withoutTime++;
+    const unnamed = unnamedVmReason(op);
+    if (unnamed !== undefined)
+      this.#unnamedVms.set(unnamed, (this.#unnamedVms.get(unnamed) ?? 0) + 1);
     const label = hostLabel(op);
     const key = op.host ? hostKey(op.host) : label;
     let host = this.#hosts.get(key);
@@ -307,6 +332,13 @@ export class SummaryBuilder {
       hostless: [...this.#hostless]
         .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
         .map(([input, operations]) => ({ input, operations })),
+      ...(this.#unnamedVms.size
+        ? {
+            unnamedVms: [...this.#unnamedVms]
+              .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+              .map(([reason, operations]) => ({ reason, operations })),
+          }
+        : {}),
     };
   }
 }

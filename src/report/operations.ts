@@ -637,6 +637,11 @@ export function summaryText(
     );
   }
   for (const line of hostlessLines(summary)) out.push(`  ${e(line)}`);
+  for (const u of summary.unnamedVms ?? []) {
+    out.push(
+      `  warning: ${u.operations} operation${u.operations === 1 ? "" : "s"} without a VM name: ${e(u.reason)}`,
+    );
+  }
   if (summary.explanations.length) {
     out.push("why the rest is not attributed:");
     for (const line of summary.explanations) out.push(`  ${e(line)}`);
