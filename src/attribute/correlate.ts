@@ -169,6 +169,8 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
   let hostNames: HostNames = new Map();
   /** The first of each record by its text, host (or input) and kind: later identical lines are counted on it. */
   let seen = new Map<string, Item>();
+  /** Each held item's copy key (a digest: computed once). */
+  const keys = new WeakMap<Item, string>();
   let copies = 0;
 
   /**
@@ -217,6 +219,7 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       if (VCENTER_SLOTS.has(item.slot)) sessions.noteVcenter(record.vcenter);
       sessionInUse(item, sessions);
       const key = copyKey(item);
+      keys.set(item, key);
       const first = seen.get(key);
       if (first) {
         first.copies++;
@@ -258,7 +261,7 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const before = items.length;
       const kept: Item[] = [];
       for (const i of items) {
-        if (doneItems.has(i) || goneObs.has(i.obs)) seen.delete(copyKey(i));
+        if (doneItems.has(i) || goneObs.has(i.obs)) seen.delete(keys.get(i) ?? copyKey(i));
         else kept.push(i);
       }
       items = kept;
