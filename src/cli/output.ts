@@ -5,7 +5,8 @@
  */
 import { open, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { isSystemError, type GuestOpsError } from "../shared/errors.js";
+import { GuestOpsError, isSystemError } from "../shared/errors.js";
+import { escapeTerminal } from "../report/escape.js";
 import { fileSink, streamSink, stringSink, type TextSink } from "../report/format.js";
 import type { Io } from "./types.js";
 
@@ -14,8 +15,24 @@ export interface OutputOptions {
   readonly out: string | undefined;
   /** Ends a non-empty output with a newline. */
   readonly finalNewline: boolean;
-  /** The error for a file that cannot be opened or written. */
-  readonly outputError: (cause: NodeJS.ErrnoException) => GuestOpsError;
+}
+
+/** The usage error every command gives for an `--out` it cannot open or write. */
+export const cannotWrite = (out: string | undefined, cause: NodeJS.ErrnoException): GuestOpsError =>
+  new GuestOpsError(
+    "ERR_OUTPUT",
+    `cannot write ${escapeTerminal(out ?? "")}: ${cause.code ?? cause.message}`,
+    { cause, hint: "check that the directory exists and is writable" },
+  );
+
+/** Writes one rendered text (a report, a summary document) to the command's output. */
+export function writeText(
+  io: Io,
+  out: string | undefined,
+  text: string,
+  options: { readonly finalNewline: boolean },
+): Promise<void> {
+  return writeOutput(io, { out, finalNewline: options.finalNewline }, (sink) => sink.write(text));
 }
 
 /**
@@ -29,7 +46,7 @@ export async function writeOutput(
   write: (sink: TextSink) => Promise<void>,
 ): Promise<void> {
   const mapped = (error: unknown): unknown =>
-    isSystemError(error) ? options.outputError(error) : error;
+    isSystemError(error) ? cannotWrite(options.out, error) : error;
   let target: TextSink;
   let gathered: ReturnType<typeof stringSink> | undefined;
   if (options.out !== undefined) {

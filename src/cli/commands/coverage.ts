@@ -10,7 +10,7 @@ import type { Policy } from "../../policy/types.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { COVERAGE_FORMATS, isCoverageFormat } from "../../report/coverage.js";
 import { GuestOpsError } from "../../shared/errors.js";
-import { writeOutput } from "../output.js";
+import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -91,18 +91,6 @@ export async function coverage(
     ...(asOf !== undefined ? { asOf } : {}),
   });
   const text = formatCoverage(format, report);
-  await writeOutput(
-    io,
-    {
-      out: options.out,
-      finalNewline: true,
-      outputError: (cause) =>
-        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
-          cause,
-          hint: "check that the directory exists and is writable",
-        }),
-    },
-    (sink) => sink.write(text),
-  );
+  await writeText(io, options.out, text, { finalNewline: true });
   return EXIT.OK;
 }

@@ -12,7 +12,7 @@ import { Option } from "commander";
 import { EVALUATE_FORMATS, isEvaluateFormat } from "../../evaluate/format.js";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
-import { writeOutput } from "../output.js";
+import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import type { StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -103,18 +103,6 @@ export async function evaluateCli(
     options.format === "json"
       ? `${JSON.stringify(evaluationDocument(result), null, 2)}\n`
       : evaluationText(result);
-  await writeOutput(
-    io,
-    {
-      out: options.out,
-      finalNewline: false,
-      outputError: (cause) =>
-        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
-          cause,
-          hint: "check that the directory exists and is writable",
-        }),
-    },
-    (sink) => sink.write(text),
-  );
+  await writeText(io, options.out, text, { finalNewline: false });
   return result.analysis.detection.failures.length > 0 ? EXIT.ERROR : EXIT.OK;
 }

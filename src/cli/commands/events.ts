@@ -262,12 +262,6 @@ export async function events(
     {
       out: options.out,
       finalNewline: false,
-      outputError: (error) =>
-        new GuestOpsError(
-          "ERR_OUTPUT",
-          `cannot write ${options.out ?? ""}: ${error.code ?? error.message}`,
-          { cause: error },
-        ),
     },
     async (sink) => {
       // operations are written as attribution releases them, filtered, and then dropped

@@ -7,7 +7,7 @@
 import { Option } from "commander";
 import { escapeTerminal, safeJsonStringify } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
-import { writeOutput } from "../output.js";
+import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -112,19 +112,7 @@ export async function report(
   else if (format === "md")
     text = (await import("../../report/audit/markdown.js")).renderMarkdown(data);
   else text = (await import("../../report/audit/html.js")).renderHtml(data);
-  await writeOutput(
-    io,
-    {
-      out: options.out,
-      finalNewline: false,
-      outputError: (cause) =>
-        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
-          cause,
-          hint: "check that the directory exists and is writable",
-        }),
-    },
-    (sink) => sink.write(text),
-  );
+  await writeText(io, options.out, text, { finalNewline: false });
   io.stderr(
     `report: ${data.headline.operations} operations, ${data.headline.alerts.total} alerts, ${data.headline.incidents.total} incidents, ${coverage.findings.length} coverage findings → ${escapeTerminal(options.out)}\n`,
   );

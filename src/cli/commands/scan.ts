@@ -35,7 +35,7 @@ import {
   withOutput,
   type OutputCliOptions,
 } from "../conventions.js";
-import { writeOutput } from "../output.js";
+import { writeText } from "../output.js";
 import { progressFor, type Display } from "../terminal.js";
 import { parseTimeBound } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -155,19 +155,7 @@ export async function scan(
   const { alerts, incidents } = analysis.detection;
   // alerts and incidents are few: rendered at once, written through the same sink as `events`
   const text = formatAlerts(format, alerts, summary, incidents, options.display);
-  await writeOutput(
-    io,
-    {
-      out: options.out,
-      finalNewline: true,
-      outputError: (cause) =>
-        new GuestOpsError("ERR_OUTPUT", `cannot write ${escapeTerminal(options.out ?? "")}`, {
-          cause,
-          hint: "check that the directory exists and is writable",
-        }),
-    },
-    (sink) => sink.write(text),
-  );
+  await writeText(io, options.out, text, { finalNewline: true });
   if (format !== "json") io.stderr(summaryText(summary));
 
   if (analysis.detection.failures.length > 0) return EXIT.ERROR;
