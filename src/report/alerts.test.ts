@@ -157,6 +157,20 @@ describe("alert formatters", () => {
     assert.match(text, /attribution coverage 100\.0%/);
     assert.match(text, /incidents: 1 \(high 1\)\nalerts: 1 \(high 1\); by rule: outside-hours 1/);
     assert.match(text, /rule outside-hours not run: needs a policy file/);
+    const grouped = summaryText({
+      ...summary,
+      rules: {
+        ran: [],
+        disabled: [
+          { rule: "rate-anomaly", why: "needs a baseline" },
+          { rule: "outside-hours", why: "needs a policy file (--policy)" },
+          { rule: "fan-out", why: "needs a baseline" },
+        ],
+        failures: [],
+      },
+    });
+    assert.match(grouped, /\n  rules rate-anomaly, fan-out not run: needs a baseline\n/);
+    assert.equal(grouped.match(/not run/g)?.length, 2);
   });
 
   it("table: says so when there is nothing to show", () => {

@@ -425,7 +425,12 @@ export function summaryText(s: ScanSummary): string {
   out.push(
     `alerts: ${s.alerts.total}${sev ? ` (${sev})` : ""}${rules ? `; by rule: ${rules}` : ""}`,
   );
-  for (const d of s.rules.disabled) out.push(`  rule ${d.rule} not run: ${d.why}`);
+  // one line per reason: six baseline rules waiting for a baseline say so once
+  const notRun = new Map<string, string[]>();
+  for (const d of s.rules.disabled) notRun.set(d.why, [...(notRun.get(d.why) ?? []), d.rule]);
+  for (const [why, rules] of notRun) {
+    out.push(`  ${rules.length === 1 ? "rule" : "rules"} ${rules.join(", ")} not run: ${why}`);
+  }
   for (const n of s.rules.notes ?? []) out.push(`  rule ${n.rule}: ${escapeTerminal(n.note)}`);
   for (const f of s.rules.failures) {
     out.push(
