@@ -169,7 +169,7 @@ describe("alert formatters", () => {
         failures: [],
       },
     });
-    assert.match(grouped, /\n  rules rate-anomaly, fan-out not run: needs a baseline\n/);
+    assert.match(grouped, /\n {2}rules rate-anomaly, fan-out not run: needs a baseline\n/);
     assert.equal(grouped.match(/not run/g)?.length, 2);
   });
 
