@@ -28,6 +28,9 @@ import type { Operation } from "../model/operation.js";
 import type { Policy } from "../policy/types.js";
 import { ReleaseOrder, VpxdCoverage } from "../pipeline.js";
 import { storeFindings } from "../store/alerts.js";
+import { SummaryBuilder } from "../attribute/summary.js";
+import { CoverageCollector, hostOfRecord } from "../coverage/collect.js";
+import { coverageReport, type CoverageReport } from "../coverage/findings.js";
 import type { Counters } from "./counters.js";
 import { getCursor, pruneSpool, readSpool, setCursor } from "./spool.js";
 
@@ -129,6 +132,13 @@ export class LiveProcessor {
   readonly #evidence = new Map<string, { lines: string[]; t: number }>();
   readonly #storedIncidents = new Map<string, string>();
   #busy = false;
+  readonly #collector: CoverageCollector;
+  readonly #summary = new SummaryBuilder();
+  /** Per host: records, the latest record time and when the last one arrived (wall clock). */
+  readonly #hosts = new Map<
+    string,
+    { records: number; lastRecordMs: number; lastWallMs: number }
+  >();
 
   constructor(db: Database, options: ProcessorOptions, counters: Counters) {
     this.#db = db;
@@ -142,6 +152,7 @@ export class LiveProcessor {
       ...(options.baseline ? { baseline: options.baseline } : {}),
     };
     this.#detector = createDetector(this.#deps);
+    this.#collector = new CoverageCollector(options.policy.coverage.gapMs);
     const replay = getCursor(db, "replay") ?? 0;
     this.#catchUpTo = getCursor(db, "processed") ?? 0;
     this.#cursor = Math.min(replay, this.#catchUpTo);
@@ -174,6 +185,8 @@ export class LiveProcessor {
             }
           }
           this.#vpxd.add(record);
+          this.#collector.add(record);
+          this.noteHost(record);
           this.#correlator.add(record);
         },
         issue: () => {
@@ -239,10 +252,64 @@ export class LiveProcessor {
     );
     if (ready.length) {
       this.#counters.processing.operations += ready.length;
-      for (const op of ready) this.keepEvidence(op);
+      for (const op of ready) {
+        this.keepEvidence(op);
+        this.#collector.addOperation(op);
+        this.#summary.add(op);
+      }
       this.take(this.#detector.push(ready));
     }
     this.take(this.#detector.flush(watermark));
+  }
+
+  private noteHost(record: Parameters<CoverageCollector["add"]>[0]): void {
+    const host = hostOfRecord(record) ?? "";
+    let h = this.#hosts.get(host);
+    if (!h) {
+      if (this.#hosts.size >= MAX_HOSTS) return;
+      h = { records: 0, lastRecordMs: Number.NaN, lastWallMs: 0 };
+      this.#hosts.set(host, h);
+    }
+    h.records++;
+    h.lastWallMs = this.#now();
+    const t = record.time === undefined ? Number.NaN : Date.parse(record.time);
+    if (!Number.isNaN(t) && !(t <= h.lastRecordMs)) h.lastRecordMs = t;
+  }
+
+  /**
+   * Coverage as it stands: the coverage report over what was read since the start (hostd event
+   * number gaps, silent gaps, missing sources, `docs/report.md`), and per host when its last record
+   * arrived; a host quiet for longer than the policy's gap threshold is `silent`.
+   */
+  coverage(): {
+    hosts: {
+      host: string;
+      records: number;
+      lastRecord?: string;
+      lastArrivalMs: number;
+      silent: boolean;
+    }[];
+    report: CoverageReport;
+  } {
+    const gapMs = this.#options.policy.coverage.gapMs;
+    const now = this.#now();
+    const hosts = [...this.#hosts.entries()].map(([host, h]) => ({
+      host,
+      records: h.records,
+      ...(Number.isNaN(h.lastRecordMs)
+        ? {}
+        : { lastRecord: new Date(h.lastRecordMs).toISOString() }),
+      lastArrivalMs: h.lastWallMs,
+      silent: now - h.lastWallMs > gapMs,
+    }));
+    const stream = this.streamNow();
+    const report = coverageReport(
+      this.#collector.snapshot(gapMs),
+      this.#summary.result(),
+      this.#options.policy,
+      Number.isFinite(stream) ? { asOf: stream } : {},
+    );
+    return { hosts, report };
   }
 
   private keepEvidence(op: Operation): void {
@@ -321,12 +388,14 @@ export class LiveProcessor {
   private relink(changed: readonly Alert[]): Incident[] {
     const windowMs = this.#options.policy.incidentLinking.windowMs;
     const horizon = this.streamNow() - 2 * windowMs - this.#options.delayMs;
+    const ids = new Set(changed.map((a) => a.id));
+    // alerts that ended long before stream time can no longer link with new ones (the changed
+    // ones are kept whatever their time: a replay of old logs still links them)
     for (const [id, a] of this.#recent) {
       const last = a.lastSeen === undefined ? Number.NaN : Date.parse(a.lastSeen);
-      if (last < horizon) this.#recent.delete(id);
+      if (last < horizon && !ids.has(id)) this.#recent.delete(id);
     }
     for (const [id, e] of this.#evidence) if (e.t < horizon) this.#evidence.delete(id);
-    const ids = new Set(changed.map((a) => a.id));
     const { incidents } = linkAlerts([...this.#recent.values()], this.#deps);
     const out: Incident[] = [];
     for (const incident of incidents) {
@@ -370,6 +439,8 @@ export class LiveProcessor {
 }
 
 const NEWLINE = Buffer.from("\n");
+/** Hosts tracked for coverage at most (a flood of forged host names stays bounded). */
+const MAX_HOSTS = 10_000;
 
 /** Events after `afterId` (at most `limit`), oldest first. */
 export function eventsAfter(db: Database, afterId: number, limit: number): ServeEvent[] {
