@@ -107,6 +107,8 @@ export const ServeConfigSchema = z.strictObject({
       lowWaterFrames: count(5_000),
       /** Frames waiting for their commit above which UDP datagrams are dropped (counted). */
       maxPendingFrames: count(50_000),
+      /** Delete frames no restart needs any more (false keeps every frame, for audits and tests). */
+      prune: z.boolean().default(true),
     })
     .prefault({}),
   processing: z

@@ -41,6 +41,8 @@ export interface ProcessorOptions {
   readonly assumeTz: string;
   readonly batchFrames: number;
   readonly runId: number;
+  /** Delete spooled frames before the replay cursor (default true). */
+  readonly prune?: boolean;
   readonly baseline?: DetectDeps["baseline"];
   /** Wall clock (tests may pass another). */
   readonly now?: () => number;
@@ -379,8 +381,10 @@ export class LiveProcessor {
         setCursor(this.#db, "replay", replay);
       })
       .immediate();
+    const horizon = this.streamNow() - 2 * this.#options.policy.incidentLinking.windowMs;
+    for (const [id, e] of this.#evidence) if (e.t < horizon) this.#evidence.delete(id);
     // frames before the replay cursor are no longer needed by any restart
-    if (store && replay > 1) pruneSpool(this.#db, replay);
+    if (store && replay > 1 && this.#options.prune !== false) pruneSpool(this.#db, replay);
     this.#counters.processing.lagFrames = 0;
   }
 
@@ -395,7 +399,6 @@ export class LiveProcessor {
       const last = a.lastSeen === undefined ? Number.NaN : Date.parse(a.lastSeen);
       if (last < horizon && !ids.has(id)) this.#recent.delete(id);
     }
-    for (const [id, e] of this.#evidence) if (e.t < horizon) this.#evidence.delete(id);
     const { incidents } = linkAlerts([...this.#recent.values()], this.#deps);
     const out: Incident[] = [];
     for (const incident of incidents) {

@@ -69,6 +69,7 @@ export async function startServe(
       releaseStepMs: config.processing.releaseStep,
       assumeTz: config.processing.assumeTz,
       batchFrames: config.processing.batchFrames,
+      prune: config.spool.prune,
       runId,
       ...(baseline ? { baseline } : {}),
     },
