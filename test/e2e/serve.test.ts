@@ -103,6 +103,20 @@ const storedAlertIds = (db: string): string[] => {
   }
 };
 
+const cursors = (db: string): { processed: number; replay: number } => {
+  const d = new BetterSqlite3(db, { readonly: true });
+  try {
+    const rows = d.prepare(`SELECT name, value FROM serve_cursors`).all() as {
+      name: string;
+      value: number;
+    }[];
+    const get = (n: string): number => rows.find((r) => r.name === n)?.value ?? 0;
+    return { processed: get("processed"), replay: get("replay") };
+  } finally {
+    d.close();
+  }
+};
+
 const openedTwice = (db: string): unknown[] => {
   const d = new BetterSqlite3(db, { readonly: true });
   try {
@@ -288,7 +302,7 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     assert.equal(await s.stop(), 0);
   });
 
-  it("loses nothing spooled and raises no alert twice across kill -9; gives the ids of scan", async () => {
+  it("loses nothing spooled and raises no alert twice across kill -9; gives the ids of scan", async (t) => {
     const db = join(dir, "kill.db");
     const lines = exampleLines();
     // the example lines among filler frames, one every 40, so the kill falls mid-stream
@@ -330,6 +344,10 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     assert.ok(
       kept.length > 0 && kept.length < frames.length,
       `killed mid-stream (${kept.length} of ${frames.length} spooled)`,
+    );
+    const atKill = cursors(db);
+    t.diagnostic(
+      `killed with ${kept.length} of ${frames.length} frames spooled, ${atKill.processed} processed, ${storedAlertIds(db).length} alert(s) stored`,
     );
     // what was spooled is exactly the start of what was sent: no frame lost in between, none twice
     assert.deepEqual(kept, frames.slice(0, kept.length));
