@@ -76,10 +76,11 @@ function ndjsonSink(o: Extract<OutputConfig, { type: "ndjson" }>, name: string):
   return {
     name,
     backoffMs: 1000,
-    deliver: async (_event, payload) => {
+    deliver: (_event, payload) => {
       fd ??= openSync(o.path, "a");
       writeSync(fd, `${payload}\n`);
       fsyncSync(fd);
+      return Promise.resolve();
     },
     close: () => {
       if (fd !== undefined) closeSync(fd);

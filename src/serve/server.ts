@@ -76,7 +76,6 @@ export async function startServe(
     counters,
   );
   processor.start();
-  let receiver: Receiver | undefined;
   const spoolLag = (): { spooled: number; processed: number; pending: number } => ({
     spooled: spool.lastId,
     processed: processor.processed,
@@ -85,8 +84,8 @@ export async function startServe(
   const backpressure = (): void => {
     const lag = spool.lastId - processor.processed + spool.pending;
     counters.processing.lagFrames = Math.max(0, lag);
-    if (lag > config.spool.highWaterFrames) receiver?.setPaused(true);
-    else if (lag < config.spool.lowWaterFrames) receiver?.setPaused(false);
+    if (lag > config.spool.highWaterFrames) receiver.setPaused(true);
+    else if (lag < config.spool.lowWaterFrames) receiver.setPaused(false);
   };
   const spool = new Spool(db, {
     commitIntervalMs: config.spool.commitInterval,
@@ -97,7 +96,7 @@ export async function startServe(
       wakeProcessor?.();
     },
   });
-  receiver = new Receiver(config, spool, counters);
+  const receiver = new Receiver(config, spool, counters);
   const outputs = new Outputs(db, config.outputs, counters, options.env);
 
   const lastEvent = db.prepare(`SELECT coalesce(max(id), 0) AS id FROM serve_events`);
@@ -146,7 +145,7 @@ export async function startServe(
         config,
         counters,
         processor,
-        listeners: () => receiver?.bound ?? [],
+        listeners: () => receiver.bound,
         spoolLag,
         waitForEvents,
         outputs,

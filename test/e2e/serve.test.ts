@@ -28,6 +28,25 @@ import {
 } from "../helpers/serve.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
+
+interface Health {
+  readonly spool: { readonly spooled: number; readonly processed: number };
+  readonly counters: {
+    readonly received: Record<string, number>;
+    readonly spooled: number;
+    readonly dropped: Record<string, number>;
+    readonly processing: { readonly frames: number };
+    readonly outputs: Record<string, { readonly delivered: number; readonly deadLetters: number }>;
+  };
+}
+interface AlertList {
+  readonly lastEventId: number;
+  readonly items: readonly { readonly id: string }[];
+}
+interface Detail {
+  readonly triageHistory: readonly { readonly action: string; readonly actor: string }[];
+  readonly evidence: readonly { readonly lines: readonly string[] }[];
+}
 const dir = mkdtempSync(join(tmpdir(), "guestops-serve-"));
 const running: Served[] = [];
 after(async () => {
@@ -192,11 +211,11 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     ]);
     const total = 1900 + (certs ? 400 : 0);
     await until(
-      async () => (await getJson(s, "/api/health")).counters.processing.frames === total,
+      async () => (await getJson<Health>(s, "/api/health")).counters.processing.frames === total,
       20_000,
       "every frame processed",
     );
-    const health = await getJson(s, "/api/health");
+    const health = await getJson<Health>(s, "/api/health");
     assert.equal(health.counters.received.tcp, 1400);
     assert.equal(health.counters.received.udp, 500);
     if (certs) assert.equal(health.counters.received.tls, 400);
@@ -273,7 +292,7 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     await sendStream(port, framed(good, true), { localAddress: "127.0.0.2" });
     await until(
       async () => {
-        const h = await getJson(s, "/api/health");
+        const h = await getJson<Health>(s, "/api/health");
         return (
           (h.counters.dropped["idle-timeout"] ?? 0) >= 4 &&
           (!certs || (h.counters.dropped["tls-handshake"] ?? 0) >= 3)
@@ -283,7 +302,7 @@ describe("guestops serve", { timeout: 240_000 }, () => {
       "idle and handshake timeouts",
     );
     clearInterval(dripper);
-    const h = await getJson(s, "/api/health");
+    const h = await getJson<Health>(s, "/api/health");
     assert.equal(h.counters.dropped.oversize, 2);
     assert.equal(h.counters.dropped.binary, 1);
     assert.equal(h.counters.dropped["bad-length"], 1);
@@ -359,7 +378,7 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     await until(() => storedAlertIds(db).length >= expected.length, 30_000, "the alerts");
     await until(
       async () => {
-        const h = await getJson(second, "/api/health");
+        const h = await getJson<Health>(second, "/api/health");
         return h.spool.processed === h.spool.spooled;
       },
       20_000,
@@ -445,13 +464,14 @@ describe("guestops serve", { timeout: 240_000 }, () => {
       401,
     );
     await until(
-      async () => (await getJson(s, "/api/alerts", { headers: auth(viewer) })).items.length >= 3,
+      async () =>
+        (await getJson<AlertList>(s, "/api/alerts", { headers: auth(viewer) })).items.length >= 3,
       20_000,
       "alerts",
     );
-    const alerts = await getJson(s, "/api/alerts", { headers: auth(viewer) });
-    const id = alerts.items[0].id as string;
-    const session = await getJson(s, "/api/session", { headers: auth(analyst) });
+    const alerts = await getJson<AlertList>(s, "/api/alerts", { headers: auth(viewer) });
+    const id = alerts.items[0]?.id ?? "";
+    const session = await getJson<{ csrf: string }>(s, "/api/session", { headers: auth(analyst) });
     const post = (token: string, body: object, csrf?: string, origin?: string) =>
       fetch(new URL(`/api/alerts/${id}/triage`, s.http), {
         method: "POST",
@@ -484,19 +504,21 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     ).json()) as { status: string; revision: number };
     assert.equal(closed.status, "closed");
     assert.equal(closed.revision, 2);
-    const detail = await getJson(s, `/api/alerts/${id}`, { headers: auth(viewer) });
+    const detail = await getJson<Detail>(s, `/api/alerts/${id}`, { headers: auth(viewer) });
     assert.deepEqual(
       detail.triageHistory.map((h: { action: string; actor: string }) => `${h.actor}:${h.action}`),
       ["ana:acknowledge", "ana:close"],
     );
     assert.ok(
-      detail.evidence.some((e: { lines: string[] }) => e.lines.length > 0),
+      detail.evidence.some((e) => e.lines.length > 0),
       "evidence lines",
     );
     // server-sent events resume after Last-Event-ID
-    const events = await getJson(s, "/api/events?after=0", { headers: auth(viewer) });
+    const events = await getJson<{ eventId: number }[]>(s, "/api/events?after=0", {
+      headers: auth(viewer),
+    });
     assert.ok(events.length >= 3);
-    const lastId = events[events.length - 1].eventId as number;
+    const lastId = events[events.length - 1]?.eventId ?? 0;
     const ids = await sseIds(s, auth(viewer), lastId - 2, 2);
     assert.deepEqual(ids, [lastId - 1, lastId]);
     // outputs: the file and the webhook get every event; the dead one dead-letters each
@@ -512,14 +534,14 @@ describe("guestops serve", { timeout: 240_000 }, () => {
     const ndjson = readFileSync(join(dir, "alerts.ndjson"), "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l));
+      .map((l) => JSON.parse(l) as { eventId: number });
     assert.deepEqual(
       ndjson.map((e) => e.eventId),
       events.map((e: { eventId: number }) => e.eventId),
     );
     await until(
       async () =>
-        (await getJson(s, "/api/health", { headers: auth(viewer) })).counters.outputs.dead
+        (await getJson<Health>(s, "/api/health", { headers: auth(viewer) })).counters.outputs.dead
           ?.deadLetters === events.length,
       20_000,
       "dead letters",
@@ -547,7 +569,7 @@ async function sseIds(
     headers: { ...headers, "last-event-id": String(lastEventId) },
     signal: controller.signal,
   });
-  const reader = res.body?.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
   assert.ok(reader);
   const ids: number[] = [];
   let text = "";

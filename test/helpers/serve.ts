@@ -77,11 +77,7 @@ export async function startServe(
 }
 
 /** `fetch` JSON from the server. */
-export async function getJson<T = any>(
-  served: Served,
-  path: string,
-  init?: RequestInit,
-): Promise<T> {
+export async function getJson<T>(served: Served, path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(new URL(path, served.http), init);
   return (await res.json()) as T;
 }
