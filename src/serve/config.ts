@@ -115,6 +115,22 @@ export const ServeConfigSchema = z.strictObject({
     .strictObject({
       /** How long records wait for the records of the same operation (the attribution delay). */
       delay: duration("30s"),
+      /**
+       * How much longer an operation waits when a later operation of its session may still name
+       * its account (batch reading waits two hours of log time). 0: not at all.
+       */
+      chainWait: z
+        .string()
+        .default("0s")
+        .transform((s, ctx) => {
+          if (/^0+(ms|s|m)?$/.test(s.trim())) return 0;
+          const ms = parseDuration(s);
+          if (ms === undefined) {
+            ctx.addIssue({ code: "custom", message: "expected a duration such as 0s, 10m or 2h" });
+            return z.NEVER;
+          }
+          return ms;
+        }),
       /** How often the correlator releases and the detector is flushed. */
       releaseStep: duration("1s"),
       assumeTz: z.string().default("UTC"),

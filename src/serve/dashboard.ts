@@ -221,6 +221,14 @@ async function loadCoverage() {
   if (hres.ok) $("#health").textContent = JSON.stringify(await hres.json(), null, 2);
 }
 
+/** Event ids as received, in order (a gap or a repeat shows here): data-events on the body. */
+const received = [];
+function seen(id) {
+  received.push(Number(id));
+  if (received.length > 1000) received.splice(0, received.length - 1000);
+  document.body.dataset.events = received.join(" ");
+}
+
 async function main() {
   await loadSession();
   for (const b of document.querySelectorAll("#triage-form button")) {
@@ -236,19 +244,21 @@ async function main() {
   source.addEventListener("open", () => { $("#status").textContent = "live"; });
   source.addEventListener("error", () => { $("#status").textContent = "reconnecting…"; });
   source.addEventListener("alert", (ev) => {
+    seen(ev.lastEventId);
     const e = JSON.parse(ev.data);
     const prev = alerts.get(e.alert.id);
     e.alert.triage = prev ? prev.triage : { status: "new" };
     renderAlert(e.alert, true);
-    document.body.dataset.lastEvent = ev.lastEventId;
   });
   source.addEventListener("incident", (ev) => {
+    seen(ev.lastEventId);
     const e = JSON.parse(ev.data);
     renderIncident(e.incident);
-    document.body.dataset.lastEvent = ev.lastEventId;
   });
-  loadCoverage();
-  setInterval(loadCoverage, 10000);
+  // while the server restarts a refresh fails: the next one catches up
+  const refresh = () => loadCoverage().catch(() => undefined);
+  refresh();
+  setInterval(refresh, 10000);
 }
 
 main().catch((e) => { $("#status").textContent = "error: " + e.message; });

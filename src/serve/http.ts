@@ -134,6 +134,7 @@ export function createApp(deps: HttpDeps): Hono<Env> {
   });
 
   app.get("/", (c) => c.html(DASHBOARD_HTML));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/dashboard.js", (c) => {
     c.header("content-type", "text/javascript; charset=utf-8");
     return c.body(DASHBOARD_JS);

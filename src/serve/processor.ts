@@ -38,6 +38,8 @@ export interface ProcessorOptions {
   readonly policy: Policy;
   readonly delayMs: number;
   readonly releaseStepMs: number;
+  /** How long an operation whose session may still name its account waits past `delayMs`. */
+  readonly chainWaitMs: number;
   readonly assumeTz: string;
   readonly batchFrames: number;
   readonly runId: number;
@@ -110,7 +112,7 @@ export class LiveProcessor {
   readonly #now: () => number;
   readonly #feed = new Feed();
   #reading: Promise<unknown> | undefined;
-  readonly #correlator = createCorrelator();
+  readonly #correlator;
   readonly #order = new ReleaseOrder();
   readonly #coverage: CoverageSpan[] = [];
   readonly #vpxd = new VpxdCoverage(this.#coverage);
@@ -154,6 +156,7 @@ export class LiveProcessor {
       ...(options.baseline ? { baseline: options.baseline } : {}),
     };
     this.#detector = createDetector(this.#deps);
+    this.#correlator = createCorrelator({ chainWaitMs: options.chainWaitMs });
     this.#collector = new CoverageCollector(options.policy.coverage.gapMs);
     const replay = getCursor(db, "replay") ?? 0;
     this.#catchUpTo = getCursor(db, "processed") ?? 0;
@@ -181,7 +184,7 @@ export class LiveProcessor {
                 this.#maxRecordMs = t;
                 this.#wallAtMax = this.#now();
               }
-              if (t <= this.#releasedTo - longestWindow(DEFAULT_WINDOWS)) {
+              if (t <= this.#releasedTo) {
                 this.#counters.processing.late++;
               }
             }
@@ -246,7 +249,10 @@ export class LiveProcessor {
     const watermark = now - this.#options.delayMs;
     this.#counters.processing.watermarkMs = watermark;
     if (watermark - this.#releasedTo < this.#options.releaseStepMs) return;
-    const part = this.#correlator.flushBefore(watermark);
+    // The correlator keeps an operation until every record of it is older than the time given
+    // less its longest join window (an hour: a long upload); live, an operation is released once
+    // its records are `delayMs` old instead, so the time given is moved on by the difference.
+    const part = this.#correlator.flushBefore(watermark + longestWindow(DEFAULT_WINDOWS));
     this.#order.add(part.operations);
     this.#releasedTo = watermark;
     const ready = this.#order.before(

@@ -67,6 +67,7 @@ export async function startServe(
       policy,
       delayMs: config.processing.delay,
       releaseStepMs: config.processing.releaseStep,
+      chainWaitMs: config.processing.chainWait,
       assumeTz: config.processing.assumeTz,
       batchFrames: config.processing.batchFrames,
       prune: config.spool.prune,
