@@ -173,7 +173,7 @@ export async function attributeInputs(
  * Puts released operations back in time order: an operation is handed on once no operation
  * still to be released can start before it (`before(bound)`), untimed ones last.
  */
-class ReleaseOrder {
+export class ReleaseOrder {
   #held: Operation[] = [];
 
   add(operations: readonly Operation[]): void {

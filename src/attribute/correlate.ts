@@ -63,6 +63,13 @@ export { DEFAULT_WINDOWS, type JoinWindows, type UnattachedObservation } from ".
 
 export interface CorrelatorOptions {
   readonly windows?: Partial<JoinWindows>;
+  /**
+   * How much longer than the cut `flushBefore` holds an operation whose session may still show an
+   * exact operation (one that would name its account). Default: the session-chain window plus the
+   * longest join window, as batch reading does; live detection may choose less (a faster alert
+   * whose account a later operation of the same session no longer improves).
+   */
+  readonly chainWaitMs?: number;
 }
 
 export interface CorrelationResult {
@@ -244,7 +251,7 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       );
       // An operation whose session may still show an exact operation within the session-chain
       // window (one not read yet, or one whose joins may still change) waits that long.
-      const chainSettled = cutoff - windows.sessionChain - longest;
+      const chainSettled = cutoff - (options.chainWaitMs ?? windows.sessionChain + longest);
       const done = built.filter(({ frag, op }) => {
         const t = latestOf(frag);
         if (t === undefined || t >= cutoff) return false;

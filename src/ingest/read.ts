@@ -232,6 +232,40 @@ export async function readInputs(
   };
 }
 
+/**
+ * One endless stream of lines of a known line format, such as the frames a live syslog receiver
+ * spooled (`guestops serve`): no container sniffing and no format detection (both wait for the
+ * first 64 KiB, which a quiet stream may take hours to send), then the same line splitting,
+ * decoding, reader isolation, issue counting and provenance as a file. Records reach
+ * `hooks.record` while `chunks` is being read (synchronously within the chunk that completes
+ * them); resolves with the input's summary when `chunks` ends.
+ *
+ * @throws GuestOpsError ERR_USAGE for an unknown or document format, a bad zone or time.
+ */
+export async function readLineStream(
+  chunks: AsyncIterable<Buffer>,
+  input: { readonly path: string; readonly format: string; readonly hostHint?: string },
+  options: Pick<ReadInputsOptions, "assumeTz" | "referenceTime" | "readers" | "maxLineBytes">,
+  hooks: Pick<ReadHooks, "record" | "issue">,
+): Promise<InputSummary> {
+  const readers = options.readers ?? registeredReaders;
+  const assumeTz = validateZone(options.assumeTz ?? DEFAULT_ZONE);
+  const reader = validateFormat(input.format, readers);
+  if (reader?.shape !== "lines") {
+    throw new GuestOpsError(
+      "ERR_USAGE",
+      `format ${JSON.stringify(input.format)} is not read line by line`,
+    );
+  }
+  const referenceTime = validateTime(options.referenceTime);
+  const run = new Run(readers, reader, assumeTz, referenceTime, options, hooks, []);
+  try {
+    return await run.readStream(chunks, input, reader);
+  } finally {
+    await run.close();
+  }
+}
+
 /** The host `--input-host` gives for a file: the last entry whose path is the file or holds it. */
 function givenHost(entry: SourceEntry, options: ReadInputsOptions): string | undefined {
   let host: string | undefined;
@@ -359,6 +393,38 @@ class Run {
     } finally {
       turns.done(index);
     }
+  }
+
+  /** A stream of lines of `reader`'s format, with no sniffing (`readLineStream`). */
+  async readStream(
+    chunks: AsyncIterable<Buffer>,
+    input: { readonly path: string; readonly hostHint?: string },
+    reader: Extract<Reader, { shape: "lines" }>,
+  ): Promise<InputSummary> {
+    const loc: Location = {
+      path: input.path,
+      member: undefined,
+      name: input.path,
+      hostHint: input.hostHint,
+      own: [],
+      mtime: undefined,
+      containers: [],
+      diskPath: undefined,
+    };
+    const tally = this.tally(loc);
+    tally.source.format = reader.name;
+    const invalid = new InvalidLines();
+    const ledger = new LineLedger((line) =>
+      tally.issue(
+        "unparsed_line",
+        `the ${reader.name} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
+        line,
+      ),
+    );
+    const ctx = this.context(tally, loc, invalid, ledger);
+    const text = { bom: 0, head: Buffer.alloc(0), inPlace: undefined, invalid, ledger };
+    await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
+    return tally.summary();
   }
 
   /** Reads one file or standard input; `sha256` given: side by side, as a lane. */

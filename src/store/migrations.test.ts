@@ -138,7 +138,7 @@ describe("store migrations", () => {
       )
       .run("op-1", 5);
     old.close();
-    const store = openStore(path);
+    const store = openStore(path, { version: 6 });
     assert.equal(schemaVersion(store.db), 6);
     const plan = (sql: string): string =>
       (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
@@ -153,6 +153,28 @@ describe("store migrations", () => {
     }
     assert.equal(
       (store.db.prepare(`SELECT count(*) AS n FROM operations`).get() as { n: number }).n,
+      1,
+    );
+    store.close();
+  });
+
+  it("7: a version-6 store gains the live receiver's spool, cursors, event log, triage and tokens", () => {
+    const path = atV1();
+    openStore(path, { version: 6 }).close();
+    const store = openStore(path, { version: 7 });
+    assert.equal(schemaVersion(store.db), 7);
+    for (const t of [
+      "spool",
+      "serve_cursors",
+      "serve_events",
+      "triage",
+      "api_tokens",
+      "dead_letters",
+    ]) {
+      assert.ok(tables(store.db).includes(t), t);
+    }
+    assert.equal(
+      (store.db.prepare(`SELECT count(*) AS n FROM records`).get() as { n: number }).n,
       1,
     );
     store.close();

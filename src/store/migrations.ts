@@ -229,6 +229,72 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description:
+      "guestops serve: the frame spool, processing and delivery cursors, the alert event log, triage, API tokens, dead letters",
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS spool (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          rx_ms INTEGER NOT NULL,
+          listener TEXT NOT NULL,
+          peer TEXT NOT NULL,
+          frame BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS serve_cursors (
+          name TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS serve_events (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          at_ms INTEGER NOT NULL,
+          kind TEXT NOT NULL CHECK (kind IN ('alert', 'incident')),
+          finding_id TEXT NOT NULL,
+          change TEXT NOT NULL,
+          body TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS serve_events_finding ON serve_events (finding_id);
+        CREATE TABLE IF NOT EXISTS triage (
+          finding_id TEXT PRIMARY KEY,
+          status TEXT NOT NULL CHECK (status IN ('new', 'acknowledged', 'closed')),
+          assignee TEXT,
+          reason TEXT,
+          updated_ms INTEGER NOT NULL,
+          revision INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS triage_revisions (
+          id INTEGER PRIMARY KEY,
+          finding_id TEXT NOT NULL,
+          revision INTEGER NOT NULL,
+          at_ms INTEGER NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          status TEXT NOT NULL,
+          assignee TEXT,
+          reason TEXT
+        );
+        CREATE INDEX IF NOT EXISTS triage_revisions_finding ON triage_revisions (finding_id);
+        CREATE TABLE IF NOT EXISTS api_tokens (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE,
+          role TEXT NOT NULL CHECK (role IN ('viewer', 'analyst')),
+          hash TEXT NOT NULL UNIQUE,
+          created_ms INTEGER NOT NULL,
+          revoked_ms INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS dead_letters (
+          id INTEGER PRIMARY KEY,
+          output TEXT NOT NULL,
+          event_id INTEGER NOT NULL,
+          at_ms INTEGER NOT NULL,
+          attempts INTEGER NOT NULL,
+          error TEXT NOT NULL,
+          body TEXT NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { learnCommand } from "./learn.js";
 import { policyCommand } from "./policy.js";
 import { reportCommand } from "./report.js";
 import { scanCommand } from "./scan.js";
+import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
 
 export const commands: readonly CommandDef[] = [
@@ -28,4 +29,5 @@ export const commands: readonly CommandDef[] = [
   completionCommand,
   learnCommand,
   baselineCommand,
+  serveCommand,
 ];

@@ -1,0 +1,68 @@
+/**
+ * What the receiver, the processor and the outputs count, for `/metrics`, `/api/health` and the
+ * dashboard. Reasons are fixed words of this code, never text from the network.
+ */
+
+/** Why a frame or a connection was not accepted. */
+export type DropReason =
+  | "oversize"
+  | "bad-length"
+  | "binary"
+  | "not-allowed"
+  | "connection-limit"
+  | "peer-limit"
+  | "idle-timeout"
+  | "tls-handshake"
+  | "overload"
+  | "truncated";
+
+export class Counters {
+  readonly received = new Map<string, number>();
+  readonly spooled = { frames: 0 };
+  readonly dropped = new Map<DropReason, number>();
+  readonly connections = { open: 0, accepted: 0, rejected: 0 };
+  readonly backpressure = { paused: false, pauses: 0 };
+  readonly processing = {
+    frames: 0,
+    records: 0,
+    issues: 0,
+    operations: 0,
+    late: 0,
+    alertChanges: 0,
+    incidentChanges: 0,
+    lagFrames: 0,
+    watermarkMs: 0,
+  };
+  readonly outputs = new Map<string, { delivered: number; failed: number; deadLetters: number }>();
+
+  receive(listener: string): void {
+    this.received.set(listener, (this.received.get(listener) ?? 0) + 1);
+  }
+
+  drop(reason: DropReason, n = 1): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
+  }
+
+  output(name: string): { delivered: number; failed: number; deadLetters: number } {
+    let o = this.outputs.get(name);
+    if (!o) {
+      o = { delivered: 0, failed: 0, deadLetters: 0 };
+      this.outputs.set(name, o);
+    }
+    return o;
+  }
+
+  /** A plain JSON view (`/api/health`). */
+  toJSON(): object {
+    return {
+      received: Object.fromEntries(this.received),
+      receivedTotal: [...this.received.values()].reduce((a, b) => a + b, 0),
+      spooled: this.spooled.frames,
+      dropped: Object.fromEntries(this.dropped),
+      connections: this.connections,
+      backpressure: this.backpressure,
+      processing: this.processing,
+      outputs: Object.fromEntries(this.outputs),
+    };
+  }
+}
