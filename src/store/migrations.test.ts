@@ -120,11 +120,32 @@ describe("store migrations", () => {
   it("5: a version-4 store gains the baseline tables, alerts kept", () => {
     const path = atV1();
     openStore(path, { version: 4 }).close();
-    const store = openStore(path);
+    const store = openStore(path, { version: 5 });
     assert.equal(schemaVersion(store.db), 5);
     for (const t of ["baseline", "baseline_profiles", "baseline_runs", "baseline_accepted"]) {
       assert.ok(tables(store.db).includes(t), t);
     }
+    store.close();
+  });
+
+  it("6: a version-5 store gains the serve tables, alerts kept", () => {
+    const path = atV1();
+    const v5 = openStore(path, { version: 5 });
+    v5.db
+      .prepare(
+        `INSERT INTO alerts (id, severity, first_ms, status, hash, body, run_id, updated_run) VALUES ('al-1', 'high', 5, 'open', 'h', '{}', 1, 1)`,
+      )
+      .run();
+    v5.close();
+    const store = openStore(path, { version: 6 });
+    assert.equal(schemaVersion(store.db), 6);
+    const serveTables = ["spool", "serve_cursors", "serve_events", "triage", "triage_revisions"];
+    for (const t of [...serveTables, "api_tokens", "dead_letters"]) {
+      assert.ok(tables(store.db).includes(t), t);
+    }
+    assert.deepEqual(store.db.prepare(`SELECT id, status FROM alerts`).all(), [
+      { id: "al-1", status: "open" },
+    ]);
     store.close();
   });
 
