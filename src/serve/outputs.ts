@@ -261,7 +261,10 @@ export class Outputs {
             const wait = Math.min(sink.backoffMs * 2 ** (attempt - 1), 5 * 60_000);
             // a backoff is not cut short by new events, only by a stop
             await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, wait);
+              const timer = setTimeout(() => {
+                this.#wakers.delete(stop);
+                resolve();
+              }, wait);
               const stop = (): void => {
                 if (!this.#stopped) return;
                 clearTimeout(timer);
