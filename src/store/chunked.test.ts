@@ -75,11 +75,12 @@ function snapshot(db: Database): unknown {
 async function ingestAll(
   batches: readonly (readonly string[])[],
   chunkMs: number,
+  chunkRecords: number = Number.POSITIVE_INFINITY,
 ): Promise<{ state: unknown; reports: unknown[] }> {
   const store = openStore(join(dir, `c${++n}.db`));
   const reports: unknown[] = [];
   for (const paths of batches) {
-    const report = await ingestIntoStore(store.db, { paths, chunkMs });
+    const report = await ingestIntoStore(store.db, { paths, chunkMs, chunkRecords });
     const { recordsLoaded: _loaded, ...counts } = report.attribution;
     void _loaded;
     reports.push(counts);
@@ -122,6 +123,8 @@ describe("chunked re-attribution", () => {
     assert.ok(report.created > 20_000);
     assert.deepEqual(await ingestAll([paths], 2 * HOUR), whole);
     assert.deepEqual(await ingestAll([paths], CHUNK_MS), whole);
+    // a busy stretch cut by its record count (3,000 a chunk: tens of chunks a day)
+    assert.deepEqual(await ingestAll([paths], CHUNK_MS, 3_000), whole);
     // a second run over the whole span (a copy with more lines) settles the same way
     const half = paths.slice(0, 2);
     const rest = paths.slice(2);

@@ -38,6 +38,8 @@ export interface IngestOptions {
   readonly now?: number;
   /** Stream time attributed at once (ms; default `CHUNK_MS`, a day): smaller in tests. */
   readonly chunkMs?: number;
+  /** Most records in one chunk's span (default `CHUNK_RECORDS`): busier stretches get shorter chunks. */
+  readonly chunkRecords?: number;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;
   readonly args?: readonly string[];
@@ -182,7 +184,13 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
       for (const input of read.inputs) summaries.push(input);
       bytesRead += read.totals.bytesRead;
     }
-    const attribution = attributePending(db, runId, DEFAULT_WINDOWS, options.chunkMs);
+    const attribution = attributePending(
+      db,
+      runId,
+      DEFAULT_WINDOWS,
+      options.chunkMs,
+      options.chunkRecords,
+    );
     const retention =
       options.retentionMs !== undefined
         ? applyRetention(db, runId, (options.now ?? Date.now()) - options.retentionMs)

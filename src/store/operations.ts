@@ -100,6 +100,13 @@ const vmOf = (op: Operation): string | null => op.vm.name ?? op.vm.vmx ?? op.vm.
 export const CHUNK_MS = 24 * 3_600_000;
 
 /**
+ * The most records a chunk's own span holds: a busier day is cut into shorter chunks, so memory
+ * follows this count (the correlator's records and operations of one chunk), not the estate's
+ * density (a million operations a month put 140k records in a day: 2.8 GB).
+ */
+export const CHUNK_RECORDS = 40_000;
+
+/**
  * How far (ms) an operation's observations can lie from its anchor time and still change it: its
  * own records reach one longest join window, and the session chain lends it the principal of exact
  * operations within `sessionChain`, whose own records reach one more longest join window
@@ -118,20 +125,29 @@ interface Chunk {
 }
 
 /**
- * Where the chunk starting at `from` ends: at `from + chunkMs` when that lies in a quiet gap (no
- * record for `quietMs`), else in the first such gap before `from + 2 × chunkMs`, so that no join
- * and no session chain crosses the cut; without one, at `from + chunkMs`. Never past `end`.
+ * Where the chunk starting at `from` ends: at `from + span` when that lies in a quiet gap (no
+ * record for `quietMs`), else in the first such gap before `from + 2 × span`, so that no join
+ * and no session chain crosses the cut; without one, at `from + span`. Never past `end`. The span
+ * is `chunkMs`, or less when that much stream time holds more than `chunkRecords` records.
  */
 function chunkEnd(
   db: Database,
   from: number,
   chunkMs: number,
+  chunkRecords: number,
   quietMs: number,
   end: number,
 ): number {
-  const nominal = from + chunkMs;
+  const nth = Number.isFinite(chunkRecords)
+    ? (db
+        .prepare(`SELECT time_ms FROM records WHERE time_ms >= ? ORDER BY time_ms LIMIT 1 OFFSET ?`)
+        .pluck()
+        .get(from, chunkRecords) as number | null | undefined)
+    : undefined;
+  const span = nth == null ? chunkMs : Math.max(1, Math.min(chunkMs, nth - from));
+  const nominal = from + span;
   if (nominal >= end) return end;
-  const limit = Math.min(from + 2 * chunkMs, end);
+  const limit = Math.min(from + 2 * span, end);
   let prev =
     (db.prepare(`SELECT max(time_ms) FROM records WHERE time_ms < ?`).pluck().get(nominal) as
       number | null) ?? Number.NEGATIVE_INFINITY;
@@ -161,8 +177,12 @@ export function attributePending(
   runId: number,
   windows: JoinWindows = DEFAULT_WINDOWS,
   chunkMs: number = CHUNK_MS,
+  chunkRecords: number = CHUNK_RECORDS,
 ): AttributeReport {
   if (!(chunkMs > 0)) throw new Error(`store: chunk size must be positive, not ${chunkMs}`);
+  if (!(chunkRecords >= 1)) {
+    throw new Error(`store: chunk record count must be positive, not ${chunkRecords}`);
+  }
   const pending = pendingSpan(db);
   const none = { recordsLoaded: 0, created: 0, updated: 0, superseded: 0, unchanged: 0 };
   if (!pending) return none;
@@ -221,7 +241,7 @@ export function attributePending(
     let next: Chunk | undefined = write
       ? {
           from: write.from,
-          to: chunkEnd(db, write.from, chunkMs, margin, writeEnd),
+          to: chunkEnd(db, write.from, chunkMs, chunkRecords, margin, writeEnd),
           untimed: false,
         }
       : pending.timeless
@@ -233,7 +253,7 @@ export function attributePending(
         !chunk.untimed && chunk.to < writeEnd
           ? {
               from: chunk.to,
-              to: chunkEnd(db, chunk.to, chunkMs, margin, writeEnd),
+              to: chunkEnd(db, chunk.to, chunkMs, chunkRecords, margin, writeEnd),
               untimed: false,
             }
           : !chunk.untimed && pending.timeless
