@@ -4,7 +4,7 @@
  * of guest operations, never with the size of the input); the operations, cut to the requested
  * time range, go through the rules.
  */
-import { operationOrder } from "./attribute/build.js";
+import { Release } from "./attribute/release.js";
 import {
   createCorrelator,
   DEFAULT_WINDOWS,
@@ -99,30 +99,27 @@ export async function attributeInputs(
   const vpxd = new VpxdCoverage(options.coverage);
   const gathered: Operation[] = [];
   const deliver = options.onOperations ?? ((ops) => void gathered.push(...ops));
-  const order = new ReleaseOrder();
+  const releases = new Release(correlator, { stepMs: RELEASE_STEP_MS });
   const unattached: UnattachedObservation[] = [];
   let observations = 0;
   let sessions = 0;
   let observed = 0;
   let duplicates = 0;
-  let releasedTo = Number.NEGATIVE_INFINITY;
   /** Records read at or before the last release's cut: they may have missed their joins. */
   let late = 0;
   const take = (part: CorrelationResult): void => {
-    order.add(part.operations);
     unattached.push(...part.unattached);
     observed += part.observations.read;
     duplicates += part.observations.duplicates;
   };
   const release = (watermark: number): void | Promise<void> => {
-    if (watermark - releasedTo < RELEASE_STEP_MS) return;
-    take(correlator.flushBefore(watermark));
-    releasedTo = watermark;
-    const ready = order.before(Math.min(watermark, correlator.pendingSince() ?? watermark));
+    const step = releases.at(watermark);
+    if (!step) return;
+    take(step.part);
     // reading waits for what the operations feed (an output's backpressure)
-    return ready.length ? deliver(ready) : undefined;
+    return step.ready.length ? deliver(step.ready) : undefined;
   };
-  const cut = (): number => releasedTo - longestWindow(DEFAULT_WINDOWS);
+  const cut = (): number => releases.releasedTo - longestWindow(DEFAULT_WINDOWS);
   const read = await readInputs(
     options.paths,
     {
@@ -151,52 +148,21 @@ export async function attributeInputs(
       ...(options.onProgress ? { progress: options.onProgress } : {}),
     },
   );
-  const last = correlator.finish();
-  take(last);
-  const rest = order.before(Number.POSITIVE_INFINITY);
-  if (rest.length) await deliver(rest);
+  const last = releases.finish();
+  take(last.part);
+  if (last.ready.length) await deliver(last.ready);
   return {
     read,
     correlated: {
       operations: gathered,
       unattached,
-      sessions: last.sessions,
+      sessions: last.part.sessions,
       observations: { read: observed, duplicates },
     },
     records: { observations, sessions },
     late,
     coverage: vpxd.spans(),
   };
-}
-
-/**
- * Puts released operations back in time order: an operation is handed on once no operation
- * still to be released can start before it (`before(bound)`), untimed ones last.
- */
-export class ReleaseOrder {
-  #held: Operation[] = [];
-
-  add(operations: readonly Operation[]): void {
-    for (const op of operations) this.#held.push(op);
-  }
-
-  /** The held operations that start before `bound` (epoch ms), in operation order. */
-  before(bound: number): Operation[] {
-    if (this.#held.length === 0) return [];
-    if (bound === Number.POSITIVE_INFINITY) {
-      const all = this.#held.sort(operationOrder);
-      this.#held = [];
-      return all;
-    }
-    const ready: Operation[] = [];
-    const kept: Operation[] = [];
-    for (const op of this.#held) {
-      const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
-      (t < bound ? ready : kept).push(op);
-    }
-    this.#held = kept;
-    return ready.sort(operationOrder);
-  }
 }
 
 export interface Analysis {

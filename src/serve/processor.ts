@@ -26,7 +26,8 @@ import type { Alert } from "../model/alert.js";
 import type { Incident } from "../model/incident.js";
 import type { Operation } from "../model/operation.js";
 import type { Policy } from "../policy/types.js";
-import { ReleaseOrder, VpxdCoverage } from "../pipeline.js";
+import { VpxdCoverage } from "../pipeline.js";
+import { Release } from "../attribute/release.js";
 import { storeFindings } from "../store/alerts.js";
 import { SummaryBuilder } from "../attribute/summary.js";
 import { CoverageCollector, hostOfRecord } from "../coverage/collect.js";
@@ -113,7 +114,7 @@ export class LiveProcessor {
   readonly #feed = new Feed();
   #reading: Promise<unknown> | undefined;
   readonly #correlator;
-  readonly #order = new ReleaseOrder();
+  readonly #release: Release;
   readonly #coverage: CoverageSpan[] = [];
   readonly #vpxd = new VpxdCoverage(this.#coverage);
   readonly #detector;
@@ -127,7 +128,6 @@ export class LiveProcessor {
   #batchMax = Number.NEGATIVE_INFINITY;
   #maxRecordMs = Number.NEGATIVE_INFINITY;
   #wallAtMax = 0;
-  #releasedTo = Number.NEGATIVE_INFINITY;
   /** Alerts and incidents changed since the last store. */
   readonly #changedAlerts = new Map<string, Alert>();
   /** Recent alerts (for incident linking), by id. */
@@ -157,6 +157,13 @@ export class LiveProcessor {
     };
     this.#detector = createDetector(this.#deps);
     this.#correlator = createCorrelator({ chainWaitMs: options.chainWaitMs });
+    // The correlator keeps an operation until every record of it is older than the time given
+    // less its longest join window (an hour: a long upload); live, an operation is released once
+    // its records are `delayMs` old instead, so the time given is moved on by the difference.
+    this.#release = new Release(this.#correlator, {
+      stepMs: options.releaseStepMs,
+      leadMs: longestWindow(DEFAULT_WINDOWS),
+    });
     this.#collector = new CoverageCollector(options.policy.coverage.gapMs);
     const replay = getCursor(db, "replay") ?? 0;
     this.#catchUpTo = getCursor(db, "processed") ?? 0;
@@ -184,7 +191,7 @@ export class LiveProcessor {
                 this.#maxRecordMs = t;
                 this.#wallAtMax = this.#now();
               }
-              if (t <= this.#releasedTo) {
+              if (t <= this.#release.releasedTo) {
                 this.#counters.processing.late++;
               }
             }
@@ -248,16 +255,9 @@ export class LiveProcessor {
     if (now === Number.NEGATIVE_INFINITY) return;
     const watermark = now - this.#options.delayMs;
     this.#counters.processing.watermarkMs = watermark;
-    if (watermark - this.#releasedTo < this.#options.releaseStepMs) return;
-    // The correlator keeps an operation until every record of it is older than the time given
-    // less its longest join window (an hour: a long upload); live, an operation is released once
-    // its records are `delayMs` old instead, so the time given is moved on by the difference.
-    const part = this.#correlator.flushBefore(watermark + longestWindow(DEFAULT_WINDOWS));
-    this.#order.add(part.operations);
-    this.#releasedTo = watermark;
-    const ready = this.#order.before(
-      Math.min(watermark, this.#correlator.pendingSince() ?? watermark),
-    );
+    const step = this.#release.at(watermark);
+    if (!step) return;
+    const { ready } = step;
     if (ready.length) {
       this.#counters.processing.operations += ready.length;
       for (const op of ready) {
@@ -347,17 +347,7 @@ export class LiveProcessor {
       .transaction(() => {
         if (store) {
           for (const alert of changed) {
-            const c = storeFindings(this.#db, "alerts", this.#options.runId, [alert], {
-              from: 0,
-              to: 0,
-            });
-            const change = c.opened
-              ? "opened"
-              : c.reopened
-                ? "reopened"
-                : c.updated
-                  ? "updated"
-                  : "";
+            const change = this.storeOne("alerts", alert);
             if (!change) continue;
             this.#counters.processing.alertChanges++;
             const evidence = alert.operations.map((o) => ({
@@ -367,17 +357,7 @@ export class LiveProcessor {
             insertEvent.run(at, "alert", alert.id, change, JSON.stringify({ alert, evidence }));
           }
           for (const incident of incidents) {
-            const c = storeFindings(this.#db, "incidents", this.#options.runId, [incident], {
-              from: 0,
-              to: 0,
-            });
-            const change = c.opened
-              ? "opened"
-              : c.reopened
-                ? "reopened"
-                : c.updated
-                  ? "updated"
-                  : "";
+            const change = this.storeOne("incidents", incident);
             if (!change) continue;
             this.#counters.processing.incidentChanges++;
             insertEvent.run(at, "incident", incident.id, change, JSON.stringify({ incident }));
@@ -392,6 +372,15 @@ export class LiveProcessor {
     // frames before the replay cursor are no longer needed by any restart
     if (store && replay > 1 && this.#options.prune !== false) pruneSpool(this.#db, replay);
     this.#counters.processing.lagFrames = 0;
+  }
+
+  /** Stores one alert or incident with its revision; what changed, or undefined when nothing did. */
+  private storeOne(
+    table: "alerts" | "incidents",
+    finding: Alert | Incident,
+  ): "opened" | "reopened" | "updated" | undefined {
+    const c = storeFindings(this.#db, table, this.#options.runId, [finding], { from: 0, to: 0 });
+    return c.opened ? "opened" : c.reopened ? "reopened" : c.updated ? "updated" : undefined;
   }
 
   /** Links the recent alerts into incidents; returns those whose content changed. */
@@ -423,7 +412,7 @@ export class LiveProcessor {
     const held = Math.min(
       this.#correlator.pendingSince() ?? Number.POSITIVE_INFINITY,
       this.#detector.checkpoint().from ?? Number.POSITIVE_INFINITY,
-      this.#releasedTo,
+      this.#release.releasedTo,
     );
     const from = held - longestWindow(DEFAULT_WINDOWS);
     const last = this.#marks[this.#marks.length - 1];
