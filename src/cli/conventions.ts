@@ -7,6 +7,7 @@
 import { stat } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { Option, type Command } from "commander";
+import { escapeTerminal } from "../report/escape.js";
 import { GuestOpsError } from "../shared/errors.js";
 import {
   COLOR_CHOICES,
@@ -19,6 +20,15 @@ import type { Io } from "./types.js";
 
 const usage = (message: string, hint?: string): GuestOpsError =>
   new GuestOpsError("ERR_USAGE", message, hint ? { hint } : {});
+
+/**
+ * `value` as one of `choices`, else the usage error every command gives (`unknown --flag X`, the
+ * choices as hint): for the command functions the library and tests call without commander.
+ */
+export function oneOf<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw usage(`unknown ${flag} ${escapeTerminal(value)}`, `use one of ${choices.join(", ")}`);
+}
 
 /**
  * An option taking one of `choices`, matched without regard to case (`--format NDJSON`); the

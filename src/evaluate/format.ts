@@ -6,8 +6,6 @@ import type { Figures } from "./score.js";
 
 export const EVALUATE_FORMATS = ["table", "json"] as const;
 export type EvaluateFormat = (typeof EVALUATE_FORMATS)[number];
-export const isEvaluateFormat = (v: string): v is EvaluateFormat =>
-  (EVALUATE_FORMATS as readonly string[]).includes(v);
 
 const pct = (v: number | null): string => (v === null ? "n/a" : `${(v * 100).toFixed(1)}%`);
 const duration = (ms: number | undefined): string => {

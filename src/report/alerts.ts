@@ -25,9 +25,6 @@ import {
 export const ALERT_FORMATS = ["table", "ndjson", "json", "csv"] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
 
-export const isAlertFormat = (name: string): name is AlertFormat =>
-  (ALERT_FORMATS as readonly string[]).includes(name);
-
 /** What a scan states about itself (stderr, or the final member under `--format json`). */
 export interface ScanSummary extends ReportInputs {
   readonly tool: { readonly name: "guestops"; readonly version: string };

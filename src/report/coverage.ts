@@ -9,8 +9,6 @@ import { escapeMarkdown, escapeTerminal, safeJsonStringify } from "./escape.js";
 
 export const COVERAGE_FORMATS = ["table", "json", "md"] as const;
 export type CoverageFormat = (typeof COVERAGE_FORMATS)[number];
-export const isCoverageFormat = (value: string): value is CoverageFormat =>
-  (COVERAGE_FORMATS as readonly string[]).includes(value);
 
 export const COVERAGE_SCHEMA = "guestops.coverage/1";
 

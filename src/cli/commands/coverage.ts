@@ -7,8 +7,8 @@
 import { resolve } from "node:path";
 import { Option } from "commander";
 import type { Policy } from "../../policy/types.js";
-import { escapeTerminal } from "../../report/escape.js";
-import { COVERAGE_FORMATS, isCoverageFormat } from "../../report/coverage.js";
+import { COVERAGE_FORMATS } from "../../report/coverage.js";
+import { oneOf } from "../conventions.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -60,12 +60,7 @@ export async function coverage(
   options: CoverageCliOptions,
   io: Io,
 ): Promise<ExitCode> {
-  if (!isCoverageFormat(options.format)) {
-    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
-      hint: `use one of ${COVERAGE_FORMATS.join(", ")}`,
-    });
-  }
-  const format = options.format;
+  const format = oneOf("--format", options.format, COVERAGE_FORMATS);
   const db = storePathOf(options, io);
   if (paths.length === 0 && db === undefined) {
     throw new GuestOpsError("ERR_USAGE", "coverage needs paths to read, or a store (--db FILE)", {

@@ -9,8 +9,8 @@
  */
 import { resolve } from "node:path";
 import { Option } from "commander";
-import { EVALUATE_FORMATS, isEvaluateFormat } from "../../evaluate/format.js";
-import { escapeTerminal } from "../../report/escape.js";
+import { EVALUATE_FORMATS } from "../../evaluate/format.js";
+import { oneOf } from "../conventions.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -59,11 +59,7 @@ export async function evaluateCli(
   options: EvaluateCliOptions,
   io: Io,
 ): Promise<ExitCode> {
-  if (!isEvaluateFormat(options.format)) {
-    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
-      hint: `use one of ${EVALUATE_FORMATS.join(", ")}`,
-    });
-  }
+  oneOf("--format", options.format, EVALUATE_FORMATS);
   if (options.db !== undefined && options.learnUntil === undefined) {
     throw new GuestOpsError("ERR_USAGE", "--db needs --learn-until", {
       hint: "without learning, evaluate scans the inputs stateless; add --learn-until T to learn into the store",

@@ -6,6 +6,7 @@
  */
 import { Option } from "commander";
 import { escapeTerminal, safeJsonStringify } from "../../report/escape.js";
+import { oneOf } from "../conventions.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
@@ -15,9 +16,6 @@ import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
 import { policyOf } from "./coverage.js";
 
 export const REPORT_FORMATS = ["html", "md", "json"] as const;
-type ReportFormat = (typeof REPORT_FORMATS)[number];
-const isReportFormat = (value: string): value is ReportFormat =>
-  (REPORT_FORMATS as readonly string[]).includes(value);
 
 export interface ReportCliOptions extends ReadCliOptions, StoreCliOptions {
   readonly policy?: string;
@@ -60,12 +58,7 @@ export async function report(
   options: ReportCliOptions,
   io: Io,
 ): Promise<ExitCode> {
-  if (!isReportFormat(options.format)) {
-    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
-      hint: `use one of ${REPORT_FORMATS.join(", ")}`,
-    });
-  }
-  const format = options.format;
+  const format = oneOf("--format", options.format, REPORT_FORMATS);
   if (options.out === undefined || options.out === "") {
     throw new GuestOpsError("ERR_USAGE", "report needs --out FILE");
   }

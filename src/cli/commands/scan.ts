@@ -11,19 +11,17 @@
  */
 import { resolve } from "node:path";
 import { formatBytes } from "../../ingest/progress.js";
-import { isSeverity, SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
+import { SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
 import type { Analysis } from "../../pipeline.js";
 import type { Policy } from "../../policy/types.js";
 import {
   ALERT_FORMATS,
   emptySeverityCounts,
-  isAlertFormat,
   summaryText,
   formatAlerts,
   type ScanSummary,
 } from "../../report/alerts.js";
 import { hostlessLines } from "../../attribute/summary.js";
-import { escapeTerminal } from "../../report/escape.js";
 import { skippedOf } from "../../report/inputs.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { DEFAULT_ZONE } from "../../shared/zone.js";
@@ -31,9 +29,10 @@ import { VERSION } from "../../version.js";
 import {
   addOutputOptions,
   choiceOption,
+  oneOf,
+  type OutputCliOptions,
   pathsOrStdin,
   withOutput,
-  type OutputCliOptions,
 } from "../conventions.js";
 import { writeText } from "../output.js";
 import { progressFor, type Display } from "../terminal.js";
@@ -93,21 +92,9 @@ export async function scan(
   options: ScanOptions,
   io: Io,
 ): Promise<ExitCode> {
-  if (!isAlertFormat(options.format)) {
-    throw new GuestOpsError("ERR_USAGE", `unknown --format ${escapeTerminal(options.format)}`, {
-      hint: `use one of ${ALERT_FORMATS.join(", ")}`,
-    });
-  }
-  const format = options.format;
-  let failOn: Severity | undefined;
-  if (options.failOn !== undefined) {
-    if (!isSeverity(options.failOn)) {
-      throw new GuestOpsError("ERR_USAGE", `unknown --fail-on ${escapeTerminal(options.failOn)}`, {
-        hint: `use one of ${SEVERITIES.join(", ")}`,
-      });
-    }
-    failOn = options.failOn;
-  }
+  const format = oneOf("--format", options.format, ALERT_FORMATS);
+  const failOn: Severity | undefined =
+    options.failOn === undefined ? undefined : oneOf("--fail-on", options.failOn, SEVERITIES);
   // The pipeline and the policy code (zod, yaml, ical.js) load only when the command runs.
   const [{ analyze }, { defaultPolicy, loadPolicy }, { policyWarnings }] = await Promise.all([
     import("../../pipeline.js"),
