@@ -403,11 +403,12 @@ export function runsOfDay(
       });
     }
   }
-  if (enabled.has("after-hours-approved") && day === plan.approved) {
-    let t = info.at(21);
-    for (const vm of ordinary.filter((v) => v.role === "app").slice(0, 3)) {
+  // an admin's evening work on a few VMs of one role, ten minutes apart (the window decides)
+  const afterHours = (scenario: string, start: number, role: string, count: number): void => {
+    let t = start;
+    for (const vm of ordinary.filter((v) => v.role === role).slice(0, count)) {
       run({
-        scenario: "after-hours-approved",
+        scenario,
         account: acc.admins[0] ?? acc.backup,
         via: "vcenter",
         vm,
@@ -417,21 +418,12 @@ export function runsOfDay(
       });
       t += 600_000;
     }
+  };
+  if (enabled.has("after-hours-approved") && day === plan.approved) {
+    afterHours("after-hours-approved", info.at(21), "app", 3);
   }
   if (enabled.has("after-hours-unapproved") && day === plan.unapproved) {
-    let t = info.at(22, 30);
-    for (const vm of ordinary.filter((v) => v.role === "web").slice(0, 2)) {
-      run({
-        scenario: "after-hours-unapproved",
-        account: acc.admins[0] ?? acc.backup,
-        via: "vcenter",
-        vm,
-        start: t,
-        calls: invokeVmScript(atk),
-        paths: ps1(atk),
-      });
-      t += 600_000;
-    }
+    afterHours("after-hours-unapproved", info.at(22, 30), "web", 2);
   }
   return runs.sort((a, b) => a.start - b.start || a.vm.index - b.vm.index);
 }
