@@ -38,13 +38,19 @@ export function filteredToNothing(
   return lines.join("\n");
 }
 
-/** Operations read and their accounts (display name, else the level), counted as they stream by. */
+/**
+ * Operations read and, when `byAccount` (an `--account` filter is given: the note then lists the
+ * accounts seen), their accounts (display name, else the level), counted as they stream by.
+ */
 export class AccountTally {
   operations = 0;
   readonly accounts = new Map<string, number>();
 
+  constructor(private readonly byAccount: boolean) {}
+
   add(op: Operation): void {
     this.operations++;
+    if (!this.byAccount) return;
     const p = op.attribution.principal;
     const name = p ? p.display : op.attribution.level;
     this.accounts.set(name, (this.accounts.get(name) ?? 0) + 1);

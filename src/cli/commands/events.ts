@@ -253,7 +253,7 @@ export async function events(
   };
   const db = storePathOf(options, io);
   const builder = new SummaryBuilder();
-  const seen = new AccountTally();
+  const seen = new AccountTally(filters.given["account"] !== undefined);
   let selectedCount = 0;
   let summary: ReturnType<typeof builder.result> | undefined;
   let context: EventsContext | undefined;
