@@ -22,6 +22,19 @@ import { parseOperation, storedOperations } from "./operations.js";
 /** Stored operations handed to the scan at a time. */
 const SCAN_BATCH = 1_000;
 
+/** Stored operations in batches of `SCAN_BATCH`, in the order read. */
+function* batchesOf(operations: Iterable<Operation>): Generator<Operation[]> {
+  let batch: Operation[] = [];
+  for (const op of operations) {
+    batch.push(op);
+    if (batch.length >= SCAN_BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
 const countOf = (report: IngestReport, type: "observation" | "session"): number =>
   type === "observation" ? report.records.observations : report.records.sessions;
 
@@ -54,15 +67,7 @@ export async function attributeWithStore(
   try {
     const gathered: Operation[] = [];
     const deliver = options.onOperations ?? ((ops) => void gathered.push(...ops));
-    let batch: Operation[] = [];
-    for (const op of storedOperations(store.db)) {
-      batch.push(op);
-      if (batch.length >= SCAN_BATCH) {
-        await deliver(batch);
-        batch = [];
-      }
-    }
-    if (batch.length) await deliver(batch);
+    for (const batch of batchesOf(storedOperations(store.db))) await deliver(batch);
     return {
       read: report.read,
       correlated: {
@@ -98,15 +103,7 @@ export async function analyzeWithStore(file: string, options: AnalyzeOptions): P
     const baseline = loadBaseline(store.db)?.baseline;
     // stored operations stream through the same scan as the pipeline's, a batch at a time
     const scan = createScan({ ...options, coverage, ...(baseline ? { baseline } : {}) });
-    let batch: Operation[] = [];
-    for (const op of storedOperations(store.db, range)) {
-      batch.push(op);
-      if (batch.length >= SCAN_BATCH) {
-        scan.add(batch);
-        batch = [];
-      }
-    }
-    scan.add(batch);
+    for (const batch of batchesOf(storedOperations(store.db, range))) scan.add(batch);
     const result = scan.finish();
     const { detection } = result;
     /** The records an alert rests on: those of its operations, read back by id. */
