@@ -40,3 +40,18 @@ export function parseTimeBound(text: string, zone: string, bound: "since" | "unt
     { hint: HINT(zone) },
   );
 }
+
+/** `--since` and `--until` together, in `zone`; an empty or inverted range is a usage error. */
+export function timeRange(
+  options: { readonly since?: string | undefined; readonly until?: string | undefined },
+  zone: string,
+): { since: number | undefined; until: number | undefined } {
+  const since =
+    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
+  const until =
+    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
+  if (since !== undefined && until !== undefined && until <= since) {
+    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
+  }
+  return { since, until };
+}

@@ -5,13 +5,13 @@
  * normal, so that the next learning run learns its operations. Exit 0; 2 for usage errors and a
  * store without a baseline (show).
  */
-import { resolve } from "node:path";
 import { Option } from "commander";
 import { escapeTerminal } from "../../report/escape.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { addStoreOption, type StoreCliOptions } from "../store-option.js";
-import { parseTimeBound } from "../time-bound.js";
+import { timeRange } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+import { policyOf } from "../policy-option.js";
 
 const DB_HELP =
   "the store (default: GUESTOPS_DB, else guestops/guestops.db in the user's data directory)";
@@ -82,14 +82,8 @@ async function show(options: ShowOptions, io: Io): Promise<ExitCode> {
 }
 
 async function diff(options: DiffOptions, io: Io): Promise<ExitCode> {
-  const { defaultPolicy, loadPolicy } = await import("../../policy/load.js");
-  const policy =
-    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
-  const zone = policy.defaultSite.zone;
-  const since =
-    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
-  const until =
-    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
+  const policy = await policyOf(options.policy, io);
+  const { since, until } = timeRange(options, policy.defaultSite.zone);
   const { store, opened } = await openFor(options, io);
   try {
     const { diffBaselines } = await import("../../baseline/diff.js");

@@ -4,13 +4,12 @@
  * they cannot (docs/report.md#coverage). Works from the paths alone, or from the store (after
  * ingesting the paths, if any).
  */
-import { resolve } from "node:path";
 import { Option } from "commander";
-import type { Policy } from "../../policy/types.js";
 import { COVERAGE_FORMATS } from "../../report/coverage.js";
 import { oneOf } from "../conventions.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
+import { policyOf } from "../policy-option.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -48,12 +47,6 @@ export const coverageCommand = defineCommand({
       });
   },
 });
-
-/** Loads the policy a reporting command names (or the built-in one). */
-export async function policyOf(file: string | undefined, io: Io): Promise<Policy> {
-  const { defaultPolicy, loadPolicy } = await import("../../policy/load.js");
-  return file !== undefined ? loadPolicy(resolve(io.cwd, file)) : defaultPolicy();
-}
 
 export async function coverage(
   paths: readonly string[],

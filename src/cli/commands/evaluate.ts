@@ -7,12 +7,12 @@
  * Exit codes: 0 when the evaluation ran; 2 for usage errors, unreadable inputs or labels, an
  * invalid policy, and a rule that crashed (the figures are still printed).
  */
-import { resolve } from "node:path";
 import { Option } from "commander";
 import { EVALUATE_FORMATS } from "../../evaluate/format.js";
 import { oneOf } from "../conventions.js";
 import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
+import { policyOf } from "../policy-option.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import type { StoreCliOptions } from "../store-option.js";
 import { parseTimeBound } from "../time-bound.js";
@@ -65,14 +65,11 @@ export async function evaluateCli(
       hint: "without learning, evaluate scans the inputs stateless; add --learn-until T to learn into the store",
     });
   }
-  const [{ evaluate }, { evaluationDocument, evaluationText }, { defaultPolicy, loadPolicy }] =
-    await Promise.all([
-      import("../../evaluate/index.js"),
-      import("../../evaluate/format.js"),
-      import("../../policy/load.js"),
-    ]);
-  const policy =
-    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
+  const [{ evaluate }, { evaluationDocument, evaluationText }, policy] = await Promise.all([
+    import("../../evaluate/index.js"),
+    import("../../evaluate/format.js"),
+    policyOf(options.policy, io),
+  ]);
   const learnUntil =
     options.learnUntil === undefined
       ? undefined

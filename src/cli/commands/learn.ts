@@ -5,13 +5,12 @@
  * higher severity are left out unless accepted (`guestops baseline accept`). Exit 0; 2 for a
  * usage error, an unreadable path, an invalid policy or a store that cannot be opened.
  */
-import { resolve } from "node:path";
 import { escapeTerminal } from "../../report/escape.js";
-import { GuestOpsError } from "../../shared/errors.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, type StoreCliOptions } from "../store-option.js";
-import { parseTimeBound } from "../time-bound.js";
+import { timeRange } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
+import { policyOf } from "../policy-option.js";
 
 export interface LearnCliOptions extends ReadCliOptions, StoreCliOptions {
   readonly policy?: string;
@@ -47,21 +46,13 @@ export async function learn(
   options: LearnCliOptions,
   io: Io,
 ): Promise<ExitCode> {
-  const [store, { defaultPolicy, loadPolicy }, { spanText, dateText }] = await Promise.all([
+  const [store, policy, { spanText, dateText }] = await Promise.all([
     import("../../store/index.js"),
-    import("../../policy/load.js"),
+    policyOf(options.policy, io),
     import("../../baseline/model.js"),
   ]);
-  const policy =
-    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
   const zone = policy.defaultSite.zone;
-  const since =
-    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
-  const until =
-    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
-  if (since !== undefined && until !== undefined && until <= since) {
-    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
-  }
+  const { since, until } = timeRange(options, zone);
   const opened = store.openStore(options.db ?? store.defaultDbPath(io.env), { cwd: io.cwd });
   try {
     const lines: string[] = [];

@@ -11,9 +11,9 @@ import { GuestOpsError } from "../../shared/errors.js";
 import { writeText } from "../output.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
-import { parseTimeBound } from "../time-bound.js";
+import { parseTimeBound, timeRange } from "../time-bound.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
-import { policyOf } from "./coverage.js";
+import { policyOf } from "../policy-option.js";
 
 export const REPORT_FORMATS = ["html", "md", "json"] as const;
 
@@ -70,14 +70,8 @@ export async function report(
   }
   const policy = await policyOf(options.policy, io);
   const zone = policy.defaultSite.zone;
-  const bound = (text: string | undefined, which: "since" | "until"): number | undefined =>
-    text === undefined ? undefined : parseTimeBound(text, zone, which);
-  const since = bound(options.since, "since");
-  const until = bound(options.until, "until");
-  if (since !== undefined && until !== undefined && until <= since) {
-    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
-  }
-  const asOf = bound(options.asOf, "since");
+  const { since, until } = timeRange(options, zone);
+  const asOf = options.asOf === undefined ? undefined : parseTimeBound(options.asOf, zone, "since");
   const [{ gatherAudit }, { buildReport }] = await Promise.all([
     import("../../audit.js"),
     import("../../report/audit/model.js"),

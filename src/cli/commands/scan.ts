@@ -9,11 +9,9 @@
  * 2 for usage errors, unreadable inputs, an invalid policy, and a rule that crashed (the output is
  * still written, but the scan is incomplete).
  */
-import { resolve } from "node:path";
 import { formatBytes } from "../../ingest/progress.js";
 import { SEVERITIES, severityRank, type Severity } from "../../model/alert.js";
 import type { Analysis } from "../../pipeline.js";
-import type { Policy } from "../../policy/types.js";
 import {
   ALERT_FORMATS,
   emptySeverityCounts,
@@ -23,7 +21,6 @@ import {
 } from "../../report/alerts.js";
 import { hostlessLines } from "../../attribute/summary.js";
 import { skippedOf } from "../../report/inputs.js";
-import { GuestOpsError } from "../../shared/errors.js";
 import { DEFAULT_ZONE } from "../../shared/zone.js";
 import { VERSION } from "../../version.js";
 import {
@@ -35,8 +32,9 @@ import {
   withOutput,
 } from "../conventions.js";
 import { writeText } from "../output.js";
+import { policyOf } from "../policy-option.js";
 import { progressFor, type Display } from "../terminal.js";
-import { parseTimeBound } from "../time-bound.js";
+import { timeRange } from "../time-bound.js";
 import { addReadOptions, readOptionsOf, type ReadCliOptions } from "../read-options.js";
 import { addStoreOption, storePathOf, type StoreCliOptions } from "../store-option.js";
 import { defineCommand, EXIT, type ExitCode, type Io } from "../types.js";
@@ -96,21 +94,13 @@ export async function scan(
   const failOn: Severity | undefined =
     options.failOn === undefined ? undefined : oneOf("--fail-on", options.failOn, SEVERITIES);
   // The pipeline and the policy code (zod, yaml, ical.js) load only when the command runs.
-  const [{ analyze }, { defaultPolicy, loadPolicy }, { policyWarnings }] = await Promise.all([
+  const [{ analyze }, policy, { policyWarnings }] = await Promise.all([
     import("../../pipeline.js"),
-    import("../../policy/load.js"),
+    policyOf(options.policy, io),
     import("../../policy/evaluate.js"),
   ]);
-  const policy: Policy =
-    options.policy !== undefined ? loadPolicy(resolve(io.cwd, options.policy)) : defaultPolicy();
   const zone = policy.defaultSite.zone;
-  const since =
-    options.since === undefined ? undefined : parseTimeBound(options.since, zone, "since");
-  const until =
-    options.until === undefined ? undefined : parseTimeBound(options.until, zone, "until");
-  if (since !== undefined && until !== undefined && until <= since) {
-    throw new GuestOpsError("ERR_USAGE", "--until must be later than --since");
-  }
+  const { since, until } = timeRange(options, zone);
 
   const progress = progressFor(io);
   const analyzeOptions = {
