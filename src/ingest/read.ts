@@ -413,15 +413,7 @@ class Run {
     };
     const tally = this.tally(loc);
     tally.source.format = reader.name;
-    const invalid = new InvalidLines();
-    const ledger = new LineLedger((line) =>
-      tally.issue(
-        "unparsed_line",
-        `the ${reader.name} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
-        line,
-      ),
-    );
-    const ctx = this.context(tally, loc, invalid, ledger);
+    const { invalid, ledger, ctx } = this.lineContext(reader.name, tally, loc);
     const text = { bom: 0, head: Buffer.alloc(0), inPlace: undefined, invalid, ledger };
     await this.readLines(reader.markers, reader.open(ctx), chunks, tally, text);
     return tally.summary();
@@ -777,15 +769,7 @@ class Run {
     }
     tally.source.format = reader.name;
     if (reader.shape === "lines") {
-      const invalid = new InvalidLines();
-      const ledger = new LineLedger((line) =>
-        tally.issue(
-          "unparsed_line",
-          `the ${reader.name} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
-          line,
-        ),
-      );
-      const ctx = this.context(tally, loc, invalid, ledger);
+      const { invalid, ledger, ctx } = this.lineContext(reader.name, tally, loc);
       // a file's own bytes (not an archive member's) lie in the read arena: scanned in place
       const inPlace = loc.containers.length === 0 ? this.hashes.inPlace() : undefined;
       const text = { bom, head, inPlace, invalid, ledger };
@@ -795,6 +779,22 @@ class Run {
       await this.readDocument(reader, chunks, this.context(tally, loc), tally);
     }
     return tally;
+  }
+
+  /**
+   * What a line reader's run needs: the lines decoded with U+FFFD (`invalid`), the ledger that
+   * counts a line the reader neither turned into a record, an issue or a skip, and its context.
+   */
+  private lineContext(reader: string, tally: InputTally, loc: Location) {
+    const invalid = new InvalidLines();
+    const ledger = new LineLedger((line) =>
+      tally.issue(
+        "unparsed_line",
+        `the ${reader} reader gave no record, issue or skip for this line (a reader bug): counted as not understood`,
+        line,
+      ),
+    );
+    return { invalid, ledger, ctx: this.context(tally, loc, invalid, ledger) };
   }
 
   /** `invalid`: lines read as text with U+FFFD, whose bytes records get back (raw-bytes.ts). */
