@@ -166,17 +166,20 @@ const KIND_RANK: ReadonlyMap<ObservationKind, number> = new Map(
 function idAnchor(items: readonly Item[]): Item | undefined {
   let best: Item | undefined;
   let bestRank = 0;
-  let bestKey = "";
+  // the content key breaks ties of rank and time only: computed when one is needed
+  let bestKey: string | undefined;
   for (const item of items) {
     const rank = VCENTER_SLOTS.has(item.slot) ? 1 : 0;
     const t = item.t ?? Number.POSITIVE_INFINITY;
-    const key = recordKey(item.obs);
     const bt = best?.t ?? Number.POSITIVE_INFINITY;
-    if (
-      !best ||
-      rank < bestRank ||
-      (rank === bestRank && (t < bt || (t === bt && key < bestKey)))
-    ) {
+    let better = !best || rank < bestRank || (rank === bestRank && t < bt);
+    let key: string | undefined;
+    if (!better && best && rank === bestRank && t === bt) {
+      key = recordKey(item.obs);
+      bestKey ??= recordKey(best.obs);
+      better = key < bestKey;
+    }
+    if (better) {
       best = item;
       bestRank = rank;
       bestKey = key;

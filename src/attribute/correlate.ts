@@ -10,7 +10,6 @@
  * join passes in `join/` (one `JoinPass` each, run in the order of `PASSES` below), the window
  * join in `window-join.ts`, attribution in `attribution.ts` and operation building in `build.ts`.
  */
-import { createHash } from "node:crypto";
 import type { AttributionLevel, Operation } from "../model/operation.js";
 import type { CanonicalRecord, Observation } from "../model/record.js";
 import {
@@ -150,14 +149,14 @@ function latestOf(f: Frag): Ms | undefined {
 }
 
 /**
- * What makes two observations one line read twice: kind, host (or input) and the exact text. A
- * digest keeps the key short whatever the line's length.
+ * What makes two observations one line read twice: kind, host (or input) and the exact text. The
+ * text itself, not a digest of it: a key lives only while its record is held (the open window),
+ * and hashing every record cost more than the map's own string hash.
  */
 function copyKey(item: Item): string {
   const o = item.obs;
   const at = item.host ?? item.scope ?? item.vmInput ?? item.vcenter ?? sourceKey(o);
-  const digest = createHash("sha1").update(o.prov.raw).digest("base64");
-  return `${o.kind}\u0000${at}\u0000${o.prov.rawEncoding ?? ""}\u0000${digest}`;
+  return `${o.kind}\u0000${at}\u0000${o.prov.rawEncoding ?? ""}\u0000${o.prov.raw}`;
 }
 
 interface BuiltOperation {

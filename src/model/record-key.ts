@@ -28,3 +28,11 @@ export function recordKey(record: CanonicalRecord): string {
   cache.set(record, key);
   return key;
 }
+
+/**
+ * Records rebuilt from the store carry the key they were stored under: it is the one their ids
+ * derive from, and hashing every record read back again would cost as much as reading it.
+ */
+export function knownRecordKey(record: CanonicalRecord, key: string): void {
+  cache.set(record, key);
+}

@@ -6,7 +6,7 @@
  * between two batches leaves a store whose next run attributes what was committed.
  */
 import type { Database, Statement } from "better-sqlite3";
-import { recordKey } from "../model/record-key.js";
+import { knownRecordKey, recordKey } from "../model/record-key.js";
 import type { CanonicalRecord, FormatName, InputSource } from "../model/record.js";
 
 /** Rows per write transaction. */
@@ -263,16 +263,18 @@ export function* loadRecords(
   const sessionsFrom = Math.min(span.sessionsFrom ?? span.from, span.from);
   // two ranges read in index order (timeless first, as `ORDER BY time_ms` puts NULL first): one
   // query with OR would sort the whole chunk in memory
-  type Row = { input_id: number; run_id: number; body: string };
+  type Row = { key: string; input_id: number; run_id: number; body: string };
   const rows = (function* (): Generator<Row> {
     if (span.timeless) {
       yield* db
-        .prepare(`SELECT input_id, run_id, body FROM records WHERE time_ms IS NULL ORDER BY key`)
+        .prepare(
+          `SELECT key, input_id, run_id, body FROM records WHERE time_ms IS NULL ORDER BY key`,
+        )
         .iterate() as IterableIterator<Row>;
     }
     yield* db
       .prepare(
-        `SELECT input_id, run_id, body FROM records
+        `SELECT key, input_id, run_id, body FROM records
          WHERE time_ms BETWEEN @sessionsFrom AND @to AND (time_ms >= @from OR type = 'session')
          ORDER BY time_ms, key`,
       )
@@ -286,6 +288,7 @@ export function* loadRecords(
       ...parsed,
       prov: { ...parsed.prov, source: sourceOf(row.input_id) },
     } as CanonicalRecord;
+    knownRecordKey(record, row.key);
     yield { record, inputId: row.input_id, runId: row.run_id };
   }
 }
