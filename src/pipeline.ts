@@ -138,7 +138,7 @@ export async function attributeInputs(
     {
       record: (record) => {
         if (record.type === "observation") observations++;
-        else sessions++;
+        else if (record.type === "session") sessions++;
         if (record.time !== undefined && Date.parse(record.time) <= cut()) late++;
         vpxd.add(record);
         options.onRecord?.(record);

@@ -219,6 +219,7 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
         sessions.add(record);
         return;
       }
+      if (record.type === "logging") return; // coverage's, not attribution's
       read++;
       const item = toItem(record);
       if (!item) return;

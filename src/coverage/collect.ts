@@ -10,7 +10,13 @@
 import { hostKey } from "../attribute/identity.js";
 import { methodByApi } from "../model/catalog.js";
 import type { Operation } from "../model/operation.js";
-import type { CanonicalRecord, Observation, ObservationKind } from "../model/record.js";
+import type {
+  CanonicalRecord,
+  LoggingRecord,
+  Observation,
+  ObservationKind,
+} from "../model/record.js";
+import { KeyRuns, type KeyHole } from "./keys.js";
 
 export const COVERAGE_SOURCES = [
   "hostd",
@@ -62,6 +68,9 @@ const sourceOfKind = (kind: ObservationKind): CoverageSource | undefined =>
  */
 export function sourceOf(record: CanonicalRecord): CoverageSource | undefined {
   if (record.type === "observation") return sourceOfKind(record.kind);
+  // a vCenter event (it has a key); an ESXi line about its own forwarding is no source of records
+  if (record.type === "logging")
+    return record.eventKey !== undefined ? "vCenter events" : undefined;
   if (record.kind === "connect" || record.kind === "disconnect") return "audit records";
   const byFormat = FORMAT_SOURCE.get(record.prov.source.format ?? "");
   if (byFormat !== undefined) return byFormat;
@@ -69,6 +78,24 @@ export function sourceOf(record: CanonicalRecord): CoverageSource | undefined {
   if (program === "hostd") return "hostd";
   if (program === "vpxd") return "vpxd";
   return record.vcenter !== undefined ? "vCenter events" : undefined;
+}
+
+/**
+ * The vCenter event key a record shows, when it came from the event stream (a syslog stream or a
+ * receiver's copy of it): every event there has one, in one sequence per vCenter. Exports (`govc
+ * events -json`, PowerCLI) are queries, usually filtered: their keys say nothing of loss.
+ */
+export function streamEventKey(record: CanonicalRecord): number | undefined {
+  const key = record.eventKey;
+  if (key === undefined || !/^\d{1,15}$/.test(key)) return undefined;
+  if (record.prov.source.format === "vc-events-json") return undefined;
+  const fromStream =
+    record.type === "logging" ||
+    (record.type === "observation" && record.kind.startsWith("vc.")) ||
+    (record.type === "session" &&
+      record.vcenter !== undefined &&
+      record.prov.raw.includes(`Event [${key}]`));
+  return fromStream ? Number(key) : undefined;
 }
 
 /** The host a record is evidence for: the host it names, else its input's host hint, else its vCenter. */
@@ -190,6 +217,10 @@ export class CoverageCollector {
   readonly #unnamed = new Map<string, HostEntry>();
   /** Input path → the host (or vCenter) an operation joining its records names. */
   readonly #inputHost = new Map<string, string>();
+  /** vCenter event keys received, per vCenter (host key → label and runs). */
+  readonly #vcKeys = new Map<string, { label: string; runs: KeyRuns }>();
+  /** ESXi hosts' own reports of failed forwarding, per host and kind. */
+  readonly #failures = new Map<string, FailureEntry>();
   records = 0;
   /** Records no source could be named for (none expected: counted to show it). */
   unplaced = 0;
@@ -214,9 +245,14 @@ export class CoverageCollector {
 
   add(record: CanonicalRecord): void {
     this.records++;
+    const key = streamEventKey(record);
+    if (key !== undefined) this.#vcKey(record, key);
+    if (record.type === "logging" && record.kind !== "vc.event-key") {
+      this.#failure({ ...record, kind: record.kind });
+    }
     const source = sourceOf(record);
     if (source === undefined) {
-      this.unplaced++;
+      if (record.type !== "logging") this.unplaced++;
       return;
     }
     const ms = timeOf(record.time);
@@ -248,6 +284,48 @@ export class CoverageCollector {
         if (named !== undefined) vm.hosts.add(host.label);
       }
     }
+  }
+
+  #vcKey(record: CanonicalRecord, key: number): void {
+    const label = record.vcenter ?? record.prov.source.hostHint ?? NO_HOST;
+    const id = hostKey(label);
+    let entry = this.#vcKeys.get(id);
+    if (!entry) {
+      entry = { label, runs: new KeyRuns() };
+      this.#vcKeys.set(id, entry);
+    }
+    entry.runs.add(key, timeOf(record.time));
+  }
+
+  #failure(record: LoggingRecord & { kind: LoggingFailures["kind"] }): void {
+    const host = record.host ?? record.prov.source.hostHint ?? record.vcenter ?? NO_HOST;
+    const id = `${hostKey(host)}\u0000${record.kind}`;
+    let f = this.#failures.get(id);
+    if (!f) {
+      f = {
+        host,
+        kind: record.kind,
+        reports: 0,
+        lost: 0,
+        targets: [],
+        first: [],
+        latest: undefined,
+      };
+      this.#failures.set(id, f);
+    }
+    f.reports++;
+    if (record.count !== undefined) f.lost += record.count;
+    if (record.target !== undefined && !f.targets.includes(record.target)) {
+      if (f.targets.length < MAX_TARGETS) f.targets.push(record.target);
+    }
+    const at: FailureReport = {
+      ...(record.time !== undefined ? { time: record.time } : {}),
+      ...(record.target !== undefined ? { target: record.target } : {}),
+      ...(record.count !== undefined ? { count: record.count } : {}),
+      line: record.prov.raw.slice(0, MAX_EVIDENCE_CHARS),
+    };
+    if (f.first.length < MAX_FAILURE_LINES) f.first.push(at);
+    if (f.latest === undefined || (at.time ?? "") > (f.latest.time ?? "")) f.latest = at;
   }
 
   /** Records whose lines, input and path name no host: kept per input until an operation names it. */
@@ -348,8 +426,12 @@ export class CoverageCollector {
     }
   }
 
-  /** What was gathered, in a stable order (hosts, sources, VMs by label). */
-  snapshot(gapMs: number): CoverageData {
+  /**
+   * What was gathered, in a stable order (hosts, sources, VMs by label). `settledBefore` (epoch
+   * ms, default: everything): a hole in a vCenter's event keys counts only once the key above it
+   * is older than this, so that a live caller gives late events their chance to fill it.
+   */
+  snapshot(gapMs: number, settledBefore = Number.POSITIVE_INFINITY): CoverageData {
     // hostless inputs join the host an operation named for them, else stand under their file name
     for (const [path, entry] of [...this.#unnamed].sort((a, b) => cmp(a[0], b[0]))) {
       const target = this.#inputHost.get(path);
@@ -414,12 +496,44 @@ export class CoverageCollector {
         operations: v.operations,
         fromGuest: v.fromGuest,
       }));
+    const vcenterKeys = [...this.#vcKeys.values()]
+      .sort((a, b) => cmp(a.label, b.label))
+      .map(({ label, runs }) => {
+        const holes = runs.holes(settledBefore);
+        return {
+          vcenter: label,
+          firstKey: runs.first,
+          lastKey: runs.last,
+          received: runs.received,
+          missing: holes.reduce((n, h) => n + h.missing, 0),
+          holes: holes.length,
+          listed: holes
+            .sort((a, b) => b.missing - a.missing || a.after - b.after)
+            .slice(0, MAX_HOLES_LISTED)
+            .map(holeOut),
+          ...(runs.refused > 0 ? { unplacedKeys: runs.refused } : {}),
+        };
+      });
+    const loggingFailures = [...this.#failures.values()]
+      .map((f) => ({
+        host: this.#labelOf(f.host),
+        kind: f.kind,
+        reports: f.reports,
+        ...(f.lost > 0 ? { lost: f.lost } : {}),
+        targets: [...f.targets].sort(cmp),
+        ...(f.first[0]?.time !== undefined ? { first: f.first[0].time } : {}),
+        ...(f.latest?.time !== undefined ? { last: f.latest.time } : {}),
+        evidence: f.first,
+      }))
+      .sort((a, b) => cmp(a.host, b.host) || cmp(a.kind, b.kind));
     return {
       records: this.records,
       unplaced: this.unplaced,
       operations: this.operations,
       sources: rows,
       events,
+      vcenterKeys,
+      loggingFailures,
       skew,
       silentMethods,
       vms,
@@ -479,6 +593,57 @@ export interface HostEvents {
   readonly restarts: number;
 }
 
+/** vCenter event keys missing between two received ones. */
+export interface KeyGap {
+  /** The last key received below the hole, and the first above it. */
+  readonly after: number;
+  readonly before: number;
+  readonly missing: number;
+  /** Times of the events on either side (absent when those records had none). */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** One vCenter's event keys as received from its event stream. */
+export interface VcenterKeys {
+  readonly vcenter: string;
+  readonly firstKey: number;
+  readonly lastKey: number;
+  /** Distinct keys received. */
+  readonly received: number;
+  /** Keys between the first and last never received (in settled holes). */
+  readonly missing: number;
+  /** Settled holes in all, and the widest of them (at most 20, widest first). */
+  readonly holes: number;
+  readonly listed: readonly KeyGap[];
+  /** Keys not tracked because the holes were too many to hold (memory bound). */
+  readonly unplacedKeys?: number;
+}
+
+/** One report of failed forwarding, with its line. */
+export interface FailureReport {
+  readonly time?: string;
+  readonly target?: string;
+  readonly count?: number;
+  /** The raw line, as written (log-derived: escape on output), cut at 1000 characters. */
+  readonly line: string;
+}
+
+/** What a host said about its own log forwarding (`esx.problem.vmsyslogd.remote.failure`, lost messages). */
+export interface LoggingFailures {
+  readonly host: string;
+  readonly kind: "esx.remote-failure" | "esx.messages-lost";
+  readonly reports: number;
+  /** Messages the reports say were lost, when they state a number. */
+  readonly lost?: number;
+  /** The log hosts named (at most 8). */
+  readonly targets: readonly string[];
+  readonly first?: string;
+  readonly last?: string;
+  /** The first reports (at most 3), each with its line. */
+  readonly evidence: readonly FailureReport[];
+}
+
 export interface SkewEstimate {
   readonly host: string;
   readonly source: CoverageSource;
@@ -517,6 +682,10 @@ export interface CoverageData {
   readonly operations: number;
   readonly sources: readonly SourceRow[];
   readonly events: readonly HostEvents[];
+  /** vCenter event keys per vCenter (from the event stream only). */
+  readonly vcenterKeys: readonly VcenterKeys[];
+  /** Hosts that reported failed forwarding or lost messages. */
+  readonly loggingFailures: readonly LoggingFailures[];
   readonly skew: readonly SkewEstimate[];
   readonly silentMethods: readonly SilentMethod[];
   readonly vms: readonly VmEvidence[];
@@ -524,6 +693,30 @@ export interface CoverageData {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+interface FailureEntry {
+  readonly host: string;
+  readonly kind: LoggingFailures["kind"];
+  reports: number;
+  lost: number;
+  readonly targets: string[];
+  readonly first: FailureReport[];
+  latest: FailureReport | undefined;
+}
+
+const MAX_TARGETS = 8;
+const MAX_FAILURE_LINES = 3;
+const MAX_EVIDENCE_CHARS = 1000;
+/** Holes listed per vCenter, widest first (all are counted). */
+export const MAX_HOLES_LISTED = 20;
+
+const holeOut = (h: KeyHole): KeyGap => ({
+  after: h.after,
+  before: h.before,
+  missing: h.missing,
+  ...(h.fromMs !== undefined ? { from: iso(h.fromMs) } : {}),
+  ...(h.toMs !== undefined ? { to: iso(h.toMs) } : {}),
+});
 
 function median(values: readonly number[]): number {
   if (values.length === 0) return 0;

@@ -13,6 +13,7 @@ import {
   NO_HOST,
   type CoverageData,
   type CoverageSource,
+  type KeyGap,
   type VmEvidence,
 } from "./collect.js";
 import { FIX, FIX_FOR_SOURCE } from "./fixes.js";
@@ -26,6 +27,9 @@ export type FindingKind =
   | "silent-gap"
   | "stopped-early"
   | "event-gap"
+  | "vcenter-event-gap"
+  | "remote-logging-failed"
+  | "log-messages-lost"
   | "hostd-restart"
   | "unattributed"
   | "no-host"
@@ -72,6 +76,7 @@ export interface CoverageReport extends CoverageData {
     readonly gapMs: number;
     readonly skewMs: number;
     readonly eventGap: number;
+    readonly vcenterEventGap: number;
   };
   readonly findings: readonly CoverageFinding[];
 }
@@ -107,7 +112,7 @@ export function coverageReport(
   policy: Policy,
   options: CoverageOptions = {},
 ): CoverageReport {
-  const { gapMs, skewMs, eventGap, retentionMs } = policy.coverage;
+  const { gapMs, skewMs, eventGap, vcenterEventGap, retentionMs } = policy.coverage;
   const findings: CoverageFinding[] = [];
   const add = (f: CoverageFinding): void => void findings.push(f);
 
@@ -247,6 +252,48 @@ export function coverageReport(
     }
   }
 
+  // vCenter event keys: one sequence per vCenter, so a hole is events that never arrived
+  for (const v of data.vcenterKeys) {
+    const holes = v.listed.filter((h) => h.missing > vcenterEventGap);
+    if (holes.length === 0) continue;
+    const widest = [...holes].sort((a, b) => b.missing - a.missing)[0];
+    const range = (h: KeyGap): string =>
+      `${h.after + 1}${h.missing > 1 ? `–${h.before - 1}` : ""}${h.from !== undefined && h.to !== undefined ? ` (between ${h.from} and ${h.to})` : ""}`;
+    add({
+      kind: "vcenter-event-gap",
+      severity: "gap",
+      host: v.vcenter,
+      source: "vCenter events",
+      message: `vCenter events from ${v.vcenter}: ${plural(v.missing, "event key")} never received in ${plural(v.holes, "hole")} between keys ${v.firstKey} and ${v.lastKey} (${v.received} received)${widest ? `; widest ${widest.missing}: ${range(widest)}` : ""}${vcenterEventGap > 0 ? `; holes of more than ${vcenterEventGap} listed` : ""}. vCenter numbers every event in one sequence: these events were lost on the way (UDP, a receiver down, a queue that overflowed) or filtered before guestops`,
+      fix: [FIX.forwardVcenterEvents, FIX.reliableTransport],
+    });
+  }
+
+  // what ESXi hosts said about their own forwarding
+  for (const f of data.loggingFailures) {
+    const when =
+      f.first !== undefined ? ` from ${f.first}${f.last !== f.first ? ` to ${f.last}` : ""}` : "";
+    const to = f.targets.length > 0 ? ` (${listed(f.targets)})` : "";
+    const line = f.evidence[0] !== undefined ? `; first report: ${f.evidence[0].line}` : "";
+    if (f.kind === "esx.remote-failure") {
+      add({
+        kind: "remote-logging-failed",
+        severity: "gap",
+        host: f.host,
+        message: `${f.host}: remote logging host became unreachable ${plural(f.reports, "time")}${when}${to} (esx.problem.vmsyslogd.remote.failure): what the host logged until it reconnected is missing from the receiver${line}`,
+        fix: [FIX.reliableTransport, FIX.remoteFailureAlarm, FIX.retention],
+      });
+    } else {
+      add({
+        kind: "log-messages-lost",
+        severity: "gap",
+        host: f.host,
+        message: `${f.host}: ${f.lost !== undefined ? `${f.lost} log messages lost` : "log messages dropped"} in ${plural(f.reports, "report")}${when}${to}${line}`,
+        fix: [FIX.reliableTransport, FIX.retention],
+      });
+    }
+  }
+
   // attribution per host
   for (const h of attribution.perHost) {
     if (h.gaps.length === 0) continue;
@@ -369,7 +416,7 @@ export function coverageReport(
       first: firstBySource.get(source)!,
     })),
     hosts,
-    thresholds: { gapMs, skewMs, eventGap },
+    thresholds: { gapMs, skewMs, eventGap, vcenterEventGap },
     findings,
   };
 }

@@ -20,6 +20,10 @@ export const FIX = {
     "restrict VirtualMachine.GuestOperations.* privileges to the accounts that need them (an 'Administrator No Guest Access' role for the others), especially Query, which suffices to pull files out of a guest (InitiateFileTransferFromGuest)",
   disableOnCritical:
     "disable guest operations in VMware Tools' tools.conf on critical VMs that do not need them ([guestoperations] disabled=true); not on templates or VMs a recovery plan reconfigures",
+  reliableTransport:
+    "forward over TCP or TLS rather than UDP, to a receiver that is always up (two log hosts, or one with a disk queue), and raise the receiver's limits before ESXi's queue overflows",
+  remoteFailureAlarm:
+    "keep the vCenter alarm on esx.problem.vmsyslogd.remote.failure ('Remote logging host has become unreachable') and collect what the host kept locally (vm-support) for the outage",
   inputHost:
     "give the host of inputs whose lines name none (--input-host PATH=NAME), or collect them in a vm-support bundle named after the host",
 } as const;

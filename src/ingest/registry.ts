@@ -11,6 +11,7 @@ import { createSyslogReader } from "./readers/syslog/index.js";
 import { vcEventsJsonReader } from "./readers/vc-events-json/index.js";
 import { vcEventsReader } from "./readers/vc-events/index.js";
 import { vmxReader } from "./readers/vmx/index.js";
+import { vobdReader } from "./readers/vobd/index.js";
 import { vpxdReader } from "./readers/vpxd/index.js";
 
 export const readers: readonly Reader[] = [
@@ -19,6 +20,7 @@ export const readers: readonly Reader[] = [
   vmxReader,
   vpxdReader,
   vcEventsReader,
+  vobdReader,
   // The syslog router dispatches to the readers above through this lookup (called at read time).
   createSyslogReader((name) => readerByName(name)),
   vcEventsJsonReader,

@@ -19,7 +19,8 @@ export type FormatName =
   | "vc-events-json" // govc events -json, Get-VIEvent | ConvertTo-Json, EventEx objects
   | "esx-audit" // ESXi 8.0.3+ audit records (`api.call`, `vim.connect`)
   | "syslog" // a receiver file mixing programs and hosts; each line dispatched by program
-  | "siem-json"; // SIEM JSON exports with the syslog message in a field (`SyslogMessage`)
+  | "siem-json" // SIEM JSON exports with the syslog message in a field (`SyslogMessage`)
+  | "vobd"; // ESXi vobd.log and vobd/vmsyslogd syslog lines: remote-logging failures, lost messages
 
 /**
  * One input: a file, stdin, or a member of an archive. Mutable while it is read: `sha256` and
@@ -185,7 +186,37 @@ export interface SessionRecord {
   readonly prov: Provenance;
 }
 
-export type CanonicalRecord = Observation | SessionRecord;
+/** What a logging-health record says about the evidence itself (not about a guest operation). */
+export type LoggingKind =
+  | "vc.event-key" // a vCenter event guestops has no other use for: its key, for the key sequence
+  | "esx.remote-failure" // `esx.problem.vmsyslogd.remote.failure`: a host stopped forwarding to a log host
+  | "esx.messages-lost"; // `vmsyslog logger <log host> lost N log messages`, `Dropping messages due to log stress`
+
+/**
+ * A fact about the logging path: a vCenter event key received (vCenter numbers every event in one
+ * sequence, so keys missing from what arrived are lost events), or an ESXi host saying that its
+ * own forwarding failed. Coverage reads these; attribution ignores them.
+ */
+export interface LoggingRecord {
+  readonly type: "logging";
+  readonly kind: LoggingKind;
+  readonly time: string | undefined;
+  readonly timeAssumed?: boolean;
+  /** The ESXi host that reported the failure, when the line names it. */
+  readonly host?: string;
+  readonly vcenter?: string;
+  /** The log host that could not be reached or lost messages (`udp://10.0.0.5:514`), as written. */
+  readonly target?: string;
+  /** Messages the host says it lost, when stated. */
+  readonly count?: number;
+  /** vCenter event key (decimal digits). */
+  readonly eventKey?: string;
+  readonly process?: string;
+  readonly evidence: Evidence;
+  readonly prov: Provenance;
+}
+
+export type CanonicalRecord = Observation | SessionRecord | LoggingRecord;
 
 /** Codes of per-line problems: counted and reported, never fatal. */
 export type ReadIssueCode =

@@ -299,7 +299,7 @@ describe("policy loading", () => {
 
   it("reads the coverage requirements, and rejects bad ones with their path", () => {
     const policy = parsePolicy(
-      `${SITE}coverage: { retention: 400d, gap: 6h, skew: 30s, eventGap: 50 }\n`,
+      `${SITE}coverage: { retention: 400d, gap: 6h, skew: 30s, eventGap: 50, vcenterEventGap: 2 }\n`,
       { name: "p.yaml" },
     );
     assert.deepEqual(policy.coverage, {
@@ -307,14 +307,24 @@ describe("policy loading", () => {
       gapMs: 6 * 3_600_000,
       skewMs: 30_000,
       eventGap: 50,
+      vcenterEventGap: 2,
     });
     const plain = parsePolicy(SITE, { name: "p.yaml" });
-    assert.deepEqual(plain.coverage, { gapMs: 86_400_000, skewMs: 5_000, eventGap: 1000 });
+    assert.deepEqual(plain.coverage, {
+      gapMs: 86_400_000,
+      skewMs: 5_000,
+      eventGap: 1000,
+      vcenterEventGap: 0,
+    });
     assert.match(
       problemsOf(`${SITE}coverage: { retention: forever }\n`)[0] ?? "",
       /coverage\.retention/,
     );
     assert.match(problemsOf(`${SITE}coverage: { eventGap: -3 }\n`)[0] ?? "", /coverage\.eventGap/);
+    assert.match(
+      problemsOf(`${SITE}coverage: { vcenterEventGap: 1.5 }\n`)[0] ?? "",
+      /coverage\.vcenterEventGap/,
+    );
     assert.match(problemsOf(`${SITE}coverage: { retain: 1d }\n`)[0] ?? "", /retain/);
   });
 

@@ -569,6 +569,7 @@ function compile(
     gapMs: (c?.gap ? parseDuration(c.gap) : undefined) ?? DEFAULT_COVERAGE.gapMs,
     skewMs: (c?.skew ? parseDuration(c.skew) : undefined) ?? DEFAULT_COVERAGE.skewMs,
     eventGap: c?.eventGap ?? DEFAULT_COVERAGE.eventGap,
+    vcenterEventGap: c?.vcenterEventGap ?? DEFAULT_COVERAGE.vcenterEventGap,
   };
 
   return {

@@ -316,6 +316,11 @@ export const PolicySchema = z.strictObject(
           .int("expected a whole number of hostd event numbers")
           .positive("expected a number above 0")
           .optional(),
+        vcenterEventGap: z
+          .number({ error: "expected a whole number of vCenter event keys" })
+          .int("expected a whole number of vCenter event keys")
+          .nonnegative("expected 0 or more")
+          .optional(),
       })
       .optional(),
   },
@@ -350,6 +355,7 @@ export const KNOWN_KEYS: readonly string[] = [
     "retention",
     "skew",
     "eventGap",
+    "vcenterEventGap",
   ]),
 ];
 

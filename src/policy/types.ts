@@ -241,6 +241,11 @@ export interface CoveragePolicy {
   readonly skewMs: number;
   /** hostd event numbers missing between two kept events above this are listed (`eventGap`, default 1000). */
   readonly eventGap: number;
+  /**
+   * Holes of more than this many vCenter event keys are reported (`vcenterEventGap`, default 0:
+   * every missing key; vCenter numbers all its events in one sequence, so a hole is lost events).
+   */
+  readonly vcenterEventGap: number;
 }
 
 /** The coverage thresholds without a `coverage:` section. */
@@ -248,6 +253,7 @@ export const DEFAULT_COVERAGE: CoveragePolicy = {
   gapMs: 24 * 3_600_000,
   skewMs: 5_000,
   eventGap: 1000,
+  vcenterEventGap: 0,
 };
 
 /* ------------------------------------------------------------------------------------------------

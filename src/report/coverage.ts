@@ -1,6 +1,6 @@
 /**
  * `guestops coverage` output: the logging coverage (per host and source spans, silent gaps, hostd
- * event numbers, clock offsets, evidence per VM) and its findings with their fixes, as a terminal
+ * event numbers, vCenter event keys, forwarding failures, clock offsets, evidence per VM) and its findings with their fixes, as a terminal
  * table, Markdown, or JSON (`guestops.coverage/1`). Every log-derived string is escaped for the
  * format it lands in.
  */
@@ -87,6 +87,26 @@ function coverageTable(r: CoverageReport): string {
         .map((s) => `${s.firstNumber}-${s.lastNumber} (${s.seen} seen, ${s.missing} unseen)`)
         .join(", ");
       out.push(`  ${t(h.host)}: ${runs}; ${h.restarts} restart(s)`);
+    }
+  }
+  if (r.vcenterKeys.length > 0) {
+    out.push(
+      "",
+      "vCenter event keys (one sequence per vCenter: a key never received is a lost event)",
+    );
+    for (const v of r.vcenterKeys) {
+      out.push(
+        `  ${t(v.vcenter)}: ${v.firstKey}-${v.lastKey}, ${v.received} received, ${v.missing} missing in ${n(v.holes, "hole")}`,
+      );
+    }
+  }
+  if (r.loggingFailures.length > 0) {
+    out.push("", "Forwarding failures the hosts reported");
+    for (const f of r.loggingFailures) {
+      const what = f.kind === "esx.remote-failure" ? "log host unreachable" : "messages lost";
+      out.push(
+        `  ${t(f.host)}: ${what} x${f.reports}${f.lost !== undefined ? ` (${f.lost} messages)` : ""}, ${shortTime(f.first)} to ${shortTime(f.last)}`,
+      );
     }
   }
   if (r.skew.length > 0) {

@@ -258,7 +258,7 @@ async function main() {
   // while the server restarts a refresh fails: the next one catches up
   const refresh = () => loadCoverage().catch(() => undefined);
   refresh();
-  setInterval(refresh, 10000);
+  setInterval(refresh, 5000);
 }
 
 main().catch((e) => { $("#status").textContent = "error: " + e.message; });

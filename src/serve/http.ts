@@ -25,6 +25,7 @@ import { tokenRequired, type ServeConfig } from "./config.js";
 import type { Counters } from "./counters.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.js";
 import { eventPayload, type Outputs } from "./outputs.js";
+import { lossMetrics } from "./loss-metrics.js";
 import { eventsAfter, type LiveProcessor } from "./processor.js";
 import type { BoundListener } from "./receiver.js";
 
@@ -235,7 +236,7 @@ export function createApp(deps: HttpDeps): Hono<Env> {
 
   app.get("/metrics", (c) => {
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(metrics(deps));
+    return c.body(metrics(deps) + lossMetrics(deps.processor.coverage().report));
   });
 
   return app;

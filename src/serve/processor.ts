@@ -286,7 +286,8 @@ export class LiveProcessor {
 
   /**
    * Coverage as it stands: the coverage report over what was read since the start (hostd event
-   * number gaps, silent gaps, missing sources, `docs/report.md`), and per host when its last record
+   * number gaps, vCenter event-key holes past the watermark, forwarding failures the hosts
+   * reported, silent gaps, missing sources, `docs/report.md`), and per host when its last record
    * arrived; a host quiet for longer than the policy's gap threshold is `silent`.
    */
   coverage(): {
@@ -311,8 +312,11 @@ export class LiveProcessor {
       silent: now - h.lastWallMs > gapMs,
     }));
     const stream = this.streamNow();
+    // a hole in a vCenter's event keys counts once the key above it is past the watermark: a
+    // late event (at most the attribution delay late) has had its chance to fill it
+    const settled = Number.isFinite(stream) ? stream - this.#options.delayMs : undefined;
     const report = coverageReport(
-      this.#collector.snapshot(gapMs),
+      this.#collector.snapshot(gapMs, settled),
       this.#summary.result(),
       this.#options.policy,
       Number.isFinite(stream) ? { asOf: stream } : {},

@@ -6,7 +6,7 @@ import type { Database } from "better-sqlite3";
 import type { CoverageCollector } from "../coverage/collect.js";
 import type { CoverageSpan } from "../detect/types.js";
 import { storedOperations } from "./operations.js";
-import { inputSources, loadRecords } from "./records.js";
+import { inputSources, loadLoggingRecords, loadRecords } from "./records.js";
 
 export function storedCoverage(db: Database): CoverageSpan[] {
   const rows = db
@@ -37,5 +37,6 @@ export function feedStoredCoverage(
   )) {
     collector.add(record);
   }
+  for (const record of loadLoggingRecords(db, sources)) collector.add(record);
   for (const op of storedOperations(db, range)) collector.addOperation(op);
 }

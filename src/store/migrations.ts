@@ -295,6 +295,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description:
+      "logging records (vCenter event keys, ESXi forwarding failures) by content key, apart from the records attribution reads back",
+    up(db) {
+      db.exec(`
+        CREATE TABLE logging_records (
+          key TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          time_ms INTEGER,
+          host TEXT,
+          input_id INTEGER NOT NULL REFERENCES inputs (id),
+          run_id INTEGER NOT NULL REFERENCES runs (id),
+          body TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX logging_records_time ON logging_records (time_ms, key);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

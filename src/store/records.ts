@@ -59,6 +59,7 @@ export class RecordWriter {
   readonly #db: Database;
   readonly #runId: number;
   readonly #insert: Statement;
+  readonly #insertLogging: Statement;
   readonly #widen: Statement;
   readonly #newInput: Statement;
   readonly #reuseInput: Statement;
@@ -71,6 +72,7 @@ export class RecordWriter {
   /** Records offered, by type. */
   observations = 0;
   sessions = 0;
+  logging = 0;
 
   constructor(db: Database, runId: number) {
     this.#db = db;
@@ -78,6 +80,10 @@ export class RecordWriter {
     this.#insert = db.prepare(
       `INSERT OR IGNORE INTO records (key, type, kind, time_ms, host, input_id, line, run_id, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertLogging = db.prepare(
+      `INSERT OR IGNORE INTO logging_records (key, kind, time_ms, host, input_id, run_id, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#widen = db.prepare(
       `INSERT INTO pending (id, min_ms, max_ms, timeless) VALUES (1, ?, ?, ?)
@@ -131,7 +137,8 @@ export class RecordWriter {
     tally.records++;
     this.offered++;
     if (record.type === "observation") this.observations++;
-    else this.sessions++;
+    else if (record.type === "session") this.sessions++;
+    else this.logging++;
     if (record.time !== undefined) {
       if (tally.firstTime === undefined || record.time < tally.firstTime)
         tally.firstTime = record.time;
@@ -155,6 +162,23 @@ export class RecordWriter {
         const addedBy = new Map<InputTally, number>();
         for (const { key, record, tally } of batch) {
           const t = timeMs(record.time);
+          if (record.type === "logging") {
+            // coverage reads these; attribution never does, so they widen no pending span
+            const host = record.host ?? record.prov.source.hostHint ?? record.vcenter ?? null;
+            const added = this.#insertLogging.run(
+              key,
+              record.kind,
+              t,
+              host,
+              tally.inputId,
+              this.#runId,
+              bodyOf(record),
+            ).changes;
+            if (added === 0) continue;
+            this.added++;
+            addedBy.set(tally, (addedBy.get(tally) ?? 0) + 1);
+            continue;
+          }
           const changes = this.#insert.run(
             key,
             record.type,
@@ -290,5 +314,24 @@ export function* loadRecords(
     } as CanonicalRecord;
     knownRecordKey(record, row.key);
     yield { record, inputId: row.input_id, runId: row.run_id };
+  }
+}
+
+/** Every stored logging record (vCenter event keys, forwarding failures), streamed by time. */
+export function* loadLoggingRecords(
+  db: Database,
+  sources: ReadonlyMap<number, InputSource> = inputSources(db),
+): Generator<CanonicalRecord> {
+  type Row = { input_id: number; body: string };
+  const rows = db
+    .prepare(`SELECT input_id, body FROM logging_records ORDER BY time_ms, key`)
+    .iterate() as IterableIterator<Row>;
+  for (const row of rows) {
+    const source = sources.get(row.input_id);
+    if (!source) throw new Error(`store: logging record of unknown input ${row.input_id}`);
+    const parsed = JSON.parse(row.body) as Omit<CanonicalRecord, "prov"> & {
+      prov: Omit<CanonicalRecord["prov"], "source">;
+    };
+    yield { ...parsed, prov: { ...parsed.prov, source } } as CanonicalRecord;
   }
 }

@@ -44,11 +44,13 @@ export function applyRetention(db: Database, runId: number, cutoff: number): Ret
         .get(cutoff) as { n: number; first: number | null; last: number | null };
       db.prepare(`DELETE FROM operations WHERE time_ms < ?`).run(cutoff);
       // the records alerts and incidents rest on stay
-      const records = db
-        .prepare(
-          `DELETE FROM records WHERE time_ms < ? AND key NOT IN (SELECT record_key FROM evidence)`,
-        )
-        .run(cutoff).changes;
+      const records =
+        db
+          .prepare(
+            `DELETE FROM records WHERE time_ms < ? AND key NOT IN (SELECT record_key FROM evidence)`,
+          )
+          .run(cutoff).changes +
+        db.prepare(`DELETE FROM logging_records WHERE time_ms < ?`).run(cutoff).changes;
       const report: RetentionReport = {
         cutoff: new Date(cutoff).toISOString(),
         operations: span.n,

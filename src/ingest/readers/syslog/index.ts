@@ -6,6 +6,7 @@
  * - audit records (facility 13, or an `[eventID@6876 …]` element) → `esx-audit`;
  * - program `Hostd`/`hostd` → `hostd`;
  * - program `vpxd`: `Event [` bodies → `vc-events`, the rest → `vpxd`;
+ * - programs `vobd` and `vmsyslogd` → `vobd` (remote-logging failures, lost messages);
  * - any other program → skipped (counted).
  *
  * The router finds readers through a lookup the registry hands it (`createSyslogReader(lookup)`),
@@ -29,9 +30,10 @@ import {
 import { esxAuditReader, isAuditEnvelope } from "../esx-audit/index.js";
 import { excerpt } from "../excerpt.js";
 import { hostdReader } from "../hostd/index.js";
+import { vobdReader } from "../vobd/index.js";
 
 /** Formats the router dispatches to. */
-export const ROUTED: readonly FormatName[] = ["hostd", "esx-audit", "vpxd", "vc-events"];
+export const ROUTED: readonly FormatName[] = ["hostd", "esx-audit", "vpxd", "vc-events", "vobd"];
 
 /** Parser instances beyond this many (reader, host) pairs share one per reader. */
 const MAX_INSTANCES = 4096;
@@ -42,6 +44,7 @@ export function routeOf(env: Envelope): FormatName | undefined {
   const program = env.program?.toLowerCase();
   if (program === "hostd") return "hostd";
   if (program === "vpxd") return env.body.includes("Event [") ? "vc-events" : "vpxd";
+  if (program === "vobd" || program === "vmsyslogd") return "vobd";
   return undefined;
 }
 
@@ -50,7 +53,13 @@ export type ReaderLookup = (name: FormatName) => Reader | undefined;
 
 /** Without a registry: the host-side readers of this package only (no vCenter readers). */
 const HOST_ONLY: ReaderLookup = (name) =>
-  name === "hostd" ? hostdReader : name === "esx-audit" ? esxAuditReader : undefined;
+  name === "hostd"
+    ? hostdReader
+    : name === "esx-audit"
+      ? esxAuditReader
+      : name === "vobd"
+        ? vobdReader
+        : undefined;
 
 const asLines = (r: Reader | undefined): LineReader | undefined =>
   r?.shape === "lines" ? r : undefined;

@@ -10,6 +10,7 @@
 import { eventLabel, lookupMethod, METHODS } from "../../../model/catalog.js";
 import type {
   Evidence,
+  LoggingRecord,
   Observation,
   Provenance,
   SessionRecord,
@@ -17,6 +18,7 @@ import type {
 } from "../../../model/record.js";
 import type { ReaderContext } from "../../types.js";
 import { excerpt } from "../excerpt.js";
+import { matchLoggingText } from "../vobd/messages.js";
 
 /** One vCenter event, normalised from the stream columns or from a JSON object. */
 export interface VcEvent {
@@ -256,6 +258,25 @@ export function interpretEvent(
       ...(calls !== undefined ? { apiInvocations: calls } : {}),
       ...(loginTime ? { loginTime } : {}),
       evidence,
+    };
+    ctx.emit(record);
+    return true;
+  }
+
+  // ESXi's own forwarding failures, as vCenter relays them (an alarm quoting one is not another)
+  const logging = desc.startsWith("Alarm ")
+    ? undefined
+    : matchLoggingText(desc, ev.type ?? ev.args?.get("eventtypeid"));
+  if (logging) {
+    const host = ev.host ?? logging.host;
+    const record: LoggingRecord = {
+      type: "logging",
+      kind: logging.kind,
+      ...base,
+      ...(host ? { host } : {}),
+      ...(logging.target !== undefined ? { target: logging.target } : {}),
+      ...(logging.count !== undefined ? { count: logging.count } : {}),
+      evidence: logging.evidence,
     };
     ctx.emit(record);
     return true;

@@ -165,7 +165,21 @@ function openVcEvents(ctx: ReaderContext): LineParser {
       ctx,
       envelope?.program ?? "vpxd",
     );
-    if (!understood && !partial) ctx.skip(prov.line, "other-event");
+    // Any other event still shows its key: vCenter numbers every event in one sequence, so the
+    // keys that never arrive are lost events (coverage's `vcenter-event-gap`).
+    if (!understood && /^\d{1,15}$/.test(key)) {
+      ctx.emit({
+        type: "logging",
+        kind: "vc.event-key",
+        time: time?.time,
+        ...(time?.assumed ? { timeAssumed: true } : {}),
+        ...(vcenter ? { vcenter } : {}),
+        eventKey: key,
+        process: envelope?.program ?? "vpxd",
+        evidence: "verbatim",
+        prov,
+      });
+    } else if (!understood && !partial) ctx.skip(prov.line, "other-event");
   };
 
   /** Join the parts received so far, in order; `partial` when some are missing. */

@@ -64,9 +64,11 @@ describe("vc-events reader: the syslog event stream", () => {
     assert.equal(ev.api, undefined);
   });
 
-  it("ignores an alarm that quotes a guest-operation text", () => {
-    assert.equal(byKey("900106"), undefined);
-    assert.ok(rec.skipped.includes(7));
+  it("ignores an alarm that quotes a guest-operation text (only its key is kept)", () => {
+    const ev = byKey("900106");
+    assert.equal(ev?.type, "logging");
+    assert.equal(ev?.type === "logging" ? ev.kind : undefined, "vc.event-key");
+    assert.ok(!rec.observations().some((o) => o.eventKey === "900106"));
   });
 
   it("keeps an unknown operation label as written and reports it", () => {
@@ -278,5 +280,39 @@ describe("vc-events reader: hostile user and VM names", () => {
         ["vc.burst", undefined, true],
       ],
     );
+  });
+});
+
+describe("vc-events reader: what the logging path itself says", () => {
+  const rec = readLines(vcEventsReader, fixtures(import.meta.url).text("loss.log"));
+  const logging = rec.records.filter((r) => r.type === "logging");
+
+  it("keeps the key of every event, even one guestops has no other use for", () => {
+    const keys = rec.records.map((r) => r.eventKey).sort();
+    assert.deepEqual(keys, ["1000", "1001", "1002", "1003", "1007", "1008"]);
+    const other = logging.find((r) => r.eventKey === "1001");
+    assert.equal(other?.kind, "vc.event-key");
+    assert.equal(other?.vcenter, "vcsa01.lab");
+    assert.equal(other?.time, "2026-03-02T12:00:01.000Z");
+    assert.deepEqual(rec.skipped, [], "no line is skipped: each shows a key");
+  });
+
+  it("reads ESXi's remote-logging failure relayed as an EventEx", () => {
+    const failure = logging.find((r) => r.eventKey === "1003");
+    assert.equal(failure?.kind, "esx.remote-failure");
+    assert.equal(failure?.target, "udp://10.0.0.5:514");
+    assert.equal(failure?.evidence, "inferred");
+  });
+
+  it("reads 'vmsyslog logger … lost N log messages' with the host it names", () => {
+    const lost = logging.find((r) => r.eventKey === "1007");
+    assert.equal(lost?.kind, "esx.messages-lost");
+    assert.equal(lost?.host, "esx-a.lab");
+    assert.equal(lost?.count, 1200);
+    assert.equal(lost?.target, "10.0.0.5:514");
+  });
+
+  it("does not count an alarm quoting that event as a second loss", () => {
+    assert.equal(logging.find((r) => r.eventKey === "1008")?.kind, "vc.event-key");
   });
 });
