@@ -55,6 +55,10 @@ async function main() {
   );
 }
 
+/** The server of the run in progress, killed if this script ends early. */
+let current;
+process.on("exit", () => current?.kill("SIGKILL"));
+
 function startServer(dir, config) {
   const file = join(dir, "serve.yaml");
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
@@ -65,6 +69,7 @@ function startServer(dir, config) {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  current = child;
   return new Promise((resolve, reject) => {
     let out = "";
     child.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));

@@ -65,7 +65,7 @@ function background(n: number, t0: number): string[] {
   return Array.from({ length: n }, (_, k) => {
     const t = new Date(t0 + Math.floor(k / 50)).toISOString();
     const host = `esx${String(k % 20).padStart(2, "0")}.corp.example`;
-    if (k % 5 === 1)
+    if (k % 6 === 1)
       return `<166>${t} ${host} Hostd[2101914]: [Originator@6876 sub=Vimsvc.ha-eventmgr] Event ${k} : Guest operation List Processes performed on Virtual machine vm${k % 300}.`;
     return k % 10 === 0
       ? `<166>${t} ${host} Hostd[2101883]: [Originator@6876 sub=Vimsvc.HaSessionManager opID=bg-${k} sid=5${String(k).padStart(7, "0")}] Accepted password for user vpxuser from 127.0.0.1 - session=5${String(k).padStart(7, "0")}-bbec-e348-3c53-0b3ee2caa9f7`
@@ -103,8 +103,8 @@ const storedEvents = (db: string): { id: number; finding: string }[] => {
 
 describe("guestops serve under load", { timeout: 120_000 }, () => {
   it("keeps memory bounded under a stalled, then slow webhook and delivers every event after", async (t) => {
-    const ATTACKS = 40;
-    const FRAMES = 100_000;
+    const ATTACKS = 30;
+    const FRAMES = 60_000;
     const HEAP_MB = 160;
     const RSS_BOUND = 350 * 2 ** 20;
     const HIGH_WATER = 2000;
@@ -246,5 +246,152 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
       metrics,
       new RegExp(`^guestops_output_delivered_total\\{output="hook"\\} ${events.length}$`, "m"),
     );
+  });
+
+  it("serves a sequence-numbered sender through a flood of refused, idle and slowloris connections", async (t) => {
+    const PEERS_A = 10; // each opens 30 connections against a per-peer cap of 20
+    const PEERS_B = 10; // each opens 20, against what is left of the total cap
+    const MAX = 250;
+    const db = join(dir, "flood.db");
+    const s = await startServe(dir, {
+      store: db,
+      listeners: [{ name: "tcp", protocol: "tcp", port: 0 }],
+      limits: {
+        maxFrameBytes: 1024,
+        maxConnections: MAX,
+        maxConnectionsPerPeer: 20,
+        idleTimeout: "8s",
+      },
+      spool: { prune: false },
+      http: { port: 0 },
+    });
+    running.push(s);
+    const port = s.ports.get("tcp") ?? 0;
+    const health = (): Promise<Health> => getJson<Health>(s, "/api/health");
+    // the well-behaved sender: one connection, 40 sequence-numbered frames every 20 ms until told
+    const good = await new Promise<net.Socket>((resolve, reject) => {
+      const c = net.connect({ port, host: "127.0.0.1", localAddress: "127.0.0.2" }, () =>
+        resolve(c),
+      );
+      c.once("error", reject);
+    });
+    let seq = 0;
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        const frames = Array.from({ length: 40 }, () => seqFrame("good", seq++));
+        if (!good.write(framed(frames, true))) await new Promise((r) => good.once("drain", r));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise<void>((r) => good.end(r));
+    })();
+    await until(async () => (await health()).counters.connections.open === 1, 10_000, "sender");
+
+    const closed = new Set<net.Socket>();
+    const open = (localAddress: string): Promise<net.Socket> =>
+      new Promise((resolve) => {
+        const c = net.connect({ port, host: "127.0.0.1", localAddress });
+        c.on("error", () => undefined);
+        c.once("close", () => closed.add(c));
+        c.once("connect", () => resolve(c));
+        c.once("close", () => resolve(c));
+      });
+    const flood = async (first: number, peers: number, each: number): Promise<net.Socket[]> =>
+      (
+        await Promise.all(
+          Array.from({ length: peers }, (_, p) =>
+            Promise.all(Array.from({ length: each }, () => open(`127.0.1.${first + p}`))),
+          ),
+        )
+      ).flat();
+    // phase A: 300 connections from 10 peers; 100 are over the per-peer cap and closed at once
+    const a = await flood(10, PEERS_A, 30);
+    await until(
+      async () => {
+        const h = await health();
+        return (
+          h.counters.dropped["peer-limit"] === PEERS_A * 10 &&
+          h.counters.connections.open === 1 + PEERS_A * 20 &&
+          a.filter((c) => closed.has(c)).length === PEERS_A * 10
+        );
+      },
+      10_000,
+      "the per-peer cap",
+    );
+    const admitted = a.filter((c) => !closed.has(c));
+    // of the admitted: 60 slowloris (a newline frame, one byte every 500 ms), 40 octet-counted
+    // frames that stop after their first bytes, the rest silent
+    const drips = admitted.slice(0, 60);
+    for (const c of admitted.slice(60, 100)) c.write("900 <14>1 2026-03-10T09:00:00Z partial");
+    for (const c of drips) c.write("<14>slow");
+    const dripper = setInterval(() => {
+      for (const c of drips) c.write("x");
+    }, 500);
+    // phase B: 200 more from 10 other peers; only MAX - 201 fit under the total cap
+    const b = await flood(40, PEERS_B, 20);
+    const fit = MAX - (1 + PEERS_A * 20);
+    await until(
+      async () => {
+        const h = await health();
+        return (
+          h.counters.dropped["connection-limit"] === PEERS_B * 20 - fit &&
+          b.filter((c) => closed.has(c)).length === PEERS_B * 20 - fit
+        );
+      },
+      10_000,
+      "the total cap",
+    );
+    // the idle and the stalled connections are closed by the idle timeout; the drips are not
+    const idle = admitted.length - drips.length + fit;
+    await until(
+      async () => (await health()).counters.dropped["idle-timeout"] === idle,
+      15_000,
+      "idle timeouts",
+    );
+    const metrics = await (await fetch(new URL("/metrics", s.http))).text();
+    const h = await health();
+    sending = false;
+    await sender;
+    clearInterval(dripper);
+    t.diagnostic(`${seq} frames from the well-behaved sender during the flood`);
+    await until(
+      async () => (await health()).counters.processing.frames === seq,
+      15_000,
+      "every frame of the sender processed",
+    );
+    const end = await health();
+    for (const c of [...a, ...b]) c.destroy();
+    assert.equal(await s.stop(), 0);
+
+    assert.ok(seq > 1000, `the sender kept sending (${seq} frames)`);
+    assert.equal(end.counters.received.tcp, seq);
+    assert.equal(end.counters.spooled, seq);
+    const d = new BetterSqlite3(db, { readonly: true });
+    const frames = (
+      d.prepare(`SELECT frame FROM spool ORDER BY id`).all() as { frame: Buffer }[]
+    ).map((r) => r.frame.toString());
+    d.close();
+    assert.deepEqual(
+      frames.filter((f) => f.includes("seq=good-")),
+      Array.from({ length: seq }, (_, i) => seqFrame("good", i)),
+    );
+    // the rest: each slowloris line, taken as a last frame without its line feed when its
+    // connection closed (after the counts above); nothing of the stalled octet-counted frames
+    const rest = frames.filter((f) => !f.includes("seq=good-"));
+    assert.equal(rest.length, drips.length);
+    assert.ok(rest.every((f) => /^<14>slowx*$/.test(f)));
+    // while the flood was on: 60 slowloris connections and the sender still open
+    assert.equal(h.counters.connections.open, drips.length + 1);
+    assert.equal(h.counters.connections.rejected, PEERS_A * 10 + PEERS_B * 20 - fit);
+    for (const [reason, n] of [
+      ["peer-limit", PEERS_A * 10],
+      ["connection-limit", PEERS_B * 20 - fit],
+      ["idle-timeout", idle],
+    ] as const)
+      assert.match(
+        metrics,
+        new RegExp(`^guestops_frames_dropped_total\\{reason="${reason}"\\} ${n}$`, "m"),
+      );
+    assert.match(metrics, new RegExp(`^guestops_connections_open ${drips.length + 1}$`, "m"));
   });
 });
