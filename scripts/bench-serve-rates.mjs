@@ -184,7 +184,11 @@ async function runRate(rate, seconds) {
       { name: "tcp", protocol: "tcp", port: 0 },
       { name: "udp", protocol: "udp", port: 0 },
     ],
-    processing: { delay: "500ms", releaseStep: "100ms" },
+    processing: {
+      delay: "500ms",
+      releaseStep: "100ms",
+      ...(process.env.BENCH_SERVE_BATCH ? { batchFrames: Number(process.env.BENCH_SERVE_BATCH) } : {}),
+    },
     outputs: [{ type: "ndjson", path: ndjson }],
     http: { port: 0 },
   });

@@ -8,7 +8,7 @@
  * connections are counted in /metrics).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -393,5 +393,8 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
         new RegExp(`^guestops_frames_dropped_total\\{reason="${reason}"\\} ${n}$`, "m"),
       );
     assert.match(metrics, new RegExp(`^guestops_connections_open ${drips.length + 1}$`, "m"));
+    // datagrams the kernel dropped are shown too (system wide), on Linux
+    if (existsSync("/proc/net/snmp"))
+      assert.match(metrics, /^guestops_udp_receive_buffer_errors_total \d+$/m);
   });
 });
