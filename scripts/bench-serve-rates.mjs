@@ -187,7 +187,9 @@ async function runRate(rate, seconds) {
     processing: {
       delay: "500ms",
       releaseStep: "100ms",
-      ...(process.env.BENCH_SERVE_BATCH ? { batchFrames: Number(process.env.BENCH_SERVE_BATCH) } : {}),
+      ...(process.env.BENCH_SERVE_BATCH
+        ? { batchFrames: Number(process.env.BENCH_SERVE_BATCH) }
+        : {}),
     },
     outputs: [{ type: "ndjson", path: ndjson }],
     http: { port: 0 },
