@@ -16,7 +16,8 @@
 // drops (`RcvbufErrors`, system wide), the server's peak RSS (VmHWM), backpressure pauses, and alert
 // latency p50 / p95 / max from the SSE stream and the NDJSON file, with alerts missing after 15 s.
 //
-// BENCH_SERVE=0 skips it; BENCH_SERVE_RATES=1000,10000 and BENCH_SERVE_SECONDS=N change the runs.
+// BENCH_SERVE=0 skips it; BENCH_SERVE_RATES=1000,10000 and BENCH_SERVE_SECONDS=N change the runs,
+// BENCH_SERVE_BATCH=N the server's processing.batchFrames.
 import { spawn } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
