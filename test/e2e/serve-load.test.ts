@@ -18,6 +18,7 @@ import BetterSqlite3 from "better-sqlite3";
 import {
   framed,
   getJson,
+  makeCertificates,
   sendStream,
   seqFrame,
   startServe,
@@ -272,15 +273,24 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     const PEERS_A = 10; // each opens 30 connections against a per-peer cap of 20
     const PEERS_B = 10; // each opens 20, against what is left of the total cap
     const MAX = 250;
+    const TLS_STALLED = 200; // TLS connections that never start their handshake
     const db = join(dir, "flood.db");
+    const certs = makeCertificates(dir);
+    if (!certs) t.diagnostic("openssl not found: no TLS listener");
     const s = await startServe(dir, {
       store: db,
-      listeners: [{ name: "tcp", protocol: "tcp", port: 0 }],
+      listeners: [
+        { name: "tcp", protocol: "tcp", port: 0 },
+        ...(certs
+          ? [{ name: "tls", protocol: "tls", port: 0, cert: certs.cert, key: certs.key }]
+          : []),
+      ],
       limits: {
         maxFrameBytes: 1024,
         maxConnections: MAX,
         maxConnectionsPerPeer: 20,
         idleTimeout: "8s",
+        handshakeTimeout: "1s",
       },
       spool: { prune: false },
       http: { port: 0 },
@@ -308,19 +318,24 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     await until(async () => (await health()).counters.connections.open === 1, 10_000, "sender");
 
     const closed = new Set<net.Socket>();
-    const open = (localAddress: string): Promise<net.Socket> =>
+    const open = (localAddress: string, to = port): Promise<net.Socket> =>
       new Promise((resolve) => {
-        const c = net.connect({ port, host: "127.0.0.1", localAddress });
+        const c = net.connect({ port: to, host: "127.0.0.1", localAddress });
         c.on("error", () => undefined);
         c.once("close", () => closed.add(c));
         c.once("connect", () => resolve(c));
         c.once("close", () => resolve(c));
       });
-    const flood = async (first: number, peers: number, each: number): Promise<net.Socket[]> =>
+    const flood = async (
+      first: number,
+      peers: number,
+      each: number,
+      to = port,
+    ): Promise<net.Socket[]> =>
       (
         await Promise.all(
           Array.from({ length: peers }, (_, p) =>
-            Promise.all(Array.from({ length: each }, () => open(`127.0.1.${first + p}`))),
+            Promise.all(Array.from({ length: each }, () => open(`127.0.1.${first + p}`, to))),
           ),
         )
       ).flat();
@@ -361,6 +376,17 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
       10_000,
       "the total cap",
     );
+    // TLS: 200 connections from 10 more peers that never send a ClientHello, closed by the
+    // handshake timeout, while a TLS sender is served
+    const tlsPort = s.ports.get("tls") ?? 0;
+    const stalledTls = certs ? await flood(60, 10, TLS_STALLED / 10, tlsPort) : [];
+    const tlsFrames = Array.from({ length: 200 }, (_, i) => seqFrame("tls", i));
+    if (certs) await sendStream(tlsPort, framed(tlsFrames, true), { ca: readFileSync(certs.ca) });
+    await until(
+      async () => !certs || (await health()).counters.dropped["tls-handshake"] === TLS_STALLED,
+      10_000,
+      "handshake timeouts",
+    );
     // the idle and the stalled connections are closed by the idle timeout; the drips are not
     const idle = admitted.length - drips.length + fit;
     await until(
@@ -375,17 +401,19 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     clearInterval(dripper);
     t.diagnostic(`${seq} frames from the well-behaved sender during the flood`);
     await until(
-      async () => (await health()).counters.processing.frames === seq,
+      async () =>
+        (await health()).counters.processing.frames === seq + (certs ? tlsFrames.length : 0),
       15_000,
       "every frame of the sender processed",
     );
     const end = await health();
-    for (const c of [...a, ...b]) c.destroy();
+    for (const c of [...a, ...b, ...stalledTls]) c.destroy();
     assert.equal(await s.stop(), 0);
 
     assert.ok(seq > 1000, `the sender kept sending (${seq} frames)`);
     assert.equal(end.counters.received.tcp, seq);
-    assert.equal(end.counters.spooled, seq);
+    assert.equal(end.counters.received.tls, certs ? tlsFrames.length : undefined);
+    assert.equal(end.counters.spooled, seq + (certs ? tlsFrames.length : 0));
     const d = new BetterSqlite3(db, { readonly: true });
     const frames = (
       d.prepare(`SELECT frame FROM spool ORDER BY id`).all() as { frame: Buffer }[]
@@ -397,7 +425,12 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     );
     // the rest: each slowloris line, taken as a last frame without its line feed when its
     // connection closed (after the counts above); nothing of the stalled octet-counted frames
-    const rest = frames.filter((f) => !f.includes("seq=good-"));
+    if (certs)
+      assert.deepEqual(
+        frames.filter((f) => f.includes("seq=tls-")),
+        tlsFrames,
+      );
+    const rest = frames.filter((f) => !f.includes("seq=good-") && !f.includes("seq=tls-"));
     assert.equal(rest.length, drips.length);
     assert.ok(rest.every((f) => /^<14>slowx*$/.test(f)));
     // while the flood was on: 60 slowloris connections and the sender still open
@@ -407,6 +440,7 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
       ["peer-limit", PEERS_A * 10],
       ["connection-limit", PEERS_B * 20 - fit],
       ["idle-timeout", idle],
+      ...(certs ? ([["tls-handshake", TLS_STALLED]] as const) : []),
     ] as const)
       assert.match(
         metrics,
