@@ -19,6 +19,8 @@
 // 5. Then scripts/bench-estate.mjs times events, scan, ingest and a re-scan of the store on a
 //    generated estate, and attribution and detection alone (BENCH_OPS, ...: see that file).
 //    BENCH_READ=0 skips the read section, BENCH_ESTATE=0 the estate section.
+// 6. Then scripts/bench-serve-rates.mjs runs `guestops serve` at paced 1k, 10k and 50k frames/s
+//    (10 s each): frames received, spooled and dropped, alert latency. BENCH_SERVE=0 skips it.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   createReadStream,

@@ -2,6 +2,7 @@
  * What the receiver, the processor and the outputs count, for `/metrics`, `/api/health` and the
  * dashboard. Reasons are fixed words of this code, never text from the network.
  */
+import { readFileSync } from "node:fs";
 
 /** Why a frame or a connection was not accepted. */
 export type DropReason =
@@ -64,5 +65,25 @@ export class Counters {
       processing: this.processing,
       outputs: Object.fromEntries(this.outputs),
     };
+  }
+}
+
+/**
+ * The kernel's count of UDP datagrams dropped because a receive buffer was full (`Udp:
+ * RcvbufErrors` in /proc/net/snmp): system wide, not this process's alone, and undefined off Linux.
+ * Datagrams dropped there never reach the listener, so no counter of ours can see them.
+ */
+export function udpReceiveBufferErrors(): number | undefined {
+  try {
+    const rows = readFileSync("/proc/net/snmp", "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("Udp:"))
+      .map((l) => l.trim().split(/\s+/));
+    const [names, values] = rows;
+    const i = names?.indexOf("RcvbufErrors") ?? -1;
+    const n = i >= 0 ? Number(values?.[i]) : Number.NaN;
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
   }
 }

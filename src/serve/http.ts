@@ -22,7 +22,7 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { checkToken, triage, triageHistory, triageOf, type Role } from "./access.js";
 import { tokenRequired, type ServeConfig } from "./config.js";
-import type { Counters } from "./counters.js";
+import { udpReceiveBufferErrors, type Counters } from "./counters.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.js";
 import { eventPayload, type Outputs } from "./outputs.js";
 import { lossMetrics } from "./loss-metrics.js";
@@ -351,6 +351,14 @@ export function metrics(deps: Pick<HttpDeps, "counters" | "spoolLag">): string {
     "Frames or connections refused, by reason.",
     [...c.dropped].map(([r, n]) => [`{reason="${r}"}`, n]),
   );
+  const rcvbuf = udpReceiveBufferErrors();
+  if (rcvbuf !== undefined)
+    family(
+      "guestops_udp_receive_buffer_errors_total",
+      "counter",
+      "UDP datagrams the kernel dropped for a full receive buffer (system wide).",
+      [["", rcvbuf]],
+    );
   const lag = deps.spoolLag();
   family("guestops_spool_lag_frames", "gauge", "Frames spooled or pending but not processed.", [
     ["", lag.spooled - lag.processed + lag.pending],

@@ -54,6 +54,8 @@ export class Receiver {
     private readonly config: ServeConfig,
     private readonly spool: Spool,
     private readonly counters: Counters,
+    /** Called after each chunk read off a socket: re-checks the high-water mark at once. */
+    private readonly onChunk: () => void = () => undefined,
   ) {
     this.#allowed = allowList(config.allow);
   }
@@ -219,7 +221,11 @@ export class Receiver {
         socket.destroy();
       },
     });
-    socket.on("data", (chunk: Buffer) => decoder.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      decoder.push(chunk);
+      // the kernel may hand over megabytes in one turn of the loop: pause within it, not after
+      this.onChunk();
+    });
     socket.on("end", () => {
       decoder.end();
       socket.end();

@@ -97,7 +97,7 @@ export async function startServe(
       wakeProcessor?.();
     },
   });
-  const receiver = new Receiver(config, spool, counters);
+  const receiver = new Receiver(config, spool, counters, backpressure);
   const outputs = new Outputs(db, config.outputs, counters, options.env);
 
   const lastEvent = db.prepare(`SELECT coalesce(max(id), 0) AS id FROM serve_events`);

@@ -19,6 +19,7 @@ import BetterSqlite3 from "better-sqlite3";
 import {
   framed,
   getJson,
+  makeCertificates,
   sendStream,
   sendUdp,
   seqFrame,
@@ -149,36 +150,9 @@ const openedTwice = (db: string): unknown[] => {
   }
 };
 
-function makeCertificates():
-  { ca: string; cert: string; key: string; otherCa: string } | undefined {
-  const openssl = spawnSync("openssl", ["version"]);
-  if (openssl.status !== 0) return undefined;
-  const p = (n: string): string => join(dir, n);
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  const run = (args: string[]): void => void execFileSync("openssl", args, { stdio: "ignore" });
-  for (const name of ["ca", "other-ca"]) {
-    run([
-      "req", "-x509", ...ec, "-keyout", p(`${name}.key`), "-out", p(`${name}.pem`), "-days", "2",
-      "-subj", `/CN=guestops test ${name}`,
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    ]); // prettier-ignore
-  }
-  run(["req", ...ec, "-keyout", p("srv.key"), "-out", p("srv.csr"), "-subj", "/CN=localhost"]);
-  writeFileSync(
-    p("srv.ext"),
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-  );
-  run([
-    "x509", "-req", "-in", p("srv.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
-    "-CAcreateserial", "-out", p("srv.pem"), "-days", "2", "-extfile", p("srv.ext"),
-  ]); // prettier-ignore
-  return { ca: p("ca.pem"), cert: p("srv.pem"), key: p("srv.key"), otherCa: p("other-ca.pem") };
-}
-
 describe("guestops serve", { timeout: 240_000 }, () => {
   it("counts every frame exactly over UDP, TCP (newline and octet counting) and TLS", async (t) => {
-    const certs = makeCertificates();
+    const certs = makeCertificates(dir);
     const db = join(dir, "counts.db");
     const listeners: object[] = [
       { name: "tcp", protocol: "tcp", port: 0 },
@@ -249,7 +223,7 @@ describe("guestops serve", { timeout: 240_000 }, () => {
 
   it("counts hostile frames, slowloris and floods while a well-behaved sender is served", async () => {
     const db = join(dir, "hostile.db");
-    const certs = makeCertificates();
+    const certs = makeCertificates(dir);
     const s = await serve("hostile", {
       store: db,
       listeners: [

@@ -1,9 +1,9 @@
 /**
  * `guestops serve` in a real process on loopback, for the end-to-end tests: writes the
  * configuration, starts the server, reads the bound ports it prints, and offers senders (TCP in
- * both framings, TLS, UDP), a health poll and the event log.
+ * both framings, TLS, UDP), a health poll, the event log and test certificates.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
@@ -158,3 +158,33 @@ export async function sendUdp(port: number, frames: readonly string[]): Promise<
 /** A sequence-numbered syslog frame that no reader turns into a record (another program). */
 export const seqFrame = (tag: string, seq: number): string =>
   `<14>1 2026-03-10T09:00:00.000Z esx-test.example testsender 1 - - seq=${tag}-${seq}`;
+
+/** A CA, a server certificate for localhost and 127.0.0.1 signed by it, and another CA, made with
+ * `openssl` in `dir`; undefined when openssl is missing. */
+export function makeCertificates(
+  dir: string,
+): { ca: string; cert: string; key: string; otherCa: string } | undefined {
+  const openssl = spawnSync("openssl", ["version"]);
+  if (openssl.status !== 0) return undefined;
+  const p = (n: string): string => join(dir, n);
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const run = (args: string[]): void => void execFileSync("openssl", args, { stdio: "ignore" });
+  for (const name of ["ca", "other-ca"]) {
+    run([
+      "req", "-x509", ...ec, "-keyout", p(`${name}.key`), "-out", p(`${name}.pem`), "-days", "2",
+      "-subj", `/CN=guestops test ${name}`,
+      "-addext", "basicConstraints=critical,CA:TRUE",
+      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    ]); // prettier-ignore
+  }
+  run(["req", ...ec, "-keyout", p("srv.key"), "-out", p("srv.csr"), "-subj", "/CN=localhost"]);
+  writeFileSync(
+    p("srv.ext"),
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+  );
+  run([
+    "x509", "-req", "-in", p("srv.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+    "-CAcreateserial", "-out", p("srv.pem"), "-days", "2", "-extfile", p("srv.ext"),
+  ]); // prettier-ignore
+  return { ca: p("ca.pem"), cert: p("srv.pem"), key: p("srv.key"), otherCa: p("other-ca.pem") };
+}
