@@ -21,6 +21,7 @@ import type {
   MethodGrant,
   OperationFacts,
   Policy,
+  PolicyException,
   Role,
   RuleId,
   Severity,
@@ -539,6 +540,55 @@ export function windowsCovering(
     });
   }
   return out;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Exceptions
+ * ---------------------------------------------------------------------------------------------- */
+
+/**
+ * The first exception (in the order given: the policy's, then the store's) covering one finding:
+ * its rule, the operation's principal (an exception with `accounts:` never covers an unattributed
+ * operation), VM, host and method, at the operation's time, before the exception expires. An
+ * operation without a time is never covered (its expiry cannot be judged). The same matchers as
+ * maintenance windows.
+ */
+export function exceptionCovering(
+  policy: Policy,
+  exceptions: readonly PolicyException[],
+  facts: {
+    readonly rule: RuleId;
+    readonly instant: Instant | undefined;
+    readonly principal: Principal | undefined;
+    readonly vm?: VmInput;
+    readonly host?: string;
+    readonly api?: string;
+  },
+): PolicyException | undefined {
+  if (exceptions.length === 0 || facts.instant === undefined) return undefined;
+  const ms = instantMs(facts.instant);
+  if (Number.isNaN(ms)) return undefined;
+  const names = vmNames(facts.vm);
+  for (const x of exceptions) {
+    if (ms >= x.expiresMs) continue;
+    if (x.rules && !x.rules.includes(facts.rule)) continue;
+    if (x.accounts) {
+      const principal = facts.principal;
+      if (!principal) continue;
+      if (!x.accounts.some((p) => principalMatches(policy.domainAliases, principal, p))) continue;
+    }
+    if (x.vms && !x.vms.some((g) => vmGrantMatches(policy, g, names))) continue;
+    if (x.hosts) {
+      const host = facts.host;
+      if (!host || !x.hosts.some((p) => hostMatches(p, host))) continue;
+    }
+    if (x.methods) {
+      const api = facts.api;
+      if (api === undefined || !x.methods.some((g) => grantCovers(g, api))) continue;
+    }
+    return x;
+  }
+  return undefined;
 }
 
 /* ------------------------------------------------------------------------------------------------
