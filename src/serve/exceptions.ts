@@ -26,6 +26,7 @@ export interface ExceptionRequest {
 /** One stored exception as the API lists it. */
 export interface StoredException {
   readonly id: string;
+  readonly source: "store";
   readonly alert: string | null;
   readonly rules: readonly string[];
   readonly account: string;
@@ -68,6 +69,7 @@ interface Row {
 
 const toStored = (r: Row): StoredException => ({
   id: `ex-${r.id}`,
+  source: "store",
   alert: r.alert_id,
   rules: JSON.parse(r.rules) as string[],
   account: r.account,
