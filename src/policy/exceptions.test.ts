@@ -158,3 +158,24 @@ exceptions:
     );
   });
 });
+
+describe("exceptions: policy check", () => {
+  it("lists each exception with its owner, expiry, scope and reason, and says when it has expired", async () => {
+    const { renderPolicy } = await import("../report/policy.js");
+    const policy = parsePolicy(
+      `${SITE}exceptions:
+  - { rules: [outside-hours], accounts: [CORP\\alice], vms: [app*], owner: dana, ticket: CHG-1, expires: 2027-01-01, reason: patching }
+  - { rules: any, hosts: [esx01*], owner: bob, ticket: CHG-2, expires: "2026-01-01T00:00Z" }
+`,
+      { name: "policy.yaml" },
+    );
+    const text = renderPolicy(policy, Date.parse("2026-06-01T00:00:00Z"), 1);
+    assert.match(text, /^ {2}CHG-1: owner dana, until 2027-01-01T23:00Z$/m);
+    assert.match(
+      text,
+      /^ {4}covers: rules outside-hours; accounts CORP\\alice; vms app\*; hosts any; methods any$/m,
+    );
+    assert.match(text, /^ {4}reason: patching$/m);
+    assert.match(text, /^ {2}CHG-2: owner bob, until 2026-01-01T00:00Z \(expired\)$/m);
+  });
+});
