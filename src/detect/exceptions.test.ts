@@ -204,6 +204,16 @@ exceptions:
       );
       assert.ok(!doc.alerts.some((a) => a.principal.id === "corp\\svc-aria"));
       assert.equal(doc.summary.alerts.total, 2);
+      // the audit report counts it too
+      const report = join(dir, "report.json");
+      await cli(
+        ["report", "--policy", policy, "--format", "json", "--out", report, logs],
+        fakeIo(root).io,
+      );
+      const audit = JSON.parse(readFileSync(report, "utf8")) as {
+        headline: { alerts: { total: number; excepted?: number } };
+      };
+      assert.deepEqual([audit.headline.alerts.total, audit.headline.alerts.excepted], [2, 1]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
