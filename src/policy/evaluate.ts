@@ -140,6 +140,7 @@ export function accountPolicy(
 const MEMO_LIMIT = 50_000;
 const accountCache = new WeakMap<object, Map<string, number>>();
 const windowAccountCache = new WeakMap<object, Map<string, boolean>>();
+const exceptionAccountCache = new WeakMap<object, Map<string, boolean>>();
 
 function memo<T>(
   cache: WeakMap<object, Map<string, T>>,
@@ -575,7 +576,11 @@ export function exceptionCovering(
     if (x.accounts) {
       const principal = facts.principal;
       if (!principal) continue;
-      if (!x.accounts.some((p) => principalMatches(policy.domainAliases, principal, p))) continue;
+      const patterns = x.accounts;
+      const hit = memo(exceptionAccountCache, x, principal.id, () =>
+        patterns.some((p) => principalMatches(policy.domainAliases, principal, p)),
+      );
+      if (!hit) continue;
     }
     if (x.vms && !x.vms.some((g) => vmGrantMatches(policy, g, names))) continue;
     if (x.hosts) {
