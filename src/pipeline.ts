@@ -223,6 +223,8 @@ export function createScan(options: {
   const detector = createDetector(deps);
   const summary = new SummaryBuilder();
   const alerts: Alert[] = [];
+  /** Alerts an exception covered whole (counted and reported, never silently dropped). */
+  const excepted: Alert[] = [];
   const { since, until } = options;
   const ranged = since !== undefined || until !== undefined;
   let kept = 0;
@@ -253,17 +255,27 @@ export function createScan(options: {
         options.onOperations?.(batch);
         detector.push(batch);
       }
-      if (!Number.isNaN(last)) alerts.push(...detector.flush(last).closed);
+      if (!Number.isNaN(last)) {
+        const flushed = detector.flush(last);
+        alerts.push(...flushed.closed);
+        excepted.push(...flushed.excepted);
+      }
     },
     finish() {
       const ended = detector.end();
       alerts.push(...ended.alerts);
+      excepted.push(...(ended.excepted ?? []));
       const linked = linkAlerts(alerts.sort(compareAlerts), deps);
       return {
         inTimeRange: kept,
         outsideTimeRange: outside,
         attribution: summary.result(),
-        detection: { ...ended, alerts: linked.alerts, incidents: linked.incidents },
+        detection: {
+          ...ended,
+          alerts: linked.alerts,
+          incidents: linked.incidents,
+          ...(excepted.length > 0 ? { excepted: excepted.sort(compareAlerts) } : {}),
+        },
       };
     },
   };

@@ -7,7 +7,7 @@ import { methodByApi } from "../model/catalog.js";
 import { severityRank, shiftSeverity, type Severity } from "../model/alert.js";
 import type { Operation } from "../model/operation.js";
 import * as evaluate from "../policy/evaluate.js";
-import type { Expectation, PolicyQueries } from "../policy/types.js";
+import type { Expectation, PolicyException, PolicyQueries } from "../policy/types.js";
 import type { Alert } from "../model/alert.js";
 import type { Incident } from "../model/incident.js";
 import { AlertGrouper, compareOperations, isAttributed } from "./group.js";
@@ -36,6 +36,12 @@ export interface DetectorChanges {
   readonly updated: readonly Alert[];
   /** Alerts that can no longer change, in alert order. */
   readonly closed: readonly Alert[];
+  /**
+   * Alerts that can no longer change and are not raised: an active exception covered every one
+   * of their findings (each carries its `exceptions`). An open alert covered so far is in neither
+   * `updated` nor here: it is withheld until it closes or a finding no exception covers joins it.
+   */
+  readonly excepted: readonly Alert[];
 }
 
 /**
@@ -62,6 +68,11 @@ export interface Detector {
   readonly checkpoint: () => { readonly from: number | undefined };
   /** What the detector holds now: open clusters and their operations (bounded by the windows). */
   readonly held: () => { readonly clusters: number; readonly operations: number };
+  /**
+   * Exceptions judged beside the policy's own (`serve`'s, from the store) for findings reported
+   * from now on; each call replaces the previous list.
+   */
+  readonly setExceptions: (extra: readonly PolicyException[]) => void;
 }
 
 export function createDetector(deps: DetectDeps): Detector {
@@ -74,6 +85,10 @@ export function createDetector(deps: DetectDeps): Detector {
   /** Policy answers of the operations still open in the grouper or a rule's window. */
   const expectations = new Map<string, { readonly e: Expectation; readonly t: number }>();
   let operations = 0;
+  /** The policy's exceptions, then those given by `setExceptions`. */
+  let exceptions: readonly PolicyException[] = policy.exceptions ?? [];
+  /** Findings (rule, operation id) an exception covered, until their alert closes. */
+  const covered = new Map<string, PolicyException>();
 
   const expectation = (op: Operation): Expectation => {
     let entry = expectations.get(op.id);
@@ -153,6 +168,19 @@ export function createDetector(deps: DetectDeps): Detector {
         return;
       }
       signalsByRule.set(meta.id, (signalsByRule.get(meta.id) ?? 0) + 1);
+      if (exceptions.length > 0) {
+        const op = finding.operation;
+        const facts = evaluate.factsFromOperation(op);
+        const x = evaluate.exceptionCovering(policy, exceptions, {
+          rule: meta.id,
+          instant: op.time,
+          principal: facts.principal,
+          ...(facts.vm !== undefined ? { vm: facts.vm } : {}),
+          ...(op.host !== undefined ? { host: op.host } : {}),
+          api: op.api,
+        });
+        if (x) covered.set(`${meta.id}\u0000${op.id}`, x);
+      }
     };
     const ctx: RuleContext = {
       policy,
@@ -186,7 +214,61 @@ export function createDetector(deps: DetectDeps): Detector {
   };
 
   const forget = (alerts: readonly Alert[]): void => {
-    for (const a of alerts) for (const o of a.operations) expectations.delete(o.id);
+    for (const a of alerts) {
+      for (const o of a.operations) expectations.delete(o.id);
+      if (covered.size === 0) continue;
+      for (const s of a.signals)
+        for (const id of s.operations) covered.delete(`${s.rule}\u0000${id}`);
+    }
+  };
+
+  /**
+   * The one place exceptions are applied: an alert every finding of which an exception covered
+   * is excepted; one only partly covered is kept, with a reason naming each exception and how
+   * much of it that exception covered.
+   */
+  const judge = (alert: Alert): { alert: Alert; excepted: boolean } => {
+    if (covered.size === 0) return { alert, excepted: false };
+    let total = 0;
+    let hit = 0;
+    const by = new Map<PolicyException, number>();
+    for (const s of alert.signals) {
+      for (const id of s.operations) {
+        total++;
+        const x = covered.get(`${s.rule}\u0000${id}`);
+        if (!x) continue;
+        hit++;
+        by.set(x, (by.get(x) ?? 0) + 1);
+      }
+    }
+    if (hit === 0) return { alert, excepted: false };
+    const refs = [...by].map(([x, findings]) => ({
+      id: x.id,
+      ticket: x.ticket,
+      owner: x.owner,
+      expires: new Date(x.expiresMs).toISOString(),
+      ...(x.reason !== undefined ? { reason: x.reason } : {}),
+      source: x.source,
+      findings,
+    }));
+    if (hit === total) return { alert: { ...alert, exceptions: refs }, excepted: true };
+    const notes = refs.map(
+      (r) =>
+        `exception ${evaluate.q(r.ticket)} (owner ${evaluate.q(r.owner)}, until ${r.expires}) covers ${r.findings} of ${total} findings; the others are not excepted`,
+    );
+    return {
+      alert: { ...alert, exceptions: refs, reasons: [...alert.reasons, ...notes] },
+      excepted: false,
+    };
+  };
+  const judgeAll = (alerts: readonly Alert[]): { kept: Alert[]; excepted: Alert[] } => {
+    const kept: Alert[] = [];
+    const excepted: Alert[] = [];
+    for (const a of alerts) {
+      const j = judge(a);
+      (j.excepted ? excepted : kept).push(j.alert);
+    }
+    return { kept, excepted };
   };
   // Expectations of operations that never joined an alert are dropped with the window.
   let expectationsSweep = Number.NEGATIVE_INFINITY;
@@ -225,16 +307,24 @@ export function createDetector(deps: DetectDeps): Detector {
           }
         }
       }
-      return { updated: grouper.changed(), closed: [] };
+      return { updated: judgeAll(grouper.changed()).kept, closed: [], excepted: [] };
     },
     flush(now) {
       flushRules(now);
-      const closed = grouper.flush(now, heldSince());
-      forget(closed);
+      const final = grouper.flush(now, heldSince());
+      const closed = judgeAll(final);
+      forget(final);
       sweep(now);
-      return { updated: grouper.changed(), closed };
+      return {
+        updated: judgeAll(grouper.changed()).kept,
+        closed: closed.kept,
+        excepted: closed.excepted,
+      };
     },
     held: () => grouper.held(),
+    setExceptions(extra) {
+      exceptions = [...(policy.exceptions ?? []), ...extra];
+    },
     checkpoint() {
       const held = heldSince();
       const oldest = grouper.oldest();
@@ -250,10 +340,12 @@ export function createDetector(deps: DetectDeps): Detector {
           fail(rule, "end", cause, undefined);
         }
       }
-      const alerts = grouper.end();
+      const final = judgeAll(grouper.end());
       expectations.clear();
+      covered.clear();
       return {
-        alerts,
+        alerts: final.kept,
+        ...(final.excepted.length > 0 ? { excepted: final.excepted } : {}),
         signalsByRule,
         disabled,
         failures: [...failures.values()],

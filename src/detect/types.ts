@@ -206,4 +206,9 @@ export interface DetectResult {
   readonly notes?: readonly { readonly rule: string; readonly note: string }[];
   /** Operations judged. */
   readonly operations: number;
+  /**
+   * Alerts not raised because an active exception covered every one of their findings, each with
+   * its `exceptions` (docs/policy.md#exceptions); in alert order. Absent: none.
+   */
+  readonly excepted?: readonly Alert[];
 }

@@ -105,6 +105,23 @@ export interface AlertPrincipal {
   readonly kind?: Principal["kind"];
 }
 
+/**
+ * An exception that covered findings of an alert (docs/policy.md#exceptions): on an excepted alert
+ * (every finding covered) and on an alert kept because only some of its findings were.
+ */
+export interface AlertException {
+  /** `exceptions[2]` (the policy file's) or `ex-7` (made in `serve`, kept in the store). */
+  readonly id: string;
+  readonly ticket: string;
+  readonly owner: string;
+  /** UTC ISO 8601: operations from then on are no longer covered. */
+  readonly expires: string;
+  readonly reason?: string;
+  readonly source: "policy" | "store";
+  /** Findings (rule × operation) of the alert it covered. */
+  readonly findings: number;
+}
+
 export interface Alert {
   /**
    * Stable id: `al-` + the first 16 hex digits of SHA-256 over the principal key, the VM key and
@@ -142,4 +159,6 @@ export interface Alert {
   readonly operations: readonly AlertOperation[];
   /** Id of the incident the alert belongs to (`Incident.id`, model/incident.ts). */
   readonly incident?: string;
+  /** Exceptions that covered some (a kept alert) or all (an excepted alert) of its findings. */
+  readonly exceptions?: readonly AlertException[];
 }

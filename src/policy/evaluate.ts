@@ -21,6 +21,7 @@ import type {
   MethodGrant,
   OperationFacts,
   Policy,
+  PolicyException,
   Role,
   RuleId,
   Severity,
@@ -139,6 +140,7 @@ export function accountPolicy(
 const MEMO_LIMIT = 50_000;
 const accountCache = new WeakMap<object, Map<string, number>>();
 const windowAccountCache = new WeakMap<object, Map<string, boolean>>();
+const exceptionAccountCache = new WeakMap<object, Map<string, boolean>>();
 
 function memo<T>(
   cache: WeakMap<object, Map<string, T>>,
@@ -539,6 +541,59 @@ export function windowsCovering(
     });
   }
   return out;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Exceptions
+ * ---------------------------------------------------------------------------------------------- */
+
+/**
+ * The first exception (in the order given: the policy's, then the store's) covering one finding:
+ * its rule, the operation's principal (an exception with `accounts:` never covers an unattributed
+ * operation), VM, host and method, at the operation's time, before the exception expires. An
+ * operation without a time is never covered (its expiry cannot be judged). The same matchers as
+ * maintenance windows.
+ */
+export function exceptionCovering(
+  policy: Policy,
+  exceptions: readonly PolicyException[],
+  facts: {
+    readonly rule: RuleId;
+    readonly instant: Instant | undefined;
+    readonly principal: Principal | undefined;
+    readonly vm?: VmInput;
+    readonly host?: string;
+    readonly api?: string;
+  },
+): PolicyException | undefined {
+  if (exceptions.length === 0 || facts.instant === undefined) return undefined;
+  const ms = instantMs(facts.instant);
+  if (Number.isNaN(ms)) return undefined;
+  const names = vmNames(facts.vm);
+  for (const x of exceptions) {
+    if (ms >= x.expiresMs) continue;
+    if (x.rules && !x.rules.includes(facts.rule)) continue;
+    if (x.accounts) {
+      const principal = facts.principal;
+      if (!principal) continue;
+      const patterns = x.accounts;
+      const hit = memo(exceptionAccountCache, x, principal.id, () =>
+        patterns.some((p) => principalMatches(policy.domainAliases, principal, p)),
+      );
+      if (!hit) continue;
+    }
+    if (x.vms && !x.vms.some((g) => vmGrantMatches(policy, g, names))) continue;
+    if (x.hosts) {
+      const host = facts.host;
+      if (!host || !x.hosts.some((p) => hostMatches(p, host))) continue;
+    }
+    if (x.methods) {
+      const api = facts.api;
+      if (api === undefined || !x.methods.some((g) => grantCovers(g, api))) continue;
+    }
+    return x;
+  }
+  return undefined;
 }
 
 /* ------------------------------------------------------------------------------------------------

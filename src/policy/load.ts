@@ -29,6 +29,7 @@ import {
   parseDuration,
   PolicySchema,
   type PolicyInput,
+  type ExceptionInput,
   type SpanInput,
   type WindowInput,
 } from "./schema.js";
@@ -41,6 +42,7 @@ import type {
   MaintenanceWindow,
   MethodGrant,
   Policy,
+  PolicyException,
   RuleId,
   RuleSetting,
   Schedule,
@@ -540,6 +542,23 @@ function compile(
     });
   });
 
+  // Exceptions
+  const exceptions: PolicyException[] = [];
+  (input.exceptions ?? []).forEach((x, i) => {
+    const scope = exceptionScope(x, (names, field) => tierGrants(names, ["exceptions", i, field]));
+    const expiresMs = exceptionExpiry(x.expires, defaultSite.zone);
+    if (expiresMs === undefined) return; // the schema checked the syntax
+    exceptions.push({
+      id: `exceptions[${i}]`,
+      ...scope,
+      owner: x.owner,
+      ticket: x.ticket,
+      expiresMs,
+      ...(x.reason !== undefined ? { reason: x.reason } : {}),
+      source: "policy",
+    });
+  });
+
   // Rules: `enabled` and `severity` for every rule, and the options its own schema declares
   const rules = new Map<RuleId, RuleSetting>();
   const r = (input.rules ?? {}) as Readonly<Record<string, Record<string, unknown> | undefined>>;
@@ -582,11 +601,43 @@ function compile(
     tiers,
     vcenterAddresses,
     windows,
+    exceptions,
     rules,
     groupingGapMs,
     incidentLinking,
     coverage,
   };
+}
+
+/** An exception's match fields, compiled (tiers checked by `tiers`). */
+export function exceptionScope(
+  x: Pick<ExceptionInput, "rules" | "accounts" | "vms" | "tiers" | "hosts" | "methods">,
+  tiers: (names: readonly string[] | undefined, field: "tiers") => VmGrant[],
+): Pick<PolicyException, "rules" | "accounts" | "vms" | "hosts" | "methods"> {
+  return {
+    rules: x.rules === "any" ? undefined : [...new Set(x.rules)],
+    accounts: x.accounts?.map((p) => p.trim()),
+    vms:
+      x.vms === undefined && x.tiers === undefined
+        ? undefined
+        : [
+            ...(x.vms ?? []).map((pattern): VmGrant => ({ kind: "glob", pattern })),
+            ...tiers(x.tiers, "tiers"),
+          ],
+    hosts: x.hosts,
+    methods: x.methods?.map(toGrant),
+  };
+}
+
+/**
+ * An exception's expiry as epoch ms: a date-time with `Z` or an offset is exact; a local one is in
+ * `zone`; a date alone means the whole of that day (it expires at the next local midnight).
+ */
+export function exceptionExpiry(text: string, zone: string): number | undefined {
+  const trimmed = text.trim();
+  const wall = parseWallTime(trimmed);
+  if (wall?.dateOnly) return resolveLocal(zone, addDays(wall.date, 1), 0, 0, "end");
+  return parsePolicyInstant(trimmed, zone, "end");
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
@@ -737,6 +788,7 @@ export function defaultPolicy(): Policy {
     tiers: [],
     vcenterAddresses: [...LOOPBACK],
     windows: [],
+    exceptions: [],
     rules: new Map(),
     groupingGapMs: 30 * MINUTE,
     incidentLinking: { windowMs: 60 * MINUTE, repeatMs: 7 * 24 * 60 * MINUTE },

@@ -259,6 +259,57 @@ export const WindowSchema = z
     }
   });
 
+const RULE_IDS = BUILTIN_RULES.map((r) => r.meta.id);
+
+/** An exception (docs/policy.md#exceptions): findings of the rules it names, in its scope, until it expires. */
+export const ExceptionSchema = z
+  .strictObject({
+    rules: z.union(
+      [
+        z.literal("any"),
+        z
+          .array(
+            z.string({ error: "expected a rule id" }).refine((s) => RULE_IDS.includes(s), {
+              message: `unknown rule id (rules: ${RULE_IDS.join(", ")})`,
+            }),
+            { error: "expected a list of rule ids" },
+          )
+          .min(1, "name at least one rule id, or write any"),
+      ],
+      { error: "expected a list of rule ids, or any" },
+    ),
+    accounts: globs("account name").optional(),
+    vms: globs("VM name").optional(),
+    tiers: globs("tier name").optional(),
+    hosts: globs("host name or CIDR").optional(),
+    methods: z.array(method, { error: "expected a list of methods" }).optional(),
+    owner: text("owner"),
+    ticket: text("ticket"),
+    expires: z
+      .string({
+        error: "expected the expiry: a date (2027-03-31) or a date-time (2027-03-31T18:00, …Z)",
+      })
+      .refine(
+        (s) => parsePolicyInstant(s.trim(), "UTC", "end") !== undefined,
+        "expected the expiry: a date (2027-03-31) or a date-time (2027-03-31T18:00, …Z)",
+      ),
+    reason: text("reason").optional(),
+  })
+  .superRefine((x, ctx) => {
+    if (
+      x.accounts === undefined &&
+      x.vms === undefined &&
+      x.tiers === undefined &&
+      x.hosts === undefined
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "an exception needs a scope: accounts, vms, tiers or hosts (it would cover everything)",
+      });
+    }
+  });
+
 const severity = z.enum(SEVERITIES, { error: `expected a severity: ${SEVERITIES.join(", ")}` });
 
 const ruleSetting = z.strictObject({
@@ -298,6 +349,7 @@ export const PolicySchema = z.strictObject(
     tiers: z.array(TierSchema, { error: "expected a list of tiers" }).optional(),
     vcenterAddresses: z.array(cidr, { error: "expected a list of addresses" }).optional(),
     windows: z.array(WindowSchema, { error: "expected a list of windows" }).optional(),
+    exceptions: z.array(ExceptionSchema, { error: "expected a list of exceptions" }).optional(),
     rules: RulesSchema.optional(),
     grouping: z
       .strictObject({
@@ -330,6 +382,7 @@ export const PolicySchema = z.strictObject(
 export type PolicyInput = z.infer<typeof PolicySchema>;
 export type SpanInput = z.infer<typeof SpanSchema>;
 export type WindowInput = z.infer<typeof WindowSchema>;
+export type ExceptionInput = z.infer<typeof ExceptionSchema>;
 
 /** Every key the schema knows, for "did you mean" hints on unknown keys. */
 export const KNOWN_KEYS: readonly string[] = [
@@ -340,6 +393,10 @@ export const KNOWN_KEYS: readonly string[] = [
     ...Object.keys(AccountSchema.shape),
     ...Object.keys(TierSchema.shape),
     ...Object.keys(WindowSchema.shape),
+    "owner",
+    "ticket",
+    "expires",
+    "reason",
     ...Object.keys(RulesSchema.shape),
     "enabled",
     "severity",

@@ -192,6 +192,35 @@ export interface MaintenanceWindow {
   readonly index: number;
 }
 
+/**
+ * An exception (`exceptions:`, or one made from the `serve` dashboard): the findings of its rules
+ * on operations in its scope are accepted until it expires, under its owner and ticket. Judged by
+ * the operation's time, never the wall clock, so a replay gives the same answer.
+ */
+export interface PolicyException {
+  /** `exceptions[2]` for the policy file's, `ex-7` for one kept in the store. */
+  readonly id: string;
+  /** Rule ids it covers; undefined: any rule. */
+  readonly rules: readonly RuleId[] | undefined;
+  /** Account patterns (matched like `accounts:` names). Undefined: any principal, unattributed ones too. */
+  readonly accounts: readonly string[] | undefined;
+  /** VM names/globs or tiers. Undefined: any VM. */
+  readonly vms: readonly VmGrant[] | undefined;
+  /** Host globs/CIDRs. Undefined: any host. */
+  readonly hosts: readonly string[] | undefined;
+  /** Methods. Undefined: any method. */
+  readonly methods: readonly MethodGrant[] | undefined;
+  readonly owner: string;
+  readonly ticket: string;
+  /** Epoch ms: operations at or after this instant are no longer covered. */
+  readonly expiresMs: number;
+  readonly reason?: string;
+  readonly source: "policy" | "store";
+  /** Who made it and when (store exceptions). */
+  readonly createdBy?: string;
+  readonly createdMs?: number;
+}
+
 export interface RuleSetting {
   readonly enabled: boolean;
   /** Overrides the rule's default severity. */
@@ -217,6 +246,8 @@ export interface Policy {
   /** Addresses vCenter connects from (loopback is always added). */
   readonly vcenterAddresses: readonly Cidr[];
   readonly windows: readonly MaintenanceWindow[];
+  /** Exceptions (`exceptions:`), in file order. */
+  readonly exceptions: readonly PolicyException[];
   /** Settings per rule id; a rule absent from the map is enabled at its default severity. */
   readonly rules: ReadonlyMap<RuleId, RuleSetting>;
   /** Operations of one principal on one VM closer than this form one alert (default 30 minutes). */

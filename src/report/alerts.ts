@@ -55,6 +55,26 @@ export interface ScanSummary extends ReportInputs {
     readonly bySeverity: Readonly<Record<Severity, number>>;
     readonly byRule: Readonly<Record<string, number>>;
   };
+  /**
+   * Alerts not raised because active exceptions covered every finding of theirs (docs/policy.md#exceptions),
+   * each with the exceptions that did; absent when none.
+   */
+  readonly excepted?: {
+    readonly total: number;
+    readonly alerts: readonly {
+      readonly id: string;
+      readonly title: string;
+      readonly severity: Severity;
+      readonly firstSeen?: string;
+      readonly exceptions: readonly {
+        readonly id: string;
+        readonly ticket: string;
+        readonly owner: string;
+        readonly expires: string;
+        readonly findings: number;
+      }[];
+    }[];
+  };
   readonly rules: {
     readonly ran: readonly string[];
     readonly disabled: readonly { readonly rule: string; readonly why: string }[];
@@ -422,6 +442,25 @@ export function summaryText(s: ScanSummary): string {
   out.push(
     `alerts: ${s.alerts.total}${sev ? ` (${sev})` : ""}${rules ? `; by rule: ${rules}` : ""}`,
   );
+  if (s.excepted && s.excepted.total > 0) {
+    // per exception: how many alerts it took away, so nothing vanishes without a word
+    const per = new Map<string, { text: string; alerts: number }>();
+    for (const a of s.excepted.alerts) {
+      for (const x of a.exceptions) {
+        const key = x.id;
+        const entry = per.get(key) ?? {
+          text: `${escapeTerminal(x.ticket)} (owner ${escapeTerminal(x.owner)}, until ${x.expires})`,
+          alerts: 0,
+        };
+        entry.alerts++;
+        per.set(key, entry);
+      }
+    }
+    out.push(
+      `excepted: ${s.excepted.total} alert(s) not raised, every finding covered by an exception`,
+    );
+    for (const e of per.values()) out.push(`  exception ${e.text}: ${e.alerts} alert(s)`);
+  }
   // one line per reason: six baseline rules waiting for a baseline say so once
   const notRun = new Map<string, string[]>();
   for (const d of s.rules.disabled) notRun.set(d.why, [...(notRun.get(d.why) ?? []), d.rule]);

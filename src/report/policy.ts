@@ -164,6 +164,23 @@ export function renderPolicy(policy: Policy, nowMs: number, days: number): strin
     }
     if (occ.length > shown.length) push(`    … ${occ.length - shown.length} more`);
   }
+  if (policy.exceptions.length > 0) {
+    push();
+    push(`exceptions (${policy.exceptions.length})`);
+    for (const x of policy.exceptions) {
+      const state = x.expiresMs <= nowMs ? " (expired)" : "";
+      push(`  ${e(x.ticket)}: owner ${e(x.owner)}, until ${formatUtc(x.expiresMs)}${state}`);
+      const scope = [
+        `rules ${x.rules ? x.rules.join(", ") : "any"}`,
+        `accounts ${x.accounts ? x.accounts.map(e).join(", ") : "any, unattributed included"}`,
+        `vms ${x.vms ? x.vms.map((g) => e(vmGrantText(g))).join(", ") : "any"}`,
+        `hosts ${x.hosts ? x.hosts.map(e).join(", ") : "any"}`,
+        `methods ${x.methods ? x.methods.map(grantText).join(", ") : "any"}`,
+      ];
+      push(`    covers: ${scope.join("; ")}`);
+      if (x.reason !== undefined) push(`    reason: ${e(x.reason)}`);
+    }
+  }
   const warnings = policyWarnings(policy);
   if (warnings.length > 0) {
     push();

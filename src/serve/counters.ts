@@ -31,6 +31,8 @@ export class Counters {
     late: 0,
     alertChanges: 0,
     incidentChanges: 0,
+    /** Alerts not raised: exceptions covered every finding of theirs. */
+    excepted: 0,
     lagFrames: 0,
     watermarkMs: 0,
   };

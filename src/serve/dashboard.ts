@@ -31,6 +31,21 @@ export const DASHBOARD_HTML = `<!doctype html>
 <span id="triage-result"></span>
 </div>
 <h3>History</h3><ul id="detail-history"></ul>
+<form id="exception-form" autocomplete="off">
+<h3>Make an exception</h3>
+<p>Later findings of this alert's rules by this principal on this VM are accepted until the expiry.</p>
+<input id="ex-owner" placeholder="owner" maxlength="200" required>
+<input id="ex-ticket" placeholder="ticket" maxlength="200" required>
+<input id="ex-expires" placeholder="expires (2027-03-31)" maxlength="40" required>
+<input id="ex-reason" placeholder="reason" maxlength="1000">
+<button type="submit">Make exception</button>
+<span id="exception-result"></span>
+</form>
+</section>
+<section><h2>Exceptions</h2>
+<table id="exceptions"><thead><tr><th>Id</th><th>Ticket</th><th>Owner</th><th>Matches</th><th>Expires</th><th>Reason</th><th>Made by</th><th>State</th><th></th></tr></thead><tbody></tbody></table>
+<h3>Excepted alerts <span id="excepted-total"></span></h3>
+<table id="excepted"><thead><tr><th>Severity</th><th>Alert</th><th>Last seen</th><th>Exceptions</th></tr></thead><tbody></tbody></table>
 </section>
 <section><h2>Incidents</h2>
 <table id="incidents"><thead><tr><th>Severity</th><th>Incident</th><th>Title</th><th>Alerts</th><th>Last seen</th></tr></thead><tbody></tbody></table>
@@ -161,6 +176,92 @@ async function showDetail(id) {
     history.appendChild(li);
   }
   $("#triage-form").hidden = session.role !== "analyst";
+  $("#exception-form").hidden = session.role !== "analyst";
+  $("#exception-result").textContent = "";
+}
+
+async function post(path, body) {
+  const send = () => api(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-csrf-token": session.csrf },
+    body: JSON.stringify(body || {}),
+  });
+  let res = await send();
+  if (res.status === 403) { await loadSession(); res = await send(); }
+  return res;
+}
+
+async function makeException(ev) {
+  ev.preventDefault();
+  if (!selected) return;
+  const body = {
+    alert: selected,
+    owner: $("#ex-owner").value,
+    ticket: $("#ex-ticket").value,
+    expires: $("#ex-expires").value,
+  };
+  if ($("#ex-reason").value) body.reason = $("#ex-reason").value;
+  const res = await post("/api/exceptions", body);
+  const out = await res.json();
+  $("#exception-result").textContent = res.ok ? "made " + out.id : (out.error || "failed");
+  if (res.ok) loadExceptions();
+}
+
+function describeMatch(x) {
+  if (x.source === "store") return (x.rules || []).join(", ") + " · " + x.account + " · " + x.vm;
+  const parts = [Array.isArray(x.rules) ? x.rules.join(", ") : "any rule"];
+  for (const k of ["accounts", "vms", "hosts", "methods"]) if (x[k]) parts.push(k + ": " + x[k].join(", "));
+  return parts.join(" · ");
+}
+
+async function loadExceptions() {
+  const res = await api("/api/exceptions");
+  if (!res.ok) return;
+  const list = await res.json();
+  const tbody = $("#exceptions tbody");
+  tbody.replaceChildren();
+  const rows = [...list.store, ...list.policy.map((x) => Object.assign({ createdBy: "policy file" }, x))];
+  for (const x of rows) {
+    const row = document.createElement("tr");
+    row.dataset.id = x.id;
+    cell(row, x.id);
+    cell(row, x.ticket);
+    cell(row, x.owner);
+    cell(row, describeMatch(x));
+    cell(row, x.expires);
+    cell(row, x.reason || "");
+    cell(row, x.createdMs ? x.createdBy + " " + new Date(x.createdMs).toISOString() : x.createdBy);
+    const expired = Date.parse(x.expires) <= Date.now();
+    cell(row, x.revokedMs ? "revoked by " + x.revokedBy + " " + new Date(x.revokedMs).toISOString()
+      : expired ? "expired" : "active");
+    const td = document.createElement("td");
+    if (x.source === "store" && !x.revokedMs && session.role === "analyst") {
+      const b = document.createElement("button");
+      b.textContent = "Revoke";
+      b.addEventListener("click", async () => {
+        const r = await post("/api/exceptions/" + encodeURIComponent(x.id) + "/revoke");
+        if (r.ok) loadExceptions();
+      });
+      td.appendChild(b);
+    }
+    row.appendChild(td);
+    tbody.appendChild(row);
+  }
+  const eres = await api("/api/excepted");
+  if (!eres.ok) return;
+  const ex = await eres.json();
+  $("#excepted-total").textContent = "(" + ex.total + ")";
+  const etbody = $("#excepted tbody");
+  etbody.replaceChildren();
+  for (const a of ex.items) {
+    const row = document.createElement("tr");
+    row.dataset.id = a.id;
+    cell(row, a.severity, "sev sev-" + String(a.severity).replace(/[^a-z]/g, ""));
+    cell(row, a.title);
+    cell(row, a.lastSeen || "");
+    cell(row, (a.exceptions || []).map((e) => e.ticket + " (" + e.owner + ")").join("; "));
+    etbody.appendChild(row);
+  }
 }
 
 async function doTriage(action) {
@@ -234,6 +335,7 @@ async function main() {
   for (const b of document.querySelectorAll("#triage-form button")) {
     b.addEventListener("click", () => doTriage(b.dataset.action));
   }
+  $("#exception-form").addEventListener("submit", makeException);
   const [ar, ir] = await Promise.all([api("/api/alerts"), api("/api/incidents")]);
   const a = await ar.json();
   const i = await ir.json();
@@ -256,7 +358,10 @@ async function main() {
     renderIncident(e.incident);
   });
   // while the server restarts a refresh fails: the next one catches up
-  const refresh = () => loadCoverage().catch(() => undefined);
+  const refresh = () => {
+    loadCoverage().catch(() => undefined);
+    loadExceptions().catch(() => undefined);
+  };
   refresh();
   setInterval(refresh, 5000);
 }

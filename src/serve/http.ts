@@ -24,10 +24,18 @@ import { checkToken, triage, triageHistory, triageOf, type Role } from "./access
 import { tokenRequired, type ServeConfig } from "./config.js";
 import { udpReceiveBufferErrors, type Counters } from "./counters.js";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.js";
+import {
+  createException,
+  ExceptionRefused,
+  exceptedAlerts,
+  listExceptions,
+  revokeException,
+} from "./exceptions.js";
 import { eventPayload, type Outputs } from "./outputs.js";
 import { lossMetrics } from "./loss-metrics.js";
 import { eventsAfter, type LiveProcessor } from "./processor.js";
 import type { BoundListener } from "./receiver.js";
+import type { Policy, PolicyException } from "../policy/types.js";
 
 export interface HttpDeps {
   readonly db: Database;
@@ -39,6 +47,8 @@ export interface HttpDeps {
   /** Resolves when new events are stored (or after `ms`). */
   readonly waitForEvents: (ms: number) => Promise<void>;
   readonly outputs?: Outputs;
+  /** The policy in force (its `exceptions:` are listed; its default zone reads local expiries). */
+  readonly policy?: () => Policy;
 }
 
 type Env = { Variables: { role: Role; actor: string } };
@@ -47,6 +57,40 @@ const TriageBody = z.strictObject({
   action: z.enum(["acknowledge", "assign", "close", "reopen"]),
   assignee: z.string().min(1).max(100).optional(),
   reason: z.string().min(1).max(1000).optional(),
+});
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const field = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !CONTROL.test(v));
+
+const ExceptionBody = z.strictObject({
+  alert: z.string().min(1).max(100),
+  owner: field(200),
+  ticket: field(200),
+  expires: z.string().trim().min(1).max(40),
+  reason: field(1000).optional(),
+  rules: z.array(z.string().min(1).max(64)).min(1).max(32).optional(),
+});
+
+/** A policy exception as the API lists it. */
+const policyExceptionView = (x: PolicyException): object => ({
+  id: x.id,
+  source: x.source,
+  rules: x.rules ?? "any",
+  accounts: x.accounts ?? null,
+  vms: x.vms?.map((g) => (g.kind === "tier" ? `tier:${g.tier}` : g.pattern)) ?? null,
+  hosts: x.hosts ?? null,
+  methods: x.methods?.map((g) => (g.kind === "api" ? g.api : g.category)) ?? null,
+  owner: x.owner,
+  ticket: x.ticket,
+  expires: new Date(x.expiresMs).toISOString(),
+  reason: x.reason ?? null,
 });
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -198,6 +242,52 @@ export function createApp(deps: HttpDeps): Hono<Env> {
   };
   app.post("/api/alerts/:id/triage", (c) => triageRoute(c, "alerts"));
   app.post("/api/incidents/:id/triage", (c) => triageRoute(c, "incidents"));
+
+  app.get("/api/exceptions", (c) =>
+    c.json({
+      policy: (deps.policy?.().exceptions ?? []).map(policyExceptionView),
+      store: listExceptions(db),
+    }),
+  );
+  app.post("/api/exceptions", async (c) => {
+    if (c.get("role") !== "analyst") return c.json({ error: "the analyst role is needed" }, 403);
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    const parsed = ExceptionBody.safeParse(raw);
+    if (!parsed.success) {
+      return c.json(
+        {
+          error: "an exception needs alert, owner, ticket and expires (reason and rules optional)",
+        },
+        400,
+      );
+    }
+    const b = parsed.data;
+    try {
+      const made = createException(
+        db,
+        {
+          alert: b.alert,
+          owner: b.owner,
+          ticket: b.ticket,
+          expires: b.expires,
+          ...(b.reason !== undefined ? { reason: b.reason } : {}),
+          ...(b.rules !== undefined ? { rules: b.rules } : {}),
+        },
+        c.get("actor"),
+        deps.policy?.().defaultSite.zone ?? "UTC",
+      );
+      return c.json(made, 201);
+    } catch (error) {
+      if (error instanceof ExceptionRefused) return c.json({ error: error.message }, error.status);
+      throw error;
+    }
+  });
+  app.post("/api/exceptions/:id/revoke", (c) => {
+    if (c.get("role") !== "analyst") return c.json({ error: "the analyst role is needed" }, 403);
+    const revoked = revokeException(db, c.req.param("id"), c.get("actor"));
+    return revoked ? c.json(revoked) : c.json({ error: "no such exception" }, 404);
+  });
+  app.get("/api/excepted", (c) => c.json(exceptedAlerts(db, limitOf(c))));
 
   app.get("/api/coverage", (c) => c.json(deps.processor.coverage()));
 
@@ -389,6 +479,12 @@ export function metrics(deps: Pick<HttpDeps, "counters" | "spoolLag">): string {
   family("guestops_alert_changes_total", "counter", "Alerts opened or changed.", [
     ["", p.alertChanges],
   ]);
+  family(
+    "guestops_alerts_excepted_total",
+    "counter",
+    "Alerts not raised: exceptions covered every finding.",
+    [["", p.excepted]],
+  );
   family(
     "guestops_output_delivered_total",
     "counter",

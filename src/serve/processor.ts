@@ -33,6 +33,7 @@ import { SummaryBuilder } from "../attribute/summary.js";
 import { CoverageCollector, hostOfRecord } from "../coverage/collect.js";
 import { coverageReport, type CoverageReport } from "../coverage/findings.js";
 import type { Counters } from "./counters.js";
+import { activeExceptions, exceptionsVersion, recordExcepted } from "./exceptions.js";
 import { getCursor, pruneSpool, readSpool, setCursor } from "./spool.js";
 
 export interface ProcessorOptions {
@@ -130,6 +131,9 @@ export class LiveProcessor {
   #wallAtMax = 0;
   /** Alerts and incidents changed since the last store. */
   readonly #changedAlerts = new Map<string, Alert>();
+  /** Alerts the exceptions covered whole since the last store; the store's exceptions' version. */
+  readonly #excepted = new Map<string, Alert>();
+  #exceptionsVersion = "";
   /** Recent alerts (for incident linking), by id. */
   readonly #recent = new Map<string, Alert>();
   /** Raw lines of released operations, for alert evidence (pruned with the recent alerts). */
@@ -223,6 +227,12 @@ export class LiveProcessor {
     if (this.#busy) return 0;
     this.#busy = true;
     try {
+      // exceptions made or revoked in the store apply from this step on
+      const version = exceptionsVersion(this.#db);
+      if (version !== this.#exceptionsVersion) {
+        this.#exceptionsVersion = version;
+        this.#detector.setExceptions(activeExceptions(this.#db));
+      }
       const catchingUp = this.#cursor < this.#catchUpTo;
       const frames = readSpool(
         this.#db,
@@ -330,17 +340,24 @@ export class LiveProcessor {
     this.#evidence.set(op.id, { lines, t });
   }
 
-  private take(changes: { updated: readonly Alert[]; closed: readonly Alert[] }): void {
+  private take(changes: {
+    updated: readonly Alert[];
+    closed: readonly Alert[];
+    excepted: readonly Alert[];
+  }): void {
     for (const a of [...changes.updated, ...changes.closed]) {
       this.#changedAlerts.set(a.id, a);
       this.#recent.set(a.id, a);
     }
+    for (const a of changes.excepted) this.#excepted.set(a.id, a);
   }
 
   /** Stores the changed findings (when `store`), the events and the cursors, in one transaction. */
   private commit(store: boolean): void {
     const changed = [...this.#changedAlerts.values()];
     this.#changedAlerts.clear();
+    const excepted = [...this.#excepted.values()];
+    this.#excepted.clear();
     const incidents = changed.length ? this.relink(changed) : [];
     const replay = this.replayFrom();
     const at = this.#now();
@@ -365,6 +382,10 @@ export class LiveProcessor {
             if (!change) continue;
             this.#counters.processing.incidentChanges++;
             insertEvent.run(at, "incident", incident.id, change, JSON.stringify({ incident }));
+          }
+          if (excepted.length) {
+            recordExcepted(this.#db, excepted, at);
+            this.#counters.processing.excepted += excepted.length;
           }
           setCursor(this.#db, "processed", this.#cursor);
         }

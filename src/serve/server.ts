@@ -150,6 +150,7 @@ export async function startServe(
         spoolLag,
         waitForEvents,
         outputs,
+        policy: () => policy,
       });
       http = await startHttp(app, config);
     }

@@ -180,6 +180,30 @@ describe("store migrations", () => {
     store.close();
   });
 
+  it("9: a version-8 store with serve's triage gains the exceptions and the excepted alerts, data kept", () => {
+    const path = atV1();
+    const v8 = openStore(path, { version: 8 });
+    v8.db
+      .prepare(
+        `INSERT INTO triage (finding_id, status, updated_ms, revision) VALUES ('al-1', 'acknowledged', 5, 1)`,
+      )
+      .run();
+    v8.close();
+    const store = openStore(path, { version: 9 });
+    assert.equal(schemaVersion(store.db), 9);
+    for (const t of ["exceptions", "excepted_alerts"]) assert.ok(tables(store.db).includes(t), t);
+    store.db
+      .prepare(
+        `INSERT INTO exceptions (rules, account, vm, owner, ticket, expires_ms, created_by, created_ms)
+         VALUES ('["outside-hours"]', 'corp\\alice', 'app01', 'carol', 'SEC-1', 10, 'local', 5)`,
+      )
+      .run();
+    assert.deepEqual(store.db.prepare(`SELECT finding_id, status FROM triage`).all(), [
+      { finding_id: "al-1", status: "acknowledged" },
+    ]);
+    store.close();
+  });
+
   it("refuses a store from a newer guestops and a file that is not a store", () => {
     const path = file();
     const raw = new BetterSqlite3(path);

@@ -314,6 +314,35 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description:
+      "guestops serve: exceptions made from the dashboard (owner, ticket, expiry, who and when, revocation) and the alerts they covered whole",
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS exceptions (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          alert_id TEXT,
+          rules TEXT NOT NULL,
+          account TEXT NOT NULL,
+          vm TEXT NOT NULL,
+          owner TEXT NOT NULL,
+          ticket TEXT NOT NULL,
+          expires_ms INTEGER NOT NULL,
+          reason TEXT,
+          created_by TEXT NOT NULL,
+          created_ms INTEGER NOT NULL,
+          revoked_by TEXT,
+          revoked_ms INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS excepted_alerts (
+          alert_id TEXT PRIMARY KEY,
+          at_ms INTEGER NOT NULL,
+          body TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -204,6 +204,26 @@ export function scanSummary(
       bySeverity,
       byRule: Object.fromEntries(byRule),
     },
+    ...(detection.excepted?.length
+      ? {
+          excepted: {
+            total: detection.excepted.length,
+            alerts: detection.excepted.map((a) => ({
+              id: a.id,
+              title: a.title,
+              severity: a.severity,
+              ...(a.firstSeen !== undefined ? { firstSeen: a.firstSeen } : {}),
+              exceptions: (a.exceptions ?? []).map((x) => ({
+                id: x.id,
+                ticket: x.ticket,
+                owner: x.owner,
+                expires: x.expires,
+                findings: x.findings,
+              })),
+            })),
+          },
+        }
+      : {}),
     rules: {
       ran: [...detection.signalsByRule.keys()],
       disabled: detection.disabled,

@@ -123,6 +123,9 @@ export function renderHtml(r: AuditReport): string {
     ["incidents", "Incidents", String(h.incidents.total)],
     ["alerts", "Alerts", String(h.alerts.total)],
   ];
+  if (h.alerts.excepted !== undefined) {
+    figures.push(["excepted", "Excepted (covered by exceptions)", String(h.alerts.excepted)]);
+  }
   out.push(
     `<main><section id="answers" class="first"><h2>Answers</h2>`,
     `<ul class="answers">${r.answers.map((a) => `<li>${e(a)}</li>`).join("")}</ul>`,

@@ -45,6 +45,9 @@ export function renderMarkdown(r: AuditReport): string {
         ["Attributed", `${h.attributed.count} (${percent(h.attributed)})`],
         ["Incidents", String(h.incidents.total)],
         ["Alerts", String(h.alerts.total)],
+        ...(h.alerts.excepted !== undefined
+          ? [["Excepted (covered by exceptions)", String(h.alerts.excepted)]]
+          : []),
       ],
     ),
   );

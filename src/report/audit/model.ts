@@ -60,7 +60,12 @@ export interface Headline {
     readonly advice: string;
   }[];
   readonly incidents: { readonly total: number; readonly bySeverity: Record<Severity, number> };
-  readonly alerts: { readonly total: number; readonly bySeverity: Record<Severity, number> };
+  readonly alerts: {
+    readonly total: number;
+    readonly bySeverity: Record<Severity, number>;
+    /** Alerts not raised: exceptions covered every finding of theirs (absent: none). */
+    readonly excepted?: number;
+  };
 }
 
 export interface PrincipalRow {
@@ -476,7 +481,11 @@ export function buildReport(
       (a, b) => b.operations - a.operations || cmp(a.reason, b.reason),
     ),
     incidents: { total: detection.incidents.length, bySeverity: incidentsBySeverity },
-    alerts: { total: detection.alerts.length, bySeverity: alertsBySeverity },
+    alerts: {
+      total: detection.alerts.length,
+      bySeverity: alertsBySeverity,
+      ...(detection.excepted?.length ? { excepted: detection.excepted.length } : {}),
+    },
   };
   const p = limit(principalRows, ROW_LIMITS.principals);
   const v = limit(vmRows, ROW_LIMITS.vms);
