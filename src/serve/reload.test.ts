@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { GuestOpsError } from "../shared/errors.js";
 import { validateServeConfig } from "./config.js";
-import { loadPolicyFiles, planReload, reloadError } from "./reload.js";
+import { Counters } from "./counters.js";
+import { loadPolicyFiles, planReload, Reloader, reloadError } from "./reload.js";
 
 const EXAMPLES = new URL("../../examples/policies", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "guestops-reload-unit-"));
@@ -72,5 +80,48 @@ describe("serve reload", () => {
     writeFileSync(ics, calendar.replace(/SUMMARY:/, "SUMMARY:renamed "));
     assert.notEqual(loadPolicyFiles(policy).fingerprint, first.fingerprint);
     assert.equal(loadPolicyFiles(undefined).fingerprint, "");
+  });
+
+  it("reloads on a replaced file among a busy folder's writes, not on a touch", async () => {
+    const policy = join(dir, "watched.yaml");
+    const noise = join(dir, "store.db-wal");
+    const text = readFileSync(join(EXAMPLES, "..", "policy.yaml"), "utf8");
+    writeFileSync(policy, text);
+    const taken: unknown[] = [];
+    const lines: string[] = [];
+    const counters = new Counters();
+    const running = config({ policy });
+    const reloader = new Reloader(running, loadPolicyFiles(policy), {
+      configFile: undefined,
+      loadConfig: () => running,
+      ignoreStore: false,
+      counters,
+      log: (line) => lines.push(line),
+      setPolicy: (p) => taken.push(p),
+      setAllow: () => undefined,
+      setOutputs: () => Promise.resolve(),
+      tlsRenewal: () => ({ count: 0, apply: () => undefined }),
+    });
+    reloader.watch();
+    // a neighbour written every 20 ms (a store's journal) must not hold the check off
+    let n = 0;
+    const busy = setInterval(() => writeFileSync(noise, String(n++)), 20);
+    const wait = async (ok: () => boolean, ms: number): Promise<boolean> => {
+      const end = Date.now() + ms;
+      while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      return ok();
+    };
+    try {
+      writeFileSync(policy, text); // the same content: nothing to do
+      assert.equal(await wait(() => counters.reload.ok > 0, 1000), false);
+      writeFileSync(`${policy}.new`, text.replace("gap: 30m", "gap: 10m"));
+      renameSync(`${policy}.new`, policy);
+      assert.ok(await wait(() => counters.reload.ok === 1, 5000), "reloaded");
+      assert.equal(taken.length, 1);
+      assert.deepEqual(lines, ["reload (file): applied policy"]);
+    } finally {
+      clearInterval(busy);
+      await reloader.close();
+    }
   });
 });

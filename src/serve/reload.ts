@@ -144,6 +144,8 @@ export class Reloader {
   /** Contents of the watched files as last read by a reload: a change of these starts one. */
   #seen = new Map<string, string>();
   readonly #watchers = new Map<string, FSWatcher>();
+  /** Per watched folder, the names of the watched files in it. */
+  #names = new Map<string, Set<string>>();
   #timer: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
@@ -217,9 +219,20 @@ export class Reloader {
     return out;
   }
 
-  /** One watcher per folder of a watched file (a rename onto the file is seen in its folder). */
+  /**
+   * One watcher per folder of a watched file (a rename onto the file is seen in its folder). Events
+   * for other files of the folder (a store's journal beside the configuration) are ignored, except
+   * names starting with `..`: the folder a Kubernetes volume swaps behind its symlinks.
+   */
   private rewatch(): void {
-    const dirs = new Set(this.files().map((f) => dirname(f)));
+    const names = new Map<string, Set<string>>();
+    for (const f of this.files()) {
+      const set = names.get(dirname(f)) ?? new Set<string>();
+      set.add(basename(f));
+      names.set(dirname(f), set);
+    }
+    this.#names = names;
+    const dirs = new Set(names.keys());
     for (const [dir, w] of this.#watchers) {
       if (dirs.has(dir)) continue;
       w.close();
@@ -228,7 +241,12 @@ export class Reloader {
     for (const dir of dirs) {
       if (this.#watchers.has(dir)) continue;
       try {
-        const w = watch(dir, { persistent: false }, () => this.soon());
+        const w = watch(dir, { persistent: false }, (_event, name) => {
+          const file = name === null ? undefined : String(name);
+          if (file === undefined || file.startsWith("..") || this.#names.get(dir)?.has(file)) {
+            this.soon();
+          }
+        });
         w.on("error", () => {
           w.close();
           this.#watchers.delete(dir);
@@ -240,10 +258,13 @@ export class Reloader {
     }
   }
 
+  /** A check after the debounce; events during it join it (they never postpone it). */
   private soon(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.check(), DEBOUNCE_MS);
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.check();
+    }, DEBOUNCE_MS);
     this.#timer.unref();
   }
 
@@ -254,7 +275,10 @@ export class Reloader {
     const changed = [...now].some(([f, d]) => this.#seen.get(f) !== d);
     if (!changed) return;
     this.#queued = true;
-    void this.reload("file").finally(() => (this.#queued = false));
+    void this.reload("file").finally(() => {
+      this.#queued = false;
+      this.soon(); // a change made while that reload ran
+    });
   }
 
   private async run(trigger: ReloadTrigger): Promise<ReloadResult> {
