@@ -24,7 +24,11 @@ interface Reload {
   readonly restartNeeded: readonly string[];
 }
 interface Health {
-  readonly counters: { readonly reload: Reload };
+  readonly counters: {
+    readonly reload: Reload;
+    readonly received: Record<string, number>;
+    readonly dropped: Record<string, number>;
+  };
 }
 interface AlertList {
   readonly items: readonly {
@@ -173,6 +177,34 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
       10_000,
       "the new output",
     );
+
+    // a new allowlist applies to the connections that follow
+    replaceFile(
+      join(dir, "serve.yaml"),
+      stringify({
+        ...config,
+        processing: { ...config.processing, delay: "2s" },
+        outputs: [{ type: "ndjson", path: "alerts.ndjson" }],
+        allow: ["10.0.0.0/8"],
+      }),
+    );
+    await until(async () => (await health(s)).ok === 4, 10_000, "the allowlist reload");
+    assert.match(
+      s.stderr(),
+      /^reload \(file\): applied allow; needs a restart: processing\.delay$/m,
+    );
+    const received = (await getJson<Health>(s, "/api/health")).counters.received["tcp"];
+    // the connection is closed as soon as it is accepted (a reset, for the sender)
+    await sendStream(
+      s.ports.get("tcp") ?? 0,
+      framed([startProgram(9005, "app25", 17)], false),
+    ).catch(() => undefined);
+    await until(
+      async () => (await getJson<Health>(s, "/api/health")).counters.dropped["not-allowed"] === 1,
+      10_000,
+      "the refused connection",
+    );
+    assert.equal((await getJson<Health>(s, "/api/health")).counters.received["tcp"], received);
     assert.equal(await s.stop(), 0);
   });
 

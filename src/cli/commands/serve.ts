@@ -84,6 +84,11 @@ export async function serveCli(options: ServeCliOptions, io: Io): Promise<ExitCo
     });
   }
   const { startServe } = await import("../../serve/server.js");
+  // SIGHUP reloads the configuration and the policy (a bad file keeps what runs); one that comes
+  // while serve starts is served once it has started, rather than ending the process
+  const sighup: { reload?: () => void; early: boolean } = { early: false };
+  const hup = (): void => (sighup.reload ? sighup.reload() : void (sighup.early = true));
+  process.on("SIGHUP", hup);
   const running = await startServe(
     options.db !== undefined ? { ...config, store: undefined } : config,
     {
@@ -94,10 +99,12 @@ export async function serveCli(options: ServeCliOptions, io: Io): Promise<ExitCo
       ignoreStore: options.db !== undefined,
       log: (line) => io.stderr(line),
     },
-  );
-  // SIGHUP reloads the configuration and the policy (a bad file keeps what runs)
-  const hup = (): void => void running.reload("sighup");
-  process.on("SIGHUP", hup);
+  ).catch((error: unknown) => {
+    process.off("SIGHUP", hup);
+    throw error;
+  });
+  sighup.reload = () => void running.reload("sighup");
+  if (sighup.early) sighup.reload();
   io.stdout(`store: ${escapeTerminal(running.store.file)}`);
   for (const l of running.listeners) {
     io.stdout(`listening: ${l.name} ${l.protocol} ${l.address} ${l.port}`);
