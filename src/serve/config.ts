@@ -85,6 +85,8 @@ export const ServeConfigSchema = z.strictObject({
   store: z.string().optional(),
   /** The site policy (docs/policy.md). Default: the built-in defaults. */
   policy: z.string().optional(),
+  /** Reload when the configuration, the policy or a TLS file changes on disk (SIGHUP always does). */
+  watch: z.boolean().default(true),
   listeners: z.array(ListenerSchema).min(1, "expected at least one listener"),
   /** Peers allowed to send (addresses or CIDRs). Default: loopback only. */
   allow: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),

@@ -54,6 +54,9 @@ describe("serve reload", () => {
       ],
     });
     assert.deepEqual(planReload(running, two).restart, ["listeners"]);
+    assert.deepEqual(planReload(running, config({ policy: "p.yaml", watch: false })).live, [
+      "watch",
+    ]);
   });
 
   it("tells a bad file in one line: the first problem with its line, and how many more", () => {

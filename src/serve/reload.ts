@@ -5,7 +5,7 @@
  * counted (`Counters.reload`, `/api/health`, `/metrics`).
  *
  * Applied live: the policy (taken by the processor at its next step boundary), the allowlist, the
- * outputs, and TLS certificates renewed at the same paths (listeners and HTTPS). Every other change
+ * outputs, `watch`, and TLS certificates renewed at the same paths (listeners and HTTPS). Every other change
  * of the configuration (listeners, limits, spool, processing, HTTP, store) is reported as needing
  * a restart, in the log line and in health.
  *
@@ -78,6 +78,7 @@ export function planReload(
   if (running.policy !== next.policy) live.push("policy");
   if (!same(running.allow, next.allow)) live.push("allow");
   if (!same(running.outputs, next.outputs)) live.push("outputs");
+  if (running.watch !== next.watch) live.push("watch");
   if (!options.ignoreStore && running.store !== next.store) restart.push("store");
   if (running.listeners.length !== next.listeners.length) restart.push("listeners");
   else {
@@ -164,20 +165,27 @@ export class Reloader {
     return run;
   }
 
-  /** Starts watching the configuration, the policy and the TLS files. */
+  /** Watches the configuration, the policy and the TLS files, unless the configuration says not. */
   watch(): void {
+    if (!this.#config.watch || this.#poll !== undefined || this.#closed) return;
     this.rewatch();
     this.#poll = setInterval(() => this.check(), POLL_MS);
     this.#poll.unref();
   }
 
+  private unwatch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
+  }
+
   /** Stops watching; resolves once a reload under way has finished. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    clearInterval(this.#poll);
-    for (const w of this.#watchers.values()) w.close();
-    this.#watchers.clear();
+    this.unwatch();
     await this.#chain;
   }
 
@@ -314,6 +322,7 @@ export class Reloader {
         await this.#deps.setOutputs(next.outputs);
         applied.push("outputs");
       }
+      if (plan.live.includes("watch")) applied.push("watch");
       // certificates renewed at the same paths: new handshakes use them
       tls.apply();
       if (tls.count > 0 && tlsChanged) applied.push("tls");
@@ -339,14 +348,21 @@ export class Reloader {
     // the contents this reload read, good or bad: a bad file is not retried until it changes again
     // (a file that changed while it was read is seen as changed and read again)
     this.#seen = new Map([...this.snapshot()].map(([f, d]) => [f, seen.get(f) ?? d]));
-    if (this.#poll !== undefined && !this.#closed) this.rewatch();
+    if (!this.#config.watch) this.unwatch();
+    else if (this.#poll === undefined) this.watch();
+    else if (!this.#closed) this.rewatch();
     return result;
   }
 }
 
 /** `running` with the fields a reload applies live taken from `next`. */
 function withLive(running: ServeConfig, next: ServeConfig): ServeConfig {
-  const out: ServeConfig = { ...running, allow: next.allow, outputs: next.outputs };
+  const out: ServeConfig = {
+    ...running,
+    allow: next.allow,
+    outputs: next.outputs,
+    watch: next.watch,
+  };
   delete out.policy;
   return {
     ...out,

@@ -90,9 +90,11 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
     const policy = join(dir, "policy.yaml");
     writeFileSync(policy, policyText());
     const db = join(dir, "reload.db");
+    // not watched at first: what the SIGHUPs do is theirs alone
     const config = {
       store: db,
       policy: "policy.yaml",
+      watch: false,
       listeners: [{ name: "tcp", protocol: "tcp", port: 0 }],
       processing: { delay: "1s", releaseStep: "200ms" },
       http: { port: 0 },
@@ -138,15 +140,25 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
     assert.match(metrics, /^guestops_reload_last_failed 1$/m);
     assert.match(metrics, /^guestops_reload_last_success_timestamp_seconds [1-9][\d.]*$/m);
     assert.equal(await alertOn(s, startProgram(9003, "app23", 13), "app23"), "high");
-    // the watcher does not read the same bad file again
-    assert.equal((await health(s)).failed, 1);
 
-    // a file replaced on disk, no signal: picked up by the watcher
+    // watching turned on by a SIGHUP; the policy as it runs again: it is not switched
+    const watched = { ...config, watch: true };
+    writeFileSync(policy, policyText("high"));
+    replaceFile(join(dir, "serve.yaml"), stringify(watched));
+    s.child.kill("SIGHUP");
+    await until(async () => (await health(s)).ok === 2, 10_000, "watching on");
+    assert.match(s.stderr(), /^reload \(sighup\): applied watch$/m);
+    assert.equal((await health(s)).lastError, null);
+
+    // a bad file replaced on disk, no signal: seen, refused, and not read again until it changes
+    replaceFile(policy, bad);
+    await until(async () => (await health(s)).failed === 2, 10_000, "the bad file refused");
+    assert.match(s.stderr(), /^reload \(file\) failed, keeping the running /m);
+    // a good one replaced on disk, no signal: applied
     replaceFile(policy, policyText("low"));
-    await until(async () => (await health(s)).ok === 2, 10_000, "the reload on a file change");
+    await until(async () => (await health(s)).ok === 3, 10_000, "the reload on a file change");
     assert.match(s.stderr(), /^reload \(file\): applied policy$/m);
-    const good = await health(s);
-    assert.equal(good.lastError, null);
+    assert.equal((await health(s)).failed, 2);
     assert.equal(await alertOn(s, startProgram(9004, "app24", 15), "app24"), "low");
 
     // the configuration: a new output applied live; a changed delay needs a restart
@@ -154,12 +166,12 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
     replaceFile(
       join(dir, "serve.yaml"),
       stringify({
-        ...config,
+        ...watched,
         processing: { ...config.processing, delay: "2s" },
         outputs: [{ type: "ndjson", path: "alerts.ndjson" }],
       }),
     );
-    await until(async () => (await health(s)).ok === 3, 10_000, "the configuration reload");
+    await until(async () => (await health(s)).ok === 4, 10_000, "the configuration reload");
     assert.match(
       s.stderr(),
       /^reload \(file\): applied outputs; needs a restart: processing\.delay$/m,
@@ -182,13 +194,13 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
     replaceFile(
       join(dir, "serve.yaml"),
       stringify({
-        ...config,
+        ...watched,
         processing: { ...config.processing, delay: "2s" },
         outputs: [{ type: "ndjson", path: "alerts.ndjson" }],
         allow: ["10.0.0.0/8"],
       }),
     );
-    await until(async () => (await health(s)).ok === 4, 10_000, "the allowlist reload");
+    await until(async () => (await health(s)).ok === 5, 10_000, "the allowlist reload");
     assert.match(
       s.stderr(),
       /^reload \(file\): applied allow; needs a restart: processing\.delay$/m,
@@ -237,6 +249,7 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
       dir,
       {
         store: p("tls.db"),
+        watch: false,
         listeners: [{ name: "tls", protocol: "tls", port: 0, cert: "tls.pem", key: "tls.key" }],
         http: { port: 0 },
       },
@@ -256,7 +269,7 @@ describe("guestops serve reload", { timeout: 120_000 }, () => {
     writeFileSync(p("tls.key"), readFileSync(p("new.key")));
     s.child.kill("SIGHUP");
     await until(async () => (await health(s)).ok >= 1, 10_000, "the renewal");
-    assert.match(s.stderr(), /^reload \((sighup|file)\): applied tls$/m);
+    assert.match(s.stderr(), /^reload \(sighup\): applied tls$/m);
     await send("new-ca.pem");
     await assert.rejects(send("old-ca.pem"));
     assert.equal(await s.stop(), 0);
