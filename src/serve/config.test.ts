@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { isGuestOpsError } from "../shared/errors.js";
-import { tokenRequired, validateServeConfig } from "./config.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadServeConfig, tokenRequired, validateServeConfig } from "./config.js";
 
 const fails = (doc: unknown, pattern: RegExp): void =>
   assert.throws(
@@ -71,5 +74,27 @@ describe("serve configuration", () => {
       "/",
     );
     assert.equal(tokenRequired(c), true);
+  });
+
+  it("gives the file's line of every problem", () => {
+    const dir = mkdtempSync(join(tmpdir(), "guestops-serve-config-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "serve.yaml");
+    const load = (text: string, pattern: RegExp): void => {
+      writeFileSync(file, text);
+      assert.throws(
+        () => loadServeConfig(file),
+        (e: unknown) => isGuestOpsError(e) && pattern.test(e.message),
+      );
+    };
+    load(
+      "listeners:\n  - protocol: tcp\n    port: 70000\nprocessing:\n  delay: soon\n",
+      /serve\.yaml:3: listeners\[0\]\.port: expected a port[^]*serve\.yaml:5: processing\.delay/,
+    );
+    load(
+      "listeners:\n  - { protocol: tcp, port: 1 }\n  - { protocol: tcp, port: 1 }\n",
+      /serve\.yaml:3: listeners\[1\]: tcp:127\.0\.0\.1:1 is used twice/,
+    );
+    load("listeners:\n  - protocol: tcp\n   port: 1\n", /serve\.yaml:3: YAML: /);
   });
 });

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
-import { parse } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { z } from "zod";
 import { parseDuration } from "../shared/duration.js";
 import { GuestOpsError, isSystemError } from "../shared/errors.js";
@@ -85,6 +85,8 @@ export const ServeConfigSchema = z.strictObject({
   store: z.string().optional(),
   /** The site policy (docs/policy.md). Default: the built-in defaults. */
   policy: z.string().optional(),
+  /** Reload when the configuration, the policy or a TLS file changes on disk (SIGHUP always does). */
+  watch: z.boolean().default(true),
   listeners: z.array(ListenerSchema).min(1, "expected at least one listener"),
   /** Peers allowed to send (addresses or CIDRs). Default: loopback only. */
   allow: z.array(cidr).default(["127.0.0.0/8", "::1/128"]),
@@ -159,50 +161,79 @@ export type OutputConfig = ServeConfig["outputs"][number];
 
 const isLoopback = (a: string): boolean => a === "::1" || a.startsWith("127.");
 
-/** Validates a parsed document; `base` resolves relative paths; `name` prefixes messages. */
-export function validateServeConfig(doc: unknown, base: string, name = "config"): ServeConfig {
+/** The line of the field at a path in the file (a YAML document read with a line counter). */
+export type LineOf = (path: readonly PropertyKey[]) => number | undefined;
+
+/**
+ * Validates a parsed document; `base` resolves relative paths; `name` prefixes messages, with the
+ * line of the field when `lineOf` knows it (`serve.yaml:12: listeners[1].port: …`).
+ */
+export function validateServeConfig(
+  doc: unknown,
+  base: string,
+  name = "config",
+  lineOf: LineOf = () => undefined,
+): ServeConfig {
+  const where = (path: readonly PropertyKey[]): string => {
+    const line = lineOf(path);
+    return line === undefined ? name : `${name}:${line}`;
+  };
   const parsed = ServeConfigSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 10).map((i) => {
       const path = i.path
         .map((p, n) => (typeof p === "number" ? `[${p}]` : `${n ? "." : ""}${String(p)}`))
         .join("");
-      return `${name}: ${path || "(top)"}: ${i.message}`;
+      return `${where(i.path)}: ${path || "(top)"}: ${i.message}`;
     });
     throw new GuestOpsError("ERR_USAGE", `invalid serve configuration\n${lines.join("\n")}`, {
       hint: "See docs/serve.md for the configuration fields.",
     });
   }
   const config = parsed.data;
-  const problems: string[] = [];
+  const problems: { at: readonly PropertyKey[]; text: string }[] = [];
   for (const [i, l] of config.listeners.entries()) {
     if (l.protocol === "tls" && (l.cert === undefined || l.key === undefined)) {
-      problems.push(`listeners[${i}]: a tls listener needs cert and key`);
+      problems.push({
+        at: ["listeners", i],
+        text: `listeners[${i}]: a tls listener needs cert and key`,
+      });
     }
     if (l.protocol !== "tls" && (l.cert ?? l.key ?? l.ca) !== undefined) {
-      problems.push(`listeners[${i}]: cert, key and ca are for tls listeners`);
+      problems.push({
+        at: ["listeners", i],
+        text: `listeners[${i}]: cert, key and ca are for tls listeners`,
+      });
     }
     if (l.requireClientCert && l.ca === undefined) {
-      problems.push(`listeners[${i}]: requireClientCert needs ca`);
+      problems.push({ at: ["listeners", i], text: `listeners[${i}]: requireClientCert needs ca` });
     }
   }
   const ports = new Set<string>();
   for (const [i, l] of config.listeners.entries()) {
     if (l.port === 0) continue;
     const key = `${l.protocol === "udp" ? "udp" : "tcp"}:${l.address}:${l.port}`;
-    if (ports.has(key)) problems.push(`listeners[${i}]: ${key} is used twice`);
+    if (ports.has(key)) {
+      problems.push({
+        at: ["listeners", i, "port"],
+        text: `listeners[${i}]: ${key} is used twice`,
+      });
+    }
     ports.add(key);
   }
   if (config.spool.lowWaterFrames >= config.spool.highWaterFrames) {
-    problems.push("spool: lowWaterFrames must be below highWaterFrames");
+    problems.push({
+      at: ["spool", "lowWaterFrames"],
+      text: "spool: lowWaterFrames must be below highWaterFrames",
+    });
   }
   if ((config.http.cert === undefined) !== (config.http.key === undefined)) {
-    problems.push("http: cert and key go together");
+    problems.push({ at: ["http"], text: "http: cert and key go together" });
   }
   if (problems.length > 0) {
     throw new GuestOpsError(
       "ERR_USAGE",
-      `invalid serve configuration\n${problems.map((p) => `${name}: ${p}`).join("\n")}`,
+      `invalid serve configuration\n${problems.map((p) => `${where(p.at)}: ${p.text}`).join("\n")}`,
       { hint: "See docs/serve.md for the configuration fields." },
     );
   }
@@ -243,16 +274,40 @@ export function loadServeConfig(file: string): ServeConfig {
       { cause },
     );
   }
+  const lines = new LineCounter();
+  const parsed = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const error = parsed.errors[0];
   let doc: unknown;
   try {
-    doc = parse(text, { maxAliasCount: 100 });
+    if (error) throw error;
+    doc = parsed.toJS({ maxAliasCount: 100 });
   } catch (cause) {
-    throw new GuestOpsError("ERR_USAGE", `the serve configuration ${file} is not valid YAML`, {
-      cause,
-      hint: cause instanceof Error ? cause.message.split("\n")[0] : undefined,
-    } as { cause: unknown; hint?: string });
+    const at = error ? `:${lines.linePos(error.pos[0]).line}` : "";
+    const why = cause instanceof Error ? (cause.message.split("\n")[0] ?? "") : String(cause);
+    throw new GuestOpsError(
+      "ERR_USAGE",
+      `the serve configuration ${file} is not valid YAML\n${file}${at}: YAML: ${why}`,
+      { cause },
+    );
   }
-  return validateServeConfig(doc, dirname(resolve(file)), file);
+  const lineOf: LineOf = (path) => {
+    let node: unknown = parsed.contents;
+    let offset = (node as Node | null)?.range?.[0];
+    for (const seg of path) {
+      const next: unknown = isMap(node)
+        ? node.items.find((p) => String((p.key as { value?: unknown } | null)?.value) === seg)
+            ?.value
+        : isSeq(node) && typeof seg === "number"
+          ? node.items[seg]
+          : undefined;
+      const at = (next as Node | null | undefined)?.range?.[0];
+      if (at === undefined) break;
+      node = next;
+      offset = at;
+    }
+    return offset === undefined ? undefined : lines.linePos(offset).line;
+  };
+  return validateServeConfig(doc, dirname(resolve(file)), file, lineOf);
 }
 
 /** Whether the HTTP side must demand a token: beyond loopback always. */

@@ -37,6 +37,18 @@ export class Counters {
     watermarkMs: 0,
   };
   readonly outputs = new Map<string, { delivered: number; failed: number; deadLetters: number }>();
+  /** Policy and configuration reloads (SIGHUP or a file change; docs/serve.md). */
+  readonly reload: {
+    ok: number;
+    failed: number;
+    /** When the last reload succeeded / failed (epoch ms; 0: never). */
+    lastOkMs: number;
+    lastFailedMs: number;
+    /** Why the last reload failed, while the running policy and configuration are kept. */
+    lastError: string | null;
+    /** Configuration fields changed on disk that only a restart applies. */
+    restartNeeded: string[];
+  } = { ok: 0, failed: 0, lastOkMs: 0, lastFailedMs: 0, lastError: null, restartNeeded: [] };
 
   receive(listener: string): void {
     this.received.set(listener, (this.received.get(listener) ?? 0) + 1);
@@ -66,6 +78,13 @@ export class Counters {
       backpressure: this.backpressure,
       processing: this.processing,
       outputs: Object.fromEntries(this.outputs),
+      reload: {
+        ...this.reload,
+        lastOk: this.reload.lastOkMs ? new Date(this.reload.lastOkMs).toISOString() : null,
+        lastFailed: this.reload.lastFailedMs
+          ? new Date(this.reload.lastFailedMs).toISOString()
+          : null,
+      },
     };
   }
 }

@@ -54,7 +54,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <table id="coverage"><thead><tr><th>Host</th><th>Records</th><th>Last record</th><th>State</th></tr></thead><tbody></tbody></table>
 <ul id="coverage-findings"></ul>
 </section>
-<section><h2>Receiver</h2><pre id="health"></pre></section>
+<section><h2>Receiver</h2><p id="reload"></p><pre id="health"></pre></section>
 </main>
 <script src="/dashboard.js" type="module"></script>
 </body>
@@ -319,7 +319,17 @@ async function loadCoverage() {
     ul.appendChild(li);
   }
   const hres = await api("/api/health");
-  if (hres.ok) $("#health").textContent = JSON.stringify(await hres.json(), null, 2);
+  if (!hres.ok) return;
+  const health = await hres.json();
+  $("#health").textContent = JSON.stringify(health, null, 2);
+  const r = health.counters && health.counters.reload;
+  if (r) {
+    const restart = r.restartNeeded.length ? "; needs a restart: " + r.restartNeeded.join(", ") : "";
+    $("#reload").className = r.lastError ? "silent" : "";
+    $("#reload").textContent = r.lastError
+      ? "Last reload failed (" + r.lastFailed + "), the running files are kept: " + r.lastError + restart
+      : "Reloads: " + r.ok + (r.lastOk ? ", last " + r.lastOk : "") + restart;
+  }
 }
 
 /** Event ids as received, in order (a gap or a repeat shows here): data-events on the body. */

@@ -497,6 +497,29 @@ export function metrics(deps: Pick<HttpDeps, "counters" | "spoolLag">): string {
     "Events given up on per output.",
     [...c.outputs].map(([n, o]) => [`{output="${label(n)}"}`, o.deadLetters]),
   );
+  const r = c.reload;
+  family("guestops_reloads_total", "counter", "Configuration and policy reloads, by result.", [
+    ['{result="ok"}', r.ok],
+    ['{result="failed"}', r.failed],
+  ]);
+  family(
+    "guestops_reload_last_success_timestamp_seconds",
+    "gauge",
+    "When the last reload succeeded (0: never).",
+    [["", r.lastOkMs / 1000]],
+  );
+  family(
+    "guestops_reload_last_failed",
+    "gauge",
+    "1 while the last reload failed (the running files are kept).",
+    [["", r.lastError === null ? 0 : 1]],
+  );
+  family(
+    "guestops_reload_restart_needed",
+    "gauge",
+    "Configuration fields changed on disk that only a restart applies.",
+    [["", r.restartNeeded.length]],
+  );
   return `${out.join("\n")}\n`;
 }
 

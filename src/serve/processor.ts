@@ -109,7 +109,7 @@ class Feed implements AsyncIterable<Buffer> {
 
 export class LiveProcessor {
   readonly #db: Database;
-  readonly #options: ProcessorOptions;
+  #options: ProcessorOptions;
   readonly #counters: Counters;
   readonly #now: () => number;
   readonly #feed = new Feed();
@@ -118,8 +118,10 @@ export class LiveProcessor {
   readonly #release: Release;
   readonly #coverage: CoverageSpan[] = [];
   readonly #vpxd = new VpxdCoverage(this.#coverage);
-  readonly #detector;
-  readonly #deps: DetectDeps;
+  #detector;
+  #deps: DetectDeps;
+  /** A policy to take at the next step boundary (`setPolicy`). */
+  #nextPolicy: Policy | undefined;
   /** Frames read from the spool: the last one's id. */
   #cursor: number;
   /** Effects are stored from frames after this id on (a restart's catch-up ends there). */
@@ -227,6 +229,7 @@ export class LiveProcessor {
     if (this.#busy) return 0;
     this.#busy = true;
     try {
+      this.takePolicy();
       // exceptions made or revoked in the store apply from this step on
       const version = exceptionsVersion(this.#db);
       if (version !== this.#exceptionsVersion) {
@@ -257,6 +260,33 @@ export class LiveProcessor {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Judges operations released from the next step on by `policy` (a reload, docs/serve.md). The
+   * policy is taken at a step boundary, never inside one, so what a step releases is judged by one
+   * policy only.
+   */
+  setPolicy(policy: Policy): void {
+    this.#nextPolicy = policy;
+  }
+
+  /**
+   * Takes a policy given by `setPolicy`: the alerts open under the old one are closed as they
+   * stand (stored with this step), rule windows start afresh, and a new detector judges what is
+   * released from now on.
+   */
+  private takePolicy(): void {
+    const policy = this.#nextPolicy;
+    if (policy === undefined) return;
+    this.#nextPolicy = undefined;
+    const ended = this.#detector.end();
+    this.take({ updated: [], closed: ended.alerts, excepted: ended.excepted ?? [] });
+    this.#options = { ...this.#options, policy };
+    this.#deps = { ...this.#deps, policy };
+    this.#detector = createDetector(this.#deps);
+    // the new detector has none of the store's exceptions yet: the check below hands them over
+    this.#exceptionsVersion = "";
   }
 
   /** Releases operations before the watermark and flushes the detector, when a step is due. */

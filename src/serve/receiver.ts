@@ -47,7 +47,9 @@ export class Receiver {
   readonly #servers: (net.Server | dgram.Socket)[] = [];
   readonly #sockets = new Set<net.Socket>();
   readonly #perPeer = new Map<string, number>();
-  readonly #allowed: (address: string) => boolean;
+  #allowed: (address: string) => boolean;
+  /** TLS servers by listener index (certificates are renewed in place on a reload). */
+  readonly #tls = new Map<number, tls.Server>();
   #paused = false;
 
   constructor(
@@ -63,9 +65,48 @@ export class Receiver {
   async start(): Promise<void> {
     for (const [i, l] of this.config.listeners.entries()) {
       const name = l.name ?? `${l.protocol}-${i}`;
-      const port = l.protocol === "udp" ? await this.udp(l, name) : await this.stream(l, name);
+      const port = l.protocol === "udp" ? await this.udp(l, name) : await this.stream(l, name, i);
       this.bound.push({ name, protocol: l.protocol, address: l.address, port });
     }
+  }
+
+  /** A new allowlist for connections and datagrams from now on (open connections stay). */
+  setAllow(cidrs: readonly string[]): void {
+    this.#allowed = allowList(cidrs);
+  }
+
+  /**
+   * Reads every TLS listener's certificate, key and CA files again into secure contexts, without
+   * applying them (a reload validates first); `apply()` gives them to the servers, for the
+   * handshakes that follow. Throws GuestOpsError when a file is unreadable or a pair does not match.
+   */
+  tlsRenewal(listeners: readonly ListenerConfig[]): { count: number; apply: () => void } {
+    const contexts: [tls.Server, tls.SecureContextOptions][] = [];
+    for (const [i, server] of this.#tls) {
+      const l = listeners[i];
+      if (l === undefined) continue;
+      const options = {
+        cert: readPem(l.cert),
+        key: readPem(l.key),
+        ...(l.ca !== undefined ? { ca: readPem(l.ca) } : {}),
+      };
+      try {
+        tls.createSecureContext(options);
+      } catch (cause) {
+        throw new GuestOpsError(
+          "ERR_USAGE",
+          `listeners[${i}]: cannot use ${l.cert ?? ""} with ${l.key ?? ""}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { cause },
+        );
+      }
+      contexts.push([server, options]);
+    }
+    return {
+      count: contexts.length,
+      apply: () => {
+        for (const [server, options] of contexts) server.setSecureContext(options);
+      },
+    };
   }
 
   /** Stops reading (true) or reads again (false) every TCP and TLS socket. */
@@ -125,7 +166,7 @@ export class Receiver {
     });
   }
 
-  private stream(l: ListenerConfig, name: string): Promise<number> {
+  private stream(l: ListenerConfig, name: string, index: number): Promise<number> {
     const { limits } = this.config;
     const server =
       l.protocol === "tls"
@@ -147,6 +188,7 @@ export class Receiver {
     server.on("connection", (socket: net.Socket) => this.admit(socket));
     const serve = (socket: net.Socket): void => this.read(socket, name);
     if (server instanceof tls.Server) {
+      this.#tls.set(index, server);
       server.on("secureConnection", serve);
       server.on("tlsClientError", (_error, socket) => {
         this.counters.drop("tls-handshake");

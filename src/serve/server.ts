@@ -5,17 +5,20 @@
  * closes the store.
  */
 import type { ServerType } from "@hono/node-server";
+import { readFileSync } from "node:fs";
+import type { Server as HttpsServer } from "node:https";
+import { createSecureContext } from "node:tls";
 import { loadBaseline } from "../store/baseline.js";
 import { beginRun, finishRun } from "../store/baseline.js";
 import { openStore, type Store } from "../store/open.js";
-import { defaultPolicy, loadPolicy } from "../policy/load.js";
 import { VERSION } from "../version.js";
-import type { ServeConfig } from "./config.js";
+import { loadServeConfig, type OutputConfig, type ServeConfig } from "./config.js";
 import { Counters } from "./counters.js";
 import { createApp, startHttp } from "./http.js";
 import { Outputs } from "./outputs.js";
 import { LiveProcessor } from "./processor.js";
 import { Receiver, type BoundListener } from "./receiver.js";
+import { loadPolicyFiles, Reloader, type ReloadResult, type ReloadTrigger } from "./reload.js";
 import { Spool } from "./spool.js";
 
 export interface RunningServe {
@@ -24,6 +27,8 @@ export interface RunningServe {
   readonly httpPort: number | undefined;
   readonly store: Store;
   readonly counters: Counters;
+  /** Reloads the configuration and the policy (SIGHUP; file changes reload by themselves). */
+  readonly reload: (trigger: ReloadTrigger) => Promise<ReloadResult>;
   readonly close: () => Promise<void>;
 }
 
@@ -31,13 +36,20 @@ export interface ServeOptions {
   readonly dbPath: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd?: string;
+  /** The configuration file `config` was read from: reloads read it again. */
+  readonly configFile?: string;
+  /** The store was given on the command line: the file's `store` is not used. */
+  readonly ignoreStore?: boolean;
+  /** Where reload lines go (the CLI: stderr). */
+  readonly log?: (line: string) => void;
 }
 
 export async function startServe(
   config: ServeConfig,
   options: ServeOptions,
 ): Promise<RunningServe> {
-  const policy = config.policy !== undefined ? loadPolicy(config.policy) : defaultPolicy();
+  const loaded = loadPolicyFiles(config.policy);
+  const { policy } = loaded;
   const store = openStore(config.store ?? options.dbPath, {
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
@@ -98,7 +110,17 @@ export async function startServe(
     },
   });
   const receiver = new Receiver(config, spool, counters, backpressure);
-  const outputs = new Outputs(db, config.outputs, counters, options.env);
+  let outputs = new Outputs(db, config.outputs, counters, options.env);
+  const setOutputs = async (next: readonly OutputConfig[]): Promise<void> => {
+    await outputs.stop();
+    const names = new Set(next.map((o, i) => o.name ?? `${o.type}-${i}`));
+    for (const name of [...counters.outputs.keys()]) {
+      if (!names.has(name)) counters.outputs.delete(name);
+    }
+    // each output resumes behind its own cursor (a new one starts at the log's beginning)
+    outputs = new Outputs(db, next, counters, options.env);
+    outputs.start();
+  };
 
   const lastEvent = db.prepare(`SELECT coalesce(max(id), 0) AS id FROM serve_events`);
   const eventId = (): number => (lastEvent.get() as { id: number }).id;
@@ -165,9 +187,39 @@ export async function startServe(
     throw error;
   }
 
+  const reloader = new Reloader(config, loaded, {
+    configFile: options.configFile,
+    loadConfig: loadServeConfig,
+    ignoreStore: options.ignoreStore ?? false,
+    counters,
+    log: options.log ?? ((line) => process.emitWarning(line)),
+    setPolicy: (next) => processor.setPolicy(next),
+    setAllow: (cidrs) => receiver.setAllow(cidrs),
+    setOutputs,
+    tlsRenewal: (running) => {
+      const listeners = receiver.tlsRenewal(running.listeners);
+      const { cert, key } = running.http;
+      const server = http?.server as HttpsServer | undefined;
+      if (cert === undefined || key === undefined || server?.setSecureContext === undefined) {
+        return listeners;
+      }
+      const pair = { cert: readFileSync(cert), key: readFileSync(key) };
+      createSecureContext(pair); // throws for a pair that does not match
+      return {
+        count: listeners.count + 1,
+        apply: () => {
+          listeners.apply();
+          server.setSecureContext(pair);
+        },
+      };
+    },
+  });
+  reloader.watch();
+
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closed ??= (async () => {
+      await reloader.close();
       await receiver.close();
       spool.stop();
       running = false;
@@ -193,6 +245,7 @@ export async function startServe(
     httpPort: http?.port,
     store,
     counters,
+    reload: (trigger) => reloader.reload(trigger),
     close,
   };
 }

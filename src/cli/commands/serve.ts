@@ -1,7 +1,8 @@
 /**
  * `guestops serve --config FILE [--db FILE]`: receives syslog (UDP, TCP, TLS), spools every frame
  * durably, detects live and serves the dashboard and API (docs/serve.md). Prints one line per
- * bound listener and the dashboard's address, then runs until SIGINT or SIGTERM (exit 0). Exit 2
+ * bound listener and the dashboard's address, then runs until SIGINT or SIGTERM (exit 0); SIGHUP,
+ * or a change of the configuration or policy file, reloads them (docs/serve.md). Exit 2
  * for an invalid configuration, a port that cannot be bound or a store that cannot be opened.
  *
  * `guestops serve --add-token NAME --role viewer|analyst` prints a new API token (stored hashed);
@@ -83,14 +84,27 @@ export async function serveCli(options: ServeCliOptions, io: Io): Promise<ExitCo
     });
   }
   const { startServe } = await import("../../serve/server.js");
+  // SIGHUP reloads the configuration and the policy (a bad file keeps what runs); one that comes
+  // while serve starts is served once it has started, rather than ending the process
+  const sighup: { reload?: () => void; early: boolean } = { early: false };
+  const hup = (): void => (sighup.reload ? sighup.reload() : void (sighup.early = true));
+  process.on("SIGHUP", hup);
   const running = await startServe(
     options.db !== undefined ? { ...config, store: undefined } : config,
     {
       dbPath,
       env: io.env,
       cwd: io.cwd,
+      configFile: resolve(io.cwd, options.config ?? ""),
+      ignoreStore: options.db !== undefined,
+      log: (line) => io.stderr(line),
     },
-  );
+  ).catch((error: unknown) => {
+    process.off("SIGHUP", hup);
+    throw error;
+  });
+  sighup.reload = () => void running.reload("sighup");
+  if (sighup.early) sighup.reload();
   io.stdout(`store: ${escapeTerminal(running.store.file)}`);
   for (const l of running.listeners) {
     io.stdout(`listening: ${l.name} ${l.protocol} ${l.address} ${l.port}`);
@@ -107,6 +121,7 @@ export async function serveCli(options: ServeCliOptions, io: Io): Promise<ExitCo
     const stop = (): void => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      process.off("SIGHUP", hup);
       resolveStop();
     };
     process.on("SIGINT", stop);
