@@ -187,6 +187,37 @@ describe("serve: exceptions from the API", () => {
     r.store.close();
   });
 
+  it("an exception made while serving still applies after a policy reload", async () => {
+    const r = rig(false);
+    await r.feed(EARLY, 3_600_000);
+    const [first] = aria(r.alerts());
+    assert.ok(first, "the first alert is raised");
+    const { csrf } = (await (await r.app.request("/api/session")).json()) as { csrf: string };
+    const made = await r.app.request("/api/exceptions", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify({
+        alert: first.id,
+        owner: "dana",
+        ticket: "CHG-78",
+        expires: "2027-01-01",
+      }),
+    });
+    assert.equal(made.status, 201, await made.clone().text());
+    // a step takes the exception; then a reload: a new detector from the next step on
+    await r.feed([], 0);
+    r.processor.setPolicy(loadPolicy(join(ROOT, "examples/policy.yaml")));
+    await r.feed(AGAIN, 7_200_000);
+    assert.equal(
+      aria(r.alerts()).length,
+      1,
+      "the repeat is not raised under the new policy either",
+    );
+    assert.equal(r.counters.processing.excepted, 1);
+    await r.processor.close();
+    r.store.close();
+  });
+
   it("needs the analyst role and the CSRF token, and refuses bad requests", async () => {
     const r = rig(true);
     await r.feed(EARLY, 3_600_000);
