@@ -69,7 +69,20 @@ export interface CorrelatorOptions {
    * whose account a later operation of the same session no longer improves).
    */
   readonly chainWaitMs?: number;
+  /**
+   * How long `flushBefore` may hold a fragment back, past its own release, while a crowded join
+   * group it belongs to is not complete (`holdIncompleteCrowds`). Default `CROWD_HOLD_MS`; live
+   * detection gives its chain wait (a group that keeps growing must not delay an alert for hours).
+   */
+  readonly crowdHoldMs?: number;
 }
+
+/**
+ * The default longest hold of an incomplete crowded group: long enough for the groups a busy
+ * estate chains (calls seconds apart, each with candidates of its neighbours), bounded so that a
+ * group that never ends (a poller every few seconds, all day) is cut instead of held.
+ */
+export const CROWD_HOLD_MS = 6 * 3_600_000;
 
 export interface CorrelationResult {
   /** Operations in time order (those without a time last); burst records have `hidden`. */
@@ -159,6 +172,34 @@ function copyKey(item: Item): string {
   return `${o.kind}\u0000${at}\u0000${o.prov.rawEncoding ?? ""}\u0000${o.prov.raw}`;
 }
 
+/**
+ * Keeps back every member of a crowded join group (`Frag.crowds`) one of whose members is not
+ * ready, until none is: a group released in part would be joined again without its released
+ * members, and its pairing (which call took which record, and how many fitted) would change.
+ * Fragments whose records all lie before `floor` go whatever their group: calls close enough to
+ * chain into one group for hours (a busy poller) must not hold the release back without bound.
+ */
+function holdIncompleteCrowds(frags: readonly Frag[], ready: Set<Frag>, floor: Ms): void {
+  const members = new Map<object, Frag[]>();
+  for (const f of frags) {
+    for (const c of f.crowds ?? []) {
+      const list = members.get(c);
+      if (list) list.push(f);
+      else members.set(c, [f]);
+    }
+  }
+  let changed = members.size > 0;
+  while (changed) {
+    changed = false;
+    for (const list of members.values()) {
+      if (list.every((f) => ready.has(f)) || !list.some((f) => ready.has(f))) continue;
+      for (const f of list) {
+        if ((latestOf(f) ?? Number.POSITIVE_INFINITY) >= floor && ready.delete(f)) changed = true;
+      }
+    }
+  }
+}
+
 interface BuiltOperation {
   readonly frag: Frag;
   readonly op: Operation;
@@ -243,8 +284,9 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       const ctx = passContext(windows, sessions);
       // only fragments whose records all lie before the cut can be released now: the others are
       // joined again at a later release, and built then
+      const frags = runPasses([...items], ctx);
       const built = build(
-        runPasses([...items], ctx).filter((f) => {
+        frags.filter((f) => {
           const t = latestOf(f);
           return t !== undefined && t < cutoff;
         }),
@@ -252,11 +294,14 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       // An operation whose session may still show an exact operation within the session-chain
       // window (one not read yet, or one whose joins may still change) waits that long.
       const chainSettled = cutoff - (options.chainWaitMs ?? windows.sessionChain + longest);
-      const done = built.filter(({ frag, op }) => {
+      const ready = new Set<Frag>();
+      for (const { frag, op } of built) {
         const t = latestOf(frag);
-        if (t === undefined || t >= cutoff) return false;
-        return t < chainSettled || !chainable(frag, op);
-      });
+        if (t !== undefined && t < cutoff && (t < chainSettled || !chainable(frag, op)))
+          ready.add(frag);
+      }
+      holdIncompleteCrowds(frags, ready, cutoff - (options.crowdHoldMs ?? CROWD_HOLD_MS));
+      const done = built.filter(({ frag }) => ready.has(frag));
       recordSessions(done, sessions, released);
       pruneBooks(released, chainSettled - windows.sessionChain - longest);
       const doneItems = new Set<Item>(done.flatMap((b) => b.frag.items));
@@ -281,7 +326,10 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
           duplicates: done.reduce((n, b) => n + b.frag.copies, 0),
         },
       };
-      sessions.pruneBefore(cutoff - windows.sessionHorizon);
+      // sessions stay for the records still held, however long a crowd or a chain holds them
+      let held = cutoff;
+      for (const i of items) if (i.t !== undefined && i.t < held) held = i.t;
+      sessions.pruneBefore(held - windows.sessionHorizon);
       return result;
     },
     pendingSince() {

@@ -140,6 +140,12 @@ export interface Frag {
   copies: number;
   /** Of those, the copies not kept in `items` (identical lines, or beyond the few kept). */
   unlisted: number;
+  /**
+   * The crowded window-join groups this fragment was part of (one token per group, shared by its
+   * calls and records): a live release hands a group on whole or not at all, since a member
+   * released early would be missing from the group when the rest is joined again.
+   */
+  crowds?: object[];
 }
 
 const START_SLOTS: ReadonlySet<Slot> = new Set([
@@ -294,6 +300,7 @@ export function merge(a: Frag, b: Frag): Frag {
   for (const n of b.notes) if (a.notes.length < MAX_NOTES) a.notes.push(n);
   a.copies += b.copies;
   a.unlisted += b.unlisted;
+  if (b.crowds) a.crowds = a.crowds ? [...a.crowds, ...b.crowds] : b.crowds;
   return a;
 }
 

@@ -153,6 +153,8 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
       pairs.push({ l: only, r: onlyR, alternatives: undefined, balanced: true });
       continue;
     }
+    const crowd = {};
+    for (const f of [...ls, ...rs]) (f.crowds ??= []).push(crowd);
     // earliest deadline first: the optimal greedy for matching intervals to points
     const sorted = [...ls].sort(
       (a, b) => (ranges.get(a)?.[1] ?? 0) - (ranges.get(b)?.[1] ?? 0) || fragOrder(a, b),

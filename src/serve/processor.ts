@@ -162,7 +162,10 @@ export class LiveProcessor {
       ...(options.baseline ? { baseline: options.baseline } : {}),
     };
     this.#detector = createDetector(this.#deps);
-    this.#correlator = createCorrelator({ chainWaitMs: options.chainWaitMs });
+    this.#correlator = createCorrelator({
+      chainWaitMs: options.chainWaitMs,
+      crowdHoldMs: options.chainWaitMs,
+    });
     // The correlator keeps an operation until every record of it is older than the time given
     // less its longest join window (an hour: a long upload); live, an operation is released once
     // its records are `delayMs` old instead, so the time given is moved on by the difference.

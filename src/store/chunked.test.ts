@@ -10,7 +10,7 @@ import { writeEstate } from "../../test/helpers/estate.js";
 import { openStore } from "./open.js";
 import { ingestIntoStore } from "./ingest.js";
 import { dumpStore } from "./dump.js";
-import { CHUNK_MS, observationMarginMs } from "./operations.js";
+import { type AttributionPath, CHUNK_MS, observationMarginMs } from "./operations.js";
 import { DEFAULT_WINDOWS } from "../attribute/correlate.js";
 
 const root = process.cwd();
@@ -71,16 +71,21 @@ function snapshot(db: Database): unknown {
   };
 }
 
-/** Ingests the batches in order with chunks of `chunkMs`; the store's snapshot and the attribution reports. */
+/**
+ * Ingests the batches in order with chunks of `chunkMs` (`attribution: "chunks"`: every span in
+ * chunks, even one no operation is stored in; `auto`, that span streamed); the store's snapshot
+ * and the attribution reports.
+ */
 async function ingestAll(
   batches: readonly (readonly string[])[],
   chunkMs: number,
   chunkRecords: number = Number.POSITIVE_INFINITY,
+  attribution: AttributionPath = "chunks",
 ): Promise<{ state: unknown; reports: unknown[] }> {
   const store = openStore(join(dir, `c${++n}.db`));
   const reports: unknown[] = [];
   for (const paths of batches) {
-    const report = await ingestIntoStore(store.db, { paths, chunkMs, chunkRecords });
+    const report = await ingestIntoStore(store.db, { paths, chunkMs, chunkRecords, attribution });
     const { recordsLoaded: _loaded, ...counts } = report.attribution;
     void _loaded;
     reports.push(counts);
@@ -125,11 +130,18 @@ describe("chunked re-attribution", () => {
     assert.deepEqual(await ingestAll([paths], CHUNK_MS), whole);
     // a busy stretch cut by its record count (3,000 a chunk: tens of chunks a day)
     assert.deepEqual(await ingestAll([paths], CHUNK_MS, 3_000), whole);
+    // streamed through one correlator released by stream time (a span nothing is stored in)
+    assert.deepEqual(await ingestAll([paths], CHUNK_MS, 3_000, "auto"), whole);
     // a second run over the whole span (a copy with more lines) settles the same way
     const half = paths.slice(0, 2);
     const rest = paths.slice(2);
     const split = await ingestAll([half, rest], Number.POSITIVE_INFINITY);
     assert.deepEqual(await ingestAll([half, rest], 2 * HOUR), split);
+    // the first run streamed, the second (operations stored over its span) in chunks
+    assert.deepEqual(
+      await ingestAll([half, rest], 2 * HOUR, Number.POSITIVE_INFINITY, "auto"),
+      split,
+    );
   });
 
   it("estate days with vCenter events: chunks cut in quiet gaps give the store of one pass, and the correlator's operations on everything", async () => {
@@ -140,6 +152,7 @@ describe("chunked re-attribution", () => {
       const whole = await ingestAll(batches, Number.POSITIVE_INFINITY);
       assert.deepEqual(await ingestAll(batches, 12 * HOUR), whole);
       assert.deepEqual(await ingestAll(batches, CHUNK_MS), whole);
+      assert.deepEqual(await ingestAll(batches, CHUNK_MS, Number.POSITIVE_INFINITY, "auto"), whole);
       const dump = (whole.state as { dump: { operations: number } }).dump;
       assert.ok(dump.operations >= operations * 0.9, `${dump.operations} of ${operations}`);
     }
@@ -166,6 +179,10 @@ describe("chunked re-attribution", () => {
       const whole = await ingestAll(batches, Number.POSITIVE_INFINITY);
       assert.deepEqual(await ingestAll(batches, 2 * HOUR), whole);
       assert.deepEqual(await ingestAll(batches, 15 * 60_000), whole);
+      assert.deepEqual(
+        await ingestAll(batches, 15 * 60_000, Number.POSITIVE_INFINITY, "auto"),
+        whole,
+      );
     }
   });
 });

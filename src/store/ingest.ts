@@ -16,7 +16,7 @@ import { totalsOf, type InputSummary, type ReadSummary } from "../ingest/summary
 import type { CanonicalRecord } from "../model/record.js";
 import { isVpxdCoverage } from "../pipeline.js";
 import { VERSION } from "../version.js";
-import { attributePending, type AttributeReport } from "./operations.js";
+import { attributePending, type AttributeReport, type AttributionPath } from "./operations.js";
 import { finishInputs, RecordWriter } from "./records.js";
 import { applyRetention, type RetentionReport } from "./retention.js";
 
@@ -40,6 +40,8 @@ export interface IngestOptions {
   readonly chunkMs?: number;
   /** Most records in one chunk's span (default `CHUNK_RECORDS`): busier stretches get shorter chunks. */
   readonly chunkRecords?: number;
+  /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`: stream it). */
+  readonly attribution?: AttributionPath;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;
   readonly args?: readonly string[];
@@ -190,6 +192,7 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
       DEFAULT_WINDOWS,
       options.chunkMs,
       options.chunkRecords,
+      options.attribution,
     );
     const retention =
       options.retentionMs !== undefined

@@ -17,9 +17,11 @@ import {
   longestWindow,
   type JoinWindows,
 } from "../attribute/correlate.js";
+import { Release } from "../attribute/release.js";
 import { recordKey } from "../model/record-key.js";
 import type { CanonicalRecord } from "../model/record.js";
 import type { Operation } from "../model/operation.js";
+import { RELEASE_STEP_MS } from "../pipeline.js";
 import { inputSources, loadRecords, type LoadedRecord } from "./records.js";
 
 /** How far (ms) one record can change operations: the longest join window plus the session horizon. */
@@ -95,6 +97,13 @@ const keysOf = (op: Pick<Operation, "observations" | "sessions">): string[] => [
 ];
 
 const vmOf = (op: Operation): string | null => op.vm.name ?? op.vm.vmx ?? op.vm.moref ?? null;
+
+/**
+ * How a span is attributed: `auto` streams a span no operation is stored in yet (the first read of
+ * a period) through one correlator released by stream time, and cuts any other into chunks;
+ * `chunks` always cuts (the tests compare the two).
+ */
+export type AttributionPath = "auto" | "chunks";
 
 /** The stream time one attribution chunk covers (ms): operations are written a day at a time. */
 export const CHUNK_MS = 24 * 3_600_000;
@@ -178,6 +187,7 @@ export function attributePending(
   windows: JoinWindows = DEFAULT_WINDOWS,
   chunkMs: number = CHUNK_MS,
   chunkRecords: number = CHUNK_RECORDS,
+  path: AttributionPath = "auto",
 ): AttributeReport {
   if (!(chunkMs > 0)) throw new Error(`store: chunk size must be positive, not ${chunkMs}`);
   if (!(chunkRecords >= 1)) {
@@ -231,6 +241,124 @@ export function attributePending(
       by ? JSON.stringify([by]) : null,
     );
   };
+
+  const paramsOf = (op: Operation, body: string, hash: string) => ({
+    id: op.id,
+    time: op.time === undefined ? null : Date.parse(op.time),
+    end: op.end === undefined ? null : Date.parse(op.end),
+    host: op.host ?? null,
+    vm: vmOf(op),
+    principal: principalOf(op),
+    level: op.attribution.level,
+    api: op.api,
+    hash,
+    body,
+    run: runId,
+  });
+  /** A stored operation built again: unchanged, or updated with a revision saying what changed. */
+  const rewrite = (
+    op: Operation,
+    old: StoredOp,
+    body: string,
+    hash: string,
+    cause: number | null,
+  ) => {
+    if (old.hash === hash) {
+      counts.unchanged++;
+      return;
+    }
+    upsert.run(paramsOf(op, body, hash));
+    counts.updated++;
+    const changed =
+      old.level !== op.attribution.level || old.principal !== principalOf(op)
+        ? `attribution ${old.level}${old.principal ? ` (${old.principal})` : ""} → ${op.attribution.level}${principalOf(op) ? ` (${principalOf(op) ?? ""})` : ""}: ${op.attribution.reason}`
+        : "new evidence joined the operation";
+    revise.run(
+      op.id,
+      runId,
+      cause,
+      "updated",
+      old.level,
+      op.attribution.level,
+      old.principal,
+      principalOf(op),
+      changed,
+      null,
+    );
+  };
+
+  // A span no operation is stored in (the first read of a period): nothing to compare, supersede
+  // or carry across chunks, so the records stream through one correlator released by stream time,
+  // as `events` reads files, and memory holds the open window instead of a chunk.
+  const fresh =
+    write !== undefined &&
+    !pending.timeless &&
+    path !== "chunks" &&
+    db
+      .prepare(`SELECT 1 FROM operations WHERE time_ms >= ? AND time_ms < ? LIMIT 1`)
+      .get(write.from, write.to) === undefined;
+  if (fresh && write) {
+    db.transaction(() => {
+      const correlator = createCorrelator({ windows });
+      const release = new Release(correlator, { stepMs: RELEASE_STEP_MS });
+      /** The input each record of this run entered by (the cause a revision names). */
+      const inputOf = new WeakMap<object, number>();
+      const causeOf = (op: Operation): number | null => {
+        for (const o of [...op.observations, ...(op.sessions ?? [])]) {
+          const found = inputOf.get(o);
+          if (found !== undefined) return found;
+        }
+        return null;
+      };
+      const store = (ops: readonly Operation[]): void => {
+        for (const op of ops) {
+          const t = op.time === undefined ? Number.NaN : Date.parse(op.time);
+          if (!(t >= write.from && t < write.to)) continue;
+          const body = operationJson(op);
+          const hash = contentHash(body);
+          const cause = causeOf(op);
+          const old = select.get(op.id) as StoredOp | undefined;
+          if (old) {
+            rewrite(op, old, body, hash, cause);
+            continue;
+          }
+          upsert.run(paramsOf(op, body, hash));
+          counts.created++;
+          revise.run(
+            op.id,
+            runId,
+            cause,
+            "created",
+            null,
+            op.attribution.level,
+            null,
+            principalOf(op),
+            op.attribution.reason,
+            null,
+          );
+        }
+      };
+      const span = {
+        from: write.from - margin,
+        to: write.to + margin,
+        sessionsFrom: write.from - windows.sessionHorizon - margin,
+        timeless: false,
+      };
+      for (const loaded of loadRecords(db, span, sources)) {
+        recordsLoaded++;
+        if (loaded.runId === runId) inputOf.set(loaded.record, loaded.inputId);
+        correlator.add(loaded.record);
+        const t = loaded.record.time === undefined ? undefined : Date.parse(loaded.record.time);
+        if (t !== undefined && !Number.isNaN(t)) {
+          const step = release.at(t);
+          if (step) store(step.ready);
+        }
+      }
+      store(release.finish().ready);
+      db.prepare(`DELETE FROM pending`).run();
+    }).immediate();
+    return { span: write, recordsLoaded, ...counts };
+  }
 
   /**
    * Stored operations of earlier chunks not built again there, but built (or their records
@@ -329,42 +457,9 @@ export function attributePending(
         const body = operationJson(op);
         const hash = contentHash(body);
         const old = before.get(op.id) ?? (select.get(op.id) as StoredOp | undefined);
-        const params = {
-          id: op.id,
-          time: op.time === undefined ? null : Date.parse(op.time),
-          end: op.end === undefined ? null : Date.parse(op.end),
-          host: op.host ?? null,
-          vm: vmOf(op),
-          principal: principalOf(op),
-          level: op.attribution.level,
-          api: op.api,
-          hash,
-          body,
-          run: runId,
-        };
+        const params = paramsOf(op, body, hash);
         if (old) {
-          if (old.hash === hash) {
-            counts.unchanged++;
-            continue;
-          }
-          upsert.run(params);
-          counts.updated++;
-          const changed =
-            old.level !== op.attribution.level || old.principal !== principalOf(op)
-              ? `attribution ${old.level}${old.principal ? ` (${old.principal})` : ""} → ${op.attribution.level}${principalOf(op) ? ` (${principalOf(op) ?? ""})` : ""}: ${op.attribution.reason}`
-              : "new evidence joined the operation";
-          revise.run(
-            op.id,
-            runId,
-            causeOf(op),
-            "updated",
-            old.level,
-            op.attribution.level,
-            old.principal,
-            principalOf(op),
-            changed,
-            null,
-          );
+          rewrite(op, old, body, hash, causeOf(op));
           continue;
         }
         // a new id: does it take over operations stored under another id?

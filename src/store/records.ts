@@ -269,51 +269,79 @@ export interface LoadSpan {
   readonly timeless: boolean;
 }
 
+/** Rows read at once by `loadRecords`: no statement stays open between two pages. */
+const PAGE_ROWS = 2_000;
+
 /**
- * Records of `span`, streamed from the time index (never the whole table), each rebuilt with the
- * input it was first read from. `sources` (from `inputSources`) saves reading the inputs again.
+ * Records of `span`, streamed from the time index (never the whole table) a page at a time, each
+ * rebuilt with the input it was first read from. No statement is open between two pages, so the
+ * caller may write to the store while it iterates. `sources` (from `inputSources`) saves reading
+ * the inputs again.
  */
 export function* loadRecords(
   db: Database,
   span: LoadSpan,
   sources: ReadonlyMap<number, InputSource> = inputSources(db),
 ): Generator<LoadedRecord> {
-  // every input up front: no other statement may run while the records are iterated
   const sourceOf = (id: number): InputSource => {
     const known = sources.get(id);
     if (!known) throw new Error(`store: record of unknown input ${id}`);
     return known;
   };
   const sessionsFrom = Math.min(span.sessionsFrom ?? span.from, span.from);
-  // two ranges read in index order (timeless first, as `ORDER BY time_ms` puts NULL first): one
-  // query with OR would sort the whole chunk in memory
-  type Row = { key: string; input_id: number; run_id: number; body: string };
-  const rows = (function* (): Generator<Row> {
+  // two ranges read in index order (timeless first, as `ORDER BY time_ms` puts NULL first), each
+  // paged by its sort key: one query with OR would sort the whole chunk in memory
+  type Row = {
+    key: string;
+    time_ms: number | null;
+    input_id: number;
+    run_id: number;
+    body: string;
+  };
+  const untimed = db.prepare(
+    `SELECT key, time_ms, input_id, run_id, body FROM records
+     WHERE time_ms IS NULL AND key > @key ORDER BY key LIMIT ${PAGE_ROWS}`,
+  );
+  const timed = db.prepare(
+    `SELECT key, time_ms, input_id, run_id, body FROM records
+     WHERE (time_ms, key) > (@time, @key) AND time_ms <= @to
+       AND (time_ms >= @from OR type = 'session')
+     ORDER BY time_ms, key LIMIT ${PAGE_ROWS}`,
+  );
+  const pages = function* (): Generator<Row[]> {
     if (span.timeless) {
-      yield* db
-        .prepare(
-          `SELECT key, input_id, run_id, body FROM records WHERE time_ms IS NULL ORDER BY key`,
-        )
-        .iterate() as IterableIterator<Row>;
+      let key = "";
+      for (;;) {
+        const page = untimed.all({ key }) as Row[];
+        if (page.length > 0) yield page;
+        if (page.length < PAGE_ROWS) break;
+        key = page[page.length - 1]?.key ?? key;
+      }
     }
-    yield* db
-      .prepare(
-        `SELECT key, input_id, run_id, body FROM records
-         WHERE time_ms BETWEEN @sessionsFrom AND @to AND (time_ms >= @from OR type = 'session')
-         ORDER BY time_ms, key`,
-      )
-      .iterate({ sessionsFrom, from: span.from, to: span.to }) as IterableIterator<Row>;
-  })();
-  for (const row of rows) {
-    const parsed = JSON.parse(row.body) as Omit<CanonicalRecord, "prov"> & {
-      prov: Omit<CanonicalRecord["prov"], "source">;
-    };
-    const record = {
-      ...parsed,
-      prov: { ...parsed.prov, source: sourceOf(row.input_id) },
-    } as CanonicalRecord;
-    knownRecordKey(record, row.key);
-    yield { record, inputId: row.input_id, runId: row.run_id };
+    let time = sessionsFrom;
+    let key = "";
+    for (;;) {
+      const page = timed.all({ from: span.from, to: span.to, time, key }) as Row[];
+      if (page.length > 0) yield page;
+      if (page.length < PAGE_ROWS) break;
+      const last = page[page.length - 1];
+      if (!last) break;
+      time = last.time_ms ?? time;
+      key = last.key;
+    }
+  };
+  for (const page of pages()) {
+    for (const row of page) {
+      const parsed = JSON.parse(row.body) as Omit<CanonicalRecord, "prov"> & {
+        prov: Omit<CanonicalRecord["prov"], "source">;
+      };
+      const record = {
+        ...parsed,
+        prov: { ...parsed.prov, source: sourceOf(row.input_id) },
+      } as CanonicalRecord;
+      knownRecordKey(record, row.key);
+      yield { record, inputId: row.input_id, runId: row.run_id };
+    }
   }
 }
 
