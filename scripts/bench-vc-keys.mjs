@@ -45,7 +45,9 @@ try {
   const size = statSync(db).size;
   const store = new Database(db, { readonly: true });
   const tables = store
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'logging%' OR name LIKE '%key%' OR name = 'records')`)
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND (name LIKE 'logging%' OR name LIKE '%key%' OR name = 'records')`,
+    )
     .all()
     .map(({ name }) => `${name} ${store.prepare(`SELECT count(*) AS n FROM "${name}"`).get().n}`);
   store.close();
@@ -55,7 +57,9 @@ try {
   line("coverage --db", stored, `  ${missing(stored.stdout)} keys missing`);
   const direct = run(["coverage", file, "--format", "json"]);
   line("coverage FILE", direct, `  ${missing(direct.stdout)} keys missing`);
-  console.log(`${events} events, ${holes} holes; file ${(statSync(file).size / 1e6).toFixed(0)} MB`);
+  console.log(
+    `${events} events, ${holes} holes; file ${(statSync(file).size / 1e6).toFixed(0)} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

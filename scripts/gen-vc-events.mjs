@@ -18,7 +18,10 @@ const holes = Number(holesArg);
 const every = holes > 0 ? Math.floor(events / (holes + 1)) : Number.POSITIVE_INFINITY;
 const T0 = Date.parse("2026-03-02T00:00:00.000Z");
 const TYPES = [
-  ["vim.event.AlarmStatusChangedEvent", "Alarm 'Host CPU usage' on esx-%.lab changed from Gray to Green"],
+  [
+    "vim.event.AlarmStatusChangedEvent",
+    "Alarm 'Host CPU usage' on esx-%.lab changed from Gray to Green",
+  ],
   ["vim.event.TaskEvent", "Task: Refresh network information"],
   ["vim.event.VmPoweredOnEvent", "vm-% on esx-%.lab in DC1 is powered on"],
   ["vim.event.EventEx", "Host esx-%.lab in DC1 exited maintenance mode"],

@@ -7,8 +7,11 @@
  */
 import type { InputSource } from "../model/record.js";
 
-/** One run of consecutive keys. Fields, not nested objects: extending a run allocates nothing. */
-export interface Run {
+/**
+ * One run of consecutive keys. Fields, not nested objects: extending a run allocates nothing.
+ * `S` names where a record was read: its input (in memory) or the input's row id (the store).
+ */
+export interface Run<S = InputSource> {
   lo: number;
   hi: number;
   /** Time (epoch ms) of the record of `lo` and of `hi`; undefined when it had none. */
@@ -18,9 +21,9 @@ export interface Run {
   firstMs: number | undefined;
   lastMs: number | undefined;
   /** Where the records of `lo` and `hi` were read (undefined when the caller gave none). */
-  loSource: InputSource | undefined;
+  loSource: S | undefined;
   loLine: number;
-  hiSource: InputSource | undefined;
+  hiSource: S | undefined;
   hiLine: number;
 }
 
@@ -224,13 +227,13 @@ export class KeyRuns {
  * `splitAfterMs` after the lower one ends. Where two runs share an end, the earlier in `runs`
  * keeps it (with its time and line). Returns new objects, in key order.
  */
-export function mergeRuns(
-  runs: readonly Readonly<Run>[],
+export function mergeRuns<S>(
+  runs: readonly Readonly<Run<S>>[],
   splitAfterMs = Number.POSITIVE_INFINITY,
-): Run[] {
+): Run<S>[] {
   const sorted = runs.map((r, order) => ({ r, order }));
   sorted.sort((a, b) => a.r.lo - b.r.lo || a.order - b.order);
-  const out: Run[] = [];
+  const out: Run<S>[] = [];
   for (const { r } of sorted) {
     const cur = out[out.length - 1];
     const touches =
