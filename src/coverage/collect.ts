@@ -12,6 +12,7 @@ import { methodByApi } from "../model/catalog.js";
 import type { Operation } from "../model/operation.js";
 import type {
   CanonicalRecord,
+  InputSource,
   LoggingRecord,
   Observation,
   ObservationKind,
@@ -335,6 +336,47 @@ export class CoverageCollector {
       record.prov.line,
     );
   }
+
+  /**
+   * A vCenter event that is only a key (`ReadHooks.eventKey`), as `add()` takes its `vc.event-key`
+   * record: the key sequence, and the vCenter's "vCenter events" source.
+   */
+  addKey(
+    source: InputSource,
+    key: number,
+    ms: number | undefined,
+    vcenter: string | undefined,
+    line: number,
+  ): void {
+    this.records++;
+    // exports are queries: their keys say nothing of loss (as `streamEventKey`)
+    if (source.format !== "vc-events-json") {
+      const label = vcenter ?? source.hostHint ?? NO_HOST;
+      const last = this.#lastKeys;
+      const runs = last?.label === label ? last.runs : this.#keysOf(label);
+      this.#lastKeys = { label, runs };
+      runs.add(key, ms, source, line);
+    }
+    const named = source.hostHint ?? vcenter;
+    const hit = this.#lastStats;
+    let stats: SourceStats;
+    if (hit !== undefined && hit.named === named && hit.source === source) stats = hit.stats;
+    else {
+      const host = named !== undefined ? this.#host(named) : this.#hostless(source.path);
+      let found = host.sources.get("vCenter events");
+      if (!found) {
+        found = new SourceStats();
+        host.sources.set("vCenter events", found);
+      }
+      stats = found;
+      this.#lastStats = { named, source, stats };
+    }
+    stats.add(ms, this.#bucketMs);
+  }
+
+  /** The last vCenter `addKey` saw, and the source stats it fed: a stream names one vCenter. */
+  #lastKeys: { label: string; runs: KeyRuns } | undefined;
+  #lastStats: { named: string | undefined; source: InputSource; stats: SourceStats } | undefined;
 
   /**
    * A stored run of `vc.event-key` records, as if each of its keys had come through `add()`: the

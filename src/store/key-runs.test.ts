@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { gatherCoverage } from "../audit.js";
+import { CoverageCollector } from "../coverage/collect.js";
+import { readInputs } from "../ingest/read.js";
 import { parsePolicy } from "../policy/load.js";
 import { ingestIntoStore } from "./ingest.js";
 import { keyRunCounts } from "./key-runs.js";
@@ -155,5 +157,41 @@ describe("vCenter event keys in the store", () => {
     const after = await fromStore(path);
     assert.ok(!after.findings.some((f) => f.kind === "vcenter-event-gap"));
     store.close();
+  });
+
+  it("the light path (keys without records) gathers what the records give", async () => {
+    const paths = [
+      file("light.log", [
+        ...keys(1, 300),
+        ...keys(310, 400, 310 + 2 * 3600),
+        remoteFailure(401, 9000),
+      ]),
+      file(
+        "light-other.log",
+        keys(5, 40).map((_, i) => other(5 + i * 3, i, "vcsa02.lab")),
+      ),
+    ];
+    const viaRecords = new CoverageCollector(policy.coverage.gapMs);
+    const recordsRead = await readInputs(paths, {}, { record: (r) => viaRecords.add(r) });
+    const viaKeys = new CoverageCollector(policy.coverage.gapMs);
+    let records = 0;
+    const keysRead = await readInputs(
+      paths,
+      {},
+      {
+        record: (r) => {
+          records++;
+          viaKeys.add(r);
+        },
+        eventKey: (source, key, _time, ms, vcenter, line) =>
+          viaKeys.addKey(source, key, ms, vcenter, line),
+      },
+    );
+    assert.equal(records, 1, "only the forwarding failure is built as a record");
+    assert.deepEqual(keysRead.totals, recordsRead.totals, "counted all the same");
+    assert.deepEqual(
+      viaKeys.snapshot(policy.coverage.gapMs),
+      viaRecords.snapshot(policy.coverage.gapMs),
+    );
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Database, Statement } from "better-sqlite3";
 import { hostKey } from "../attribute/identity.js";
-import { streamEventKey, vcenterOfKey } from "../coverage/collect.js";
+import { NO_HOST, streamEventKey, vcenterOfKey } from "../coverage/collect.js";
 import { KeyRuns } from "../coverage/keys.js";
 import { knownRecordKey, recordKey } from "../model/record-key.js";
 import type { CanonicalRecord, FormatName, InputSource } from "../model/record.js";
@@ -84,6 +84,7 @@ export class RecordWriter {
   /** Keys waiting for the next transaction, per input and vCenter. */
   readonly #keys = new Map<string, KeyBuffer>();
   #pendingKeys = 0;
+  #lastKeys: KeyBuffer | undefined;
   /** Records offered and records new to the store, over the run. */
   offered = 0;
   added = 0;
@@ -177,21 +178,70 @@ export class RecordWriter {
     if (this.#batch.length >= BATCH_ROWS) this.flush();
   }
 
-  #key(record: CanonicalRecord, key: number, tally: InputTally): void {
-    const label = vcenterOfKey(record);
-    const id = hostKey(label);
-    const at = `${tally.inputId}\u0000${id}`;
-    let buffer = this.#keys.get(at);
-    if (!buffer) {
-      buffer = {
-        tally,
-        id,
-        label,
-        runs: new KeyRuns({ splitAfterMs: KEY_RUN_SPLIT_MS, maxRuns: Number.MAX_SAFE_INTEGER }),
-      };
-      this.#keys.set(at, buffer);
+  /**
+   * A vCenter event that is only a key (`ReadHooks.eventKey`), as `add()` takes its
+   * `vc.event-key` record: counted, and into the runs of its vCenter.
+   */
+  addKey(
+    source: InputSource,
+    key: number,
+    time: string | undefined,
+    ms: number | undefined,
+    vcenter: string | undefined,
+    line: number,
+  ): void {
+    const tally = this.inputOf(source);
+    tally.records++;
+    this.offered++;
+    this.logging++;
+    if (time !== undefined) {
+      if (tally.firstTime === undefined || time < tally.firstTime) tally.firstTime = time;
+      if (tally.lastTime === undefined || time > tally.lastTime) tally.lastTime = time;
     }
-    buffer.runs.add(key, timeMs(record.time) ?? undefined, record.prov.source, record.prov.line);
+    // exports are queries: their keys say nothing of loss (as `streamEventKey`), nor are kept
+    if (source.format === "vc-events-json") return;
+    this.#keyAt(vcenter ?? source.hostHint ?? NO_HOST, key, ms, source, line, tally);
+  }
+
+  #key(record: CanonicalRecord, key: number, tally: InputTally): void {
+    this.#keyAt(
+      vcenterOfKey(record),
+      key,
+      timeMs(record.time) ?? undefined,
+      record.prov.source,
+      record.prov.line,
+      tally,
+    );
+  }
+
+  #keyAt(
+    label: string,
+    key: number,
+    ms: number | undefined,
+    source: InputSource,
+    line: number,
+    tally: InputTally,
+  ): void {
+    // a stream names one vCenter line after line: the last buffer, without a key built
+    const last = this.#lastKeys;
+    let buffer =
+      last !== undefined && last.label === label && last.tally === tally ? last : undefined;
+    if (!buffer) {
+      const id = hostKey(label);
+      const at = `${tally.inputId}\u0000${id}`;
+      buffer = this.#keys.get(at);
+      if (!buffer) {
+        buffer = {
+          tally,
+          id,
+          label,
+          runs: new KeyRuns({ splitAfterMs: KEY_RUN_SPLIT_MS, maxRuns: Number.MAX_SAFE_INTEGER }),
+        };
+        this.#keys.set(at, buffer);
+      }
+    }
+    this.#lastKeys = buffer;
+    buffer.runs.add(key, ms, source, line);
     if (++this.#pendingKeys >= BATCH_KEYS) this.flush();
   }
 
@@ -202,6 +252,7 @@ export class RecordWriter {
     this.#batch = [];
     const keys = [...this.#keys.values()];
     this.#keys.clear();
+    this.#lastKeys = undefined;
     this.#pendingKeys = 0;
     this.#db
       .transaction(() => {
