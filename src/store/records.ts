@@ -3,7 +3,9 @@
  * (`model/record-key.ts`), with the provenance of where it was first read; reading it again from
  * any file adds nothing (`INSERT OR IGNORE`). Records are written in transactions of a few thousand
  * rows; each transaction also widens the span still to attribute (`pending`), so a process killed
- * between two batches leaves a store whose next run attributes what was committed.
+ * between two batches leaves a store whose next run attributes what was committed. A vCenter event
+ * that is only a key is no row: its key joins its vCenter's runs (`key-runs.ts`), merged in the same
+ * transactions.
  */
 import type { Database, Statement } from "better-sqlite3";
 import { hostKey } from "../attribute/identity.js";
