@@ -65,6 +65,8 @@ export async function gatherCoverage(
   const attributed = await attributeInputs({
     ...options,
     onRecord: (r) => collector.add(r),
+    onEventKey: (source, key, _time, ms, vcenter, line) =>
+      collector.addKey(source, key, ms, vcenter, line),
     onOperations: (batch) => {
       for (const op of batch) {
         collector.addOperation(op);
@@ -137,6 +139,8 @@ export async function gatherAudit(options: AuditOptions): Promise<{
     analysis = await analyze({
       ...options,
       onRecord: (r) => collector.add(r),
+      onEventKey: (source, key, _time, ms, vcenter, line) =>
+        collector.addKey(source, key, ms, vcenter, line),
       onOperations: (batch) => {
         for (const op of batch) {
           operations.push(op);

@@ -17,7 +17,12 @@ import { createDetector, linkAlerts } from "./detect/engine.js";
 import { compareAlerts } from "./detect/group.js";
 import { BUILTIN_RULES } from "./detect/registry.js";
 import type { CoverageSpan, DetectDeps, DetectResult, Rule } from "./detect/types.js";
-import { readInputs, type ReadInputsOptions, type ReadProgress } from "./ingest/read.js";
+import {
+  readInputs,
+  type EventKeyHook,
+  type ReadInputsOptions,
+  type ReadProgress,
+} from "./ingest/read.js";
 import type { ReadSummary } from "./ingest/summary.js";
 import type { Alert } from "./model/alert.js";
 import type { Operation } from "./model/operation.js";
@@ -45,6 +50,12 @@ export interface AttributeOptions {
   readonly onProgress?: (progress: ReadProgress) => void;
   /** Sees every record as it is read (coverage gathers from it). */
   readonly onRecord?: (record: CanonicalRecord) => void;
+  /**
+   * Sees the vCenter events that are only a key, without their records (`ReadHooks.eventKey`).
+   * Without it, an `onRecord` caller gets them as `vc.event-key` records; with neither, they are
+   * counted and dropped (attribution has no use for them).
+   */
+  readonly onEventKey?: EventKeyHook;
 }
 
 export interface AnalyzeOptions extends AttributeOptions {
@@ -144,6 +155,14 @@ export async function attributeInputs(
         options.onRecord?.(record);
         correlator.add(record);
       },
+      ...(options.onEventKey !== undefined || options.onRecord === undefined
+        ? {
+            eventKey: (source, key, time, ms, vcenter, line) => {
+              if (ms !== undefined && ms <= cut()) late++;
+              options.onEventKey?.(source, key, time, ms, vcenter, line);
+            },
+          }
+        : {}),
       watermark: release,
       ...(options.onProgress ? { progress: options.onProgress } : {}),
     },

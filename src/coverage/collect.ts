@@ -12,11 +12,12 @@ import { methodByApi } from "../model/catalog.js";
 import type { Operation } from "../model/operation.js";
 import type {
   CanonicalRecord,
+  InputSource,
   LoggingRecord,
   Observation,
   ObservationKind,
 } from "../model/record.js";
-import { KeyRuns, type KeyHole } from "./keys.js";
+import { KeyRuns, type KeyAt, type KeyHole, type Run } from "./keys.js";
 
 export const COVERAGE_SOURCES = [
   "hostd",
@@ -98,6 +99,20 @@ export function streamEventKey(record: CanonicalRecord): number | undefined {
   return fromStream ? Number(key) : undefined;
 }
 
+/** The vCenter whose key sequence a stream event key belongs to (as written). */
+export function vcenterOfKey(record: CanonicalRecord): string {
+  return record.vcenter ?? record.prov.source.hostHint ?? NO_HOST;
+}
+
+/**
+ * A run of consecutive vCenter event keys as the store keeps it (`store/key-runs.ts`), in place of
+ * one record per key: what `CoverageCollector.addKeyRun` takes.
+ */
+export interface KeyRunIn extends Run {
+  /** The vCenter (as `vcenterOfKey` names it). */
+  readonly vcenter: string;
+}
+
 /** The host a record is evidence for: the host it names, else its input's host hint, else its vCenter. */
 export function hostOfRecord(record: CanonicalRecord): string | undefined {
   return record.host ?? record.prov.source.hostHint ?? record.vcenter;
@@ -139,6 +154,23 @@ class SourceStats {
       if (ms < b.min) b.min = ms;
       if (ms > b.max) b.max = ms;
     }
+  }
+
+  /** `count` records whose times lie from `first` to `last` (both undefined: none had one). */
+  addSpan(
+    count: number,
+    first: number | undefined,
+    last: number | undefined,
+    bucketMs: number,
+  ): void {
+    if (first === undefined && last === undefined) {
+      this.records += count;
+      this.untimed += count;
+      return;
+    }
+    const ends = [...new Set([first, last].filter((t): t is number => t !== undefined))];
+    for (const t of ends.slice(0, count)) this.add(t, bucketMs);
+    this.records += Math.max(0, count - ends.length);
   }
 
   merge(other: SourceStats): void {
@@ -286,15 +318,88 @@ export class CoverageCollector {
     }
   }
 
-  #vcKey(record: CanonicalRecord, key: number): void {
-    const label = record.vcenter ?? record.prov.source.hostHint ?? NO_HOST;
+  #keysOf(label: string): KeyRuns {
     const id = hostKey(label);
     let entry = this.#vcKeys.get(id);
     if (!entry) {
       entry = { label, runs: new KeyRuns() };
       this.#vcKeys.set(id, entry);
     }
-    entry.runs.add(key, timeOf(record.time));
+    return entry.runs;
+  }
+
+  #vcKey(record: CanonicalRecord, key: number): void {
+    this.#keysOf(vcenterOfKey(record)).add(
+      key,
+      timeOf(record.time),
+      record.prov.source,
+      record.prov.line,
+    );
+  }
+
+  /**
+   * A vCenter event that is only a key (`ReadHooks.eventKey`), as `add()` takes its `vc.event-key`
+   * record: the key sequence, and the vCenter's "vCenter events" source.
+   */
+  addKey(
+    source: InputSource,
+    key: number,
+    ms: number | undefined,
+    vcenter: string | undefined,
+    line: number,
+  ): void {
+    this.records++;
+    // exports are queries: their keys say nothing of loss (as `streamEventKey`)
+    if (source.format !== "vc-events-json") {
+      const label = vcenter ?? source.hostHint ?? NO_HOST;
+      const last = this.#lastKeys;
+      const runs = last?.label === label ? last.runs : this.#keysOf(label);
+      this.#lastKeys = { label, runs };
+      runs.add(key, ms, source, line);
+    }
+    const named = source.hostHint ?? vcenter;
+    const hit = this.#lastStats;
+    let stats: SourceStats;
+    if (hit !== undefined && hit.named === named && hit.source === source) stats = hit.stats;
+    else {
+      const host = named !== undefined ? this.#host(named) : this.#hostless(source.path);
+      let found = host.sources.get("vCenter events");
+      if (!found) {
+        found = new SourceStats();
+        host.sources.set("vCenter events", found);
+      }
+      stats = found;
+      this.#lastStats = { named, source, stats };
+    }
+    stats.add(ms, this.#bucketMs);
+  }
+
+  /** The last vCenter `addKey` saw, and the source stats it fed: a stream names one vCenter. */
+  #lastKeys: { label: string; runs: KeyRuns } | undefined;
+  #lastStats: { named: string | undefined; source: InputSource; stats: SourceStats } | undefined;
+
+  /**
+   * A stored run of `vc.event-key` records, as if each of its keys had come through `add()`: the
+   * key sequence, and the vCenter's "vCenter events" source (its keys counted, its first and last
+   * times as records' times: a silence inside a run the store split off is no silence).
+   */
+  addKeyRun(run: KeyRunIn): void {
+    const count = run.hi - run.lo + 1;
+    if (!(count > 0)) return;
+    this.records += count;
+    this.#keysOf(run.vcenter).addRun(run);
+    // the host `hostOfRecord` gives a key record: its input's hint, else its vCenter
+    const named = run.loSource?.hostHint ?? (run.vcenter !== NO_HOST ? run.vcenter : undefined);
+    const host =
+      named !== undefined
+        ? this.#host(named)
+        : this.#hostless(run.loSource?.path ?? run.hiSource?.path ?? "");
+    let stats = host.sources.get("vCenter events");
+    if (!stats) {
+      stats = new SourceStats();
+      host.sources.set("vCenter events", stats);
+    }
+    stats.addSpan(count, run.firstMs, run.lastMs, this.#bucketMs);
   }
 
   #failure(record: LoggingRecord & { kind: LoggingFailures["kind"] }): void {
@@ -602,6 +707,15 @@ export interface KeyGap {
   /** Times of the events on either side (absent when those records had none). */
   readonly from?: string;
   readonly to?: string;
+  /** Where the events on either side were read: input (`path`, `path (member)`) and line. */
+  readonly fromAt?: LineAt;
+  readonly toAt?: LineAt;
+}
+
+/** An input line, as evidence. The path is as given (log-derived inside archives: escape it). */
+export interface LineAt {
+  readonly input: string;
+  readonly line: number;
 }
 
 /** One vCenter's event keys as received from its event stream. */
@@ -716,6 +830,14 @@ const holeOut = (h: KeyHole): KeyGap => ({
   missing: h.missing,
   ...(h.fromMs !== undefined ? { from: iso(h.fromMs) } : {}),
   ...(h.toMs !== undefined ? { to: iso(h.toMs) } : {}),
+  ...(h.fromAt ? { fromAt: lineAt(h.fromAt) } : {}),
+  ...(h.toAt ? { toAt: lineAt(h.toAt) } : {}),
+});
+
+const lineAt = (at: KeyAt): LineAt => ({
+  input:
+    at.source.member !== undefined ? `${at.source.path} (${at.source.member})` : at.source.path,
+  line: at.line,
 });
 
 function median(values: readonly number[]): number {

@@ -83,7 +83,15 @@ describe("vCenter event-key holes", () => {
     assert.equal(v?.missing, 3);
     assert.equal(v?.holes, 1);
     assert.deepEqual(v?.listed, [
-      { after: 1003, before: 1007, missing: 3, from: at(3), to: at(7) },
+      {
+        after: 1003,
+        before: 1007,
+        missing: 3,
+        from: at(3),
+        to: at(7),
+        fromAt: { input: stream.path, line: 1003 },
+        toAt: { input: stream.path, line: 1007 },
+      },
     ]);
     const f = r.findings.find((x) => x.kind === "vcenter-event-gap");
     assert.equal(f?.host, "vcsa01.lab");

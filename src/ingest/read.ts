@@ -131,9 +131,28 @@ export interface ReadProgress {
   readonly records: number;
 }
 
+/**
+ * A vCenter event guestops has no other use for, by its key (`ReaderContext.eventKey`): its input,
+ * key, created time (ISO 8601 and epoch ms, absent when unreadable), vCenter and first line.
+ */
+export type EventKeyHook = (
+  source: InputSource,
+  key: number,
+  time: string | undefined,
+  ms: number | undefined,
+  vcenter: string | undefined,
+  line: number,
+) => void;
+
 export interface ReadHooks {
   /** Every canonical record, as soon as its reader emits it. */
   readonly record: (record: CanonicalRecord) => void;
+  /**
+   * With this hook, a vCenter event that is only a key (a `vc.event-key` logging record) comes
+   * here instead of to `record`, without a record being built; it is counted as a record all the
+   * same.
+   */
+  readonly eventKey?: EventKeyHook;
   /** Called as reading advances (at least every few MiB and at each new input). */
   readonly progress?: (progress: ReadProgress) => void;
   /** Every issue as it is reported (the summary keeps only counts and a few examples). */
@@ -832,6 +851,31 @@ class Run {
         ledger?.settle(line);
         tally.ignored(kind);
       },
+      ...(this.hooks.eventKey
+        ? { eventKey: this.eventKeyOf(this.hooks.eventKey, tally, ledger) }
+        : {}),
+    };
+  }
+
+  /** `ReaderContext.eventKey` for one input: counted as its record would be, handed on as is. */
+  private eventKeyOf(
+    hook: EventKeyHook,
+    tally: InputTally,
+    ledger: LineLedger | undefined,
+  ): NonNullable<ReaderContext["eventKey"]> {
+    return (key, time, vcenter, line, lineCount) => {
+      ledger?.settle(line, lineCount);
+      tally.recorded("vc.event-key", time);
+      this.records++;
+      let ms: number | undefined;
+      if (time !== undefined) {
+        const t = Date.parse(time);
+        if (!Number.isNaN(t)) {
+          ms = t;
+          this.turns?.note(t);
+        }
+      }
+      hook(tally.source, key, time, ms, vcenter, line);
     };
   }
 

@@ -187,9 +187,13 @@ export class InputTally {
   ) {}
 
   record(record: CanonicalRecord): void {
+    this.recorded(record.kind, record.time);
+  }
+
+  /** A record of this kind and time, counted without the record itself. */
+  recorded(kind: CanonicalRecord["kind"], t: string | undefined): void {
     this.records++;
-    this.kinds.set(record.kind, (this.kinds.get(record.kind) ?? 0) + 1);
-    const t = record.time;
+    this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     if (t !== undefined) {
       if (this.firstTime === undefined || t < this.firstTime) this.firstTime = t;
       if (this.lastTime === undefined || t > this.lastTime) this.lastTime = t;

@@ -41,6 +41,20 @@ export interface ReaderContext {
    * understood (`unparsed_line`), since a line that vanishes silently is a reader bug.
    */
   readonly skip: (line: number, kind: string) => void;
+  /**
+   * A vCenter event guestops has no other use for, by its key alone: what emitting a
+   * `vc.event-key` `LoggingRecord` would say (key, created time as UTC ISO 8601, vCenter, lines),
+   * without building the record. Present only when whoever reads takes keys this way (the store,
+   * coverage); when absent the reader emits the record. A vCenter emits far more such events than
+   * anything else, so this is the path most of its lines take.
+   */
+  readonly eventKey?: (
+    key: number,
+    time: string | undefined,
+    vcenter: string | undefined,
+    line: number,
+    lineCount: number,
+  ) => void;
 }
 
 /** A stateful parser for one input of a line-oriented format. */

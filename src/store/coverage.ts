@@ -5,6 +5,7 @@
 import type { Database } from "better-sqlite3";
 import type { CoverageCollector } from "../coverage/collect.js";
 import type { CoverageSpan } from "../detect/types.js";
+import { loadKeyRuns } from "./key-runs.js";
 import { storedOperations } from "./operations.js";
 import { inputSources, loadLoggingRecords, loadRecords } from "./records.js";
 
@@ -21,8 +22,9 @@ export function storedCoverage(db: Database): CoverageSpan[] {
 }
 
 /**
- * Every stored record, and the stored operations of `range`, into a coverage collector, streamed from the tables (records by
- * time, then those without one), never loaded whole.
+ * Every stored record, the stored runs of vCenter event keys, and the stored operations of `range`,
+ * into a coverage collector, streamed from the tables (records by time, then those without one),
+ * never loaded whole.
  */
 export function feedStoredCoverage(
   db: Database,
@@ -38,5 +40,6 @@ export function feedStoredCoverage(
     collector.add(record);
   }
   for (const record of loadLoggingRecords(db, sources)) collector.add(record);
+  for (const run of loadKeyRuns(db, sources)) collector.addKeyRun(run);
   for (const op of storedOperations(db, range)) collector.addOperation(op);
 }

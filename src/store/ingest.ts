@@ -173,6 +173,11 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
             coverage.add(record, tally.inputId);
             writer.add(record);
           },
+          // a vCenter event that is only a key: into its vCenter's runs, no record built
+          eventKey: (source, key, time, ms, vcenter, line) => {
+            writer.inputOf(source, entry.size);
+            writer.addKey(source, key, time, ms, vcenter, line);
+          },
           input: (summary) => {
             writer.inputOf(summary.source, entry.size);
           },

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { isGuestOpsError } from "../shared/errors.js";
+import { KEY_RUNS_MIGRATION } from "./key-runs.js";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "./migrations.js";
 import { defaultDbPath, openStore } from "./open.js";
 
@@ -173,6 +174,35 @@ describe("store migrations", () => {
     ]) {
       assert.ok(tables(store.db).includes(t), t);
     }
+    assert.equal(
+      (store.db.prepare(`SELECT count(*) AS n FROM records`).get() as { n: number }).n,
+      1,
+    );
+    store.close();
+  });
+
+  // its number is wherever migrations.ts puts it (another migration may come before it)
+  const keyRuns = MIGRATIONS.find((m) => m.up === KEY_RUNS_MIGRATION.up)?.version ?? 0;
+  it(`${keyRuns}: the store before it gains vCenter key runs and logging records, data kept`, () => {
+    assert.ok(keyRuns > 1);
+    const path = atV1();
+    openStore(path, { version: keyRuns - 1 }).close();
+    const store = openStore(path, { version: keyRuns });
+    assert.equal(schemaVersion(store.db), keyRuns);
+    for (const t of ["vcenter_key_runs", "logging_records"]) {
+      assert.ok(tables(store.db).includes(t), t);
+    }
+    // one row per run, two runs of one vCenter cannot start at the same key, nor end before it
+    const run = (lo: number, hi: number) =>
+      store.db
+        .prepare(
+          `INSERT INTO vcenter_key_runs (vcenter, lo, hi, label, lo_input, lo_line, hi_input, hi_line, run_id)
+           VALUES ('vcsa01.lab', ?, ?, 'vcsa01.lab', 1, 1, 1, 2, 1)`,
+        )
+        .run(lo, hi);
+    run(10, 20);
+    assert.throws(() => run(10, 30), /UNIQUE|PRIMARY/);
+    assert.throws(() => run(40, 39), /CHECK/);
     assert.equal(
       (store.db.prepare(`SELECT count(*) AS n FROM records`).get() as { n: number }).n,
       1,

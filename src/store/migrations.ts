@@ -4,6 +4,7 @@
  * the database at the previous version). Migrations are only ever appended, never edited.
  */
 import type { Database } from "better-sqlite3";
+import { KEY_RUNS_MIGRATION } from "./key-runs.js";
 
 export interface Migration {
   readonly version: number;
@@ -295,25 +296,8 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
-  {
-    version: 8,
-    description:
-      "logging records (vCenter event keys, ESXi forwarding failures) by content key, apart from the records attribution reads back",
-    up(db) {
-      db.exec(`
-        CREATE TABLE logging_records (
-          key TEXT PRIMARY KEY,
-          kind TEXT NOT NULL,
-          time_ms INTEGER,
-          host TEXT,
-          input_id INTEGER NOT NULL REFERENCES inputs (id),
-          run_id INTEGER NOT NULL REFERENCES runs (id),
-          body TEXT NOT NULL
-        ) WITHOUT ROWID;
-        CREATE INDEX logging_records_time ON logging_records (time_ms, key);
-      `);
-    },
-  },
+  // the body lives with the code that writes the runs: renumbering it is this one line
+  { version: 8, ...KEY_RUNS_MIGRATION },
   {
     version: 9,
     description:

@@ -3,14 +3,30 @@
  * (`model/record-key.ts`), with the provenance of where it was first read; reading it again from
  * any file adds nothing (`INSERT OR IGNORE`). Records are written in transactions of a few thousand
  * rows; each transaction also widens the span still to attribute (`pending`), so a process killed
- * between two batches leaves a store whose next run attributes what was committed.
+ * between two batches leaves a store whose next run attributes what was committed. A vCenter event
+ * that is only a key is no row: its key joins its vCenter's runs (`key-runs.ts`), merged in the same
+ * transactions.
  */
 import type { Database, Statement } from "better-sqlite3";
+import { hostKey } from "../attribute/identity.js";
+import { NO_HOST, streamEventKey, vcenterOfKey } from "../coverage/collect.js";
+import { KeyRuns } from "../coverage/keys.js";
 import { knownRecordKey, recordKey } from "../model/record-key.js";
 import type { CanonicalRecord, FormatName, InputSource } from "../model/record.js";
+import { KEY_RUN_SPLIT_MS, KeyRunStore } from "./key-runs.js";
 
 /** Rows per write transaction. */
 export const BATCH_ROWS = 4000;
+/** vCenter event keys (`vc.event-key`, no row of their own) gathered before a transaction. */
+export const BATCH_KEYS = 50_000;
+
+/** The runs of one input's keys of one vCenter, not yet merged into the store. */
+interface KeyBuffer {
+  readonly tally: InputTally;
+  readonly id: string;
+  readonly label: string;
+  readonly runs: KeyRuns;
+}
 
 const timeMs = (time: string | undefined): number | null => {
   if (time === undefined) return null;
@@ -66,6 +82,11 @@ export class RecordWriter {
   readonly #tallyInput: Statement;
   readonly #inputs = new Map<InputSource, InputTally>();
   #batch: { key: string; record: CanonicalRecord; tally: InputTally }[] = [];
+  readonly #keyRuns: KeyRunStore;
+  /** Keys waiting for the next transaction, per input and vCenter. */
+  readonly #keys = new Map<string, KeyBuffer>();
+  #pendingKeys = 0;
+  #lastKeys: KeyBuffer | undefined;
   /** Records offered and records new to the store, over the run. */
   offered = 0;
   added = 0;
@@ -85,6 +106,7 @@ export class RecordWriter {
       `INSERT OR IGNORE INTO logging_records (key, kind, time_ms, host, input_id, run_id, body)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.#keyRuns = new KeyRunStore(db, runId);
     this.#widen = db.prepare(
       `INSERT INTO pending (id, min_ms, max_ms, timeless) VALUES (1, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET
@@ -145,15 +167,95 @@ export class RecordWriter {
       if (tally.lastTime === undefined || record.time > tally.lastTime)
         tally.lastTime = record.time;
     }
+    // a vCenter event with nothing but its key: into the runs of its vCenter, no row of its own
+    const eventKey =
+      record.type === "logging" && record.kind === "vc.event-key"
+        ? streamEventKey(record)
+        : undefined;
+    if (eventKey !== undefined) {
+      this.#key(record, eventKey, tally);
+      return;
+    }
     this.#batch.push({ key: recordKey(record), record, tally });
     if (this.#batch.length >= BATCH_ROWS) this.flush();
+  }
+
+  /**
+   * A vCenter event that is only a key (`ReadHooks.eventKey`), as `add()` takes its
+   * `vc.event-key` record: counted, and into the runs of its vCenter.
+   */
+  addKey(
+    source: InputSource,
+    key: number,
+    time: string | undefined,
+    ms: number | undefined,
+    vcenter: string | undefined,
+    line: number,
+  ): void {
+    const tally = this.inputOf(source);
+    tally.records++;
+    this.offered++;
+    this.logging++;
+    if (time !== undefined) {
+      if (tally.firstTime === undefined || time < tally.firstTime) tally.firstTime = time;
+      if (tally.lastTime === undefined || time > tally.lastTime) tally.lastTime = time;
+    }
+    // exports are queries: their keys say nothing of loss (as `streamEventKey`), nor are kept
+    if (source.format === "vc-events-json") return;
+    this.#keyAt(vcenter ?? source.hostHint ?? NO_HOST, key, ms, source, line, tally);
+  }
+
+  #key(record: CanonicalRecord, key: number, tally: InputTally): void {
+    this.#keyAt(
+      vcenterOfKey(record),
+      key,
+      timeMs(record.time) ?? undefined,
+      record.prov.source,
+      record.prov.line,
+      tally,
+    );
+  }
+
+  #keyAt(
+    label: string,
+    key: number,
+    ms: number | undefined,
+    source: InputSource,
+    line: number,
+    tally: InputTally,
+  ): void {
+    // a stream names one vCenter line after line: the last buffer, without a key built
+    const last = this.#lastKeys;
+    let buffer =
+      last !== undefined && last.label === label && last.tally === tally ? last : undefined;
+    if (!buffer) {
+      const id = hostKey(label);
+      const at = `${tally.inputId}\u0000${id}`;
+      buffer = this.#keys.get(at);
+      if (!buffer) {
+        buffer = {
+          tally,
+          id,
+          label,
+          runs: new KeyRuns({ splitAfterMs: KEY_RUN_SPLIT_MS, maxRuns: Number.MAX_SAFE_INTEGER }),
+        };
+        this.#keys.set(at, buffer);
+      }
+    }
+    this.#lastKeys = buffer;
+    buffer.runs.add(key, ms, source, line);
+    if (++this.#pendingKeys >= BATCH_KEYS) this.flush();
   }
 
   /** Commits the buffered records, the inputs' tallies and the wider pending span. */
   flush(): void {
     const batch = this.#batch;
-    if (batch.length === 0) return;
+    if (batch.length === 0 && this.#pendingKeys === 0) return;
     this.#batch = [];
+    const keys = [...this.#keys.values()];
+    this.#keys.clear();
+    this.#lastKeys = undefined;
+    this.#pendingKeys = 0;
     this.#db
       .transaction(() => {
         let min: number | null = null;
@@ -199,7 +301,21 @@ export class RecordWriter {
             if (max === null || t > max) max = t;
           }
         }
-        for (const tally of new Set(batch.map((b) => b.tally))) {
+        // keys: each input's runs merged into its vCenter's rows (a late input fills holes)
+        for (const { tally, id, label, runs } of keys) {
+          let added = 0;
+          for (const run of runs.runs()) {
+            added += this.#keyRuns.merge(id, label, {
+              ...run,
+              loSource: tally.inputId,
+              hiSource: tally.inputId,
+            });
+          }
+          this.added += added;
+          addedBy.set(tally, (addedBy.get(tally) ?? 0) + added);
+        }
+        const tallies = new Set([...batch.map((b) => b.tally), ...keys.map((k) => k.tally)]);
+        for (const tally of tallies) {
           const added = addedBy.get(tally) ?? 0;
           tally.added += added;
           this.#tallyInput.run(

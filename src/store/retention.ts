@@ -5,6 +5,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { GuestOpsError } from "../shared/errors.js";
+import { dropKeyRunsBefore } from "./key-runs.js";
 
 const UNITS = new Map<string, number>([
   ["h", 3_600_000],
@@ -50,7 +51,9 @@ export function applyRetention(db: Database, runId: number, cutoff: number): Ret
             `DELETE FROM records WHERE time_ms < ? AND key NOT IN (SELECT record_key FROM evidence)`,
           )
           .run(cutoff).changes +
-        db.prepare(`DELETE FROM logging_records WHERE time_ms < ?`).run(cutoff).changes;
+        db.prepare(`DELETE FROM logging_records WHERE time_ms < ?`).run(cutoff).changes +
+        // a run of vCenter event keys goes once its newest key is older (its keys count as records)
+        dropKeyRunsBefore(db, cutoff);
       const report: RetentionReport = {
         cutoff: new Date(cutoff).toISOString(),
         operations: span.n,

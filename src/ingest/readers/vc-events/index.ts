@@ -168,17 +168,20 @@ function openVcEvents(ctx: ReaderContext): LineParser {
     // Any other event still shows its key: vCenter numbers every event in one sequence, so the
     // keys that never arrive are lost events (coverage's `vcenter-event-gap`).
     if (!understood && /^\d{1,15}$/.test(key)) {
-      ctx.emit({
-        type: "logging",
-        kind: "vc.event-key",
-        time: time?.time,
-        ...(time?.assumed ? { timeAssumed: true } : {}),
-        ...(vcenter ? { vcenter } : {}),
-        eventKey: key,
-        process: envelope?.program ?? "vpxd",
-        evidence: "verbatim",
-        prov,
-      });
+      // the light path, when the reader's consumer takes keys without records
+      if (ctx.eventKey) ctx.eventKey(Number(key), time?.time, vcenter, prov.line, prov.lineCount);
+      else
+        ctx.emit({
+          type: "logging",
+          kind: "vc.event-key",
+          time: time?.time,
+          ...(time?.assumed ? { timeAssumed: true } : {}),
+          ...(vcenter ? { vcenter } : {}),
+          eventKey: key,
+          process: envelope?.program ?? "vpxd",
+          evidence: "verbatim",
+          prov,
+        });
     } else if (!understood && !partial) ctx.skip(prov.line, "other-event");
   };
 
