@@ -4,36 +4,18 @@
  * was never interrupted.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { ingestProcess } from "../../test/helpers/ingest-process.js";
 import { mulberry32 } from "../../test/helpers/random.js";
 import { ingestIntoStore } from "./ingest.js";
 import { openStore } from "./open.js";
 
 const dir = mkdtempSync(join(tmpdir(), "guestops-key-runs-kill-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function ingestProcess(args: readonly string[], killAfterMs?: number): Promise<"done" | "killed"> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "ingest", ...args],
-      { stdio: "ignore" },
-    );
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (signal === "SIGKILL") resolve("killed");
-      else if (code === 0) resolve("done");
-      else reject(new Error(`ingest exited with ${code}`));
-    });
-  });
-}
 
 /** The runs, without the run and input ids that differ between stores. */
 function runsOf(path: string): unknown[] {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { writeEstate } from "../../test/helpers/estate.js";
+import { ingestProcess } from "../../test/helpers/ingest-process.js";
 import { mulberry32 } from "../../test/helpers/random.js";
 import { dumpStore } from "./dump.js";
 import { ingestIntoStore } from "./ingest.js";
@@ -12,26 +12,6 @@ import { openStore } from "./open.js";
 
 const dir = mkdtempSync(join(tmpdir(), "guestops-kill-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs `guestops ingest` in a real process; SIGKILLs it after `killAfterMs` unless it ends first. */
-function ingestProcess(args: readonly string[], killAfterMs?: number): Promise<"done" | "killed"> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "ingest", ...args],
-      { stdio: "ignore" },
-    );
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
-    child.on("error", reject);
-    child.on("exit", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (signal === "SIGKILL") resolve("killed");
-      else if (code === 0) resolve("done");
-      else reject(new Error(`ingest exited with ${code}`));
-    });
-  });
-}
 
 describe("a store killed at random points", { timeout: 240_000 }, () => {
   it("stays consistent and, resumed, ends equal to an uninterrupted run", async () => {
