@@ -6,24 +6,26 @@
  * loopback; the stream is sent as fast as TCP takes it.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { writeEstate } from "../helpers/estate.js";
-import { framed, getJson, sendStream, startServe, until } from "../helpers/serve.js";
+import {
+  framed,
+  getJson,
+  receiverLines,
+  scanAlertIds,
+  sendStream,
+  startServe,
+  until,
+} from "../helpers/serve.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const POLICY = join(ROOT, "examples/policy.yaml");
 const dir = mkdtempSync(join(tmpdir(), "guestops-serve-estate-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const timeOf = (line: string): number => {
-  const m = /\d{4}-\d\d-\d\dT[\d:.]+Z?/.exec(line);
-  return m ? Date.parse(m[0].endsWith("Z") ? m[0] : `${m[0]}Z`) : 0;
-};
 
 describe("serve: a generated estate over syslog", () => {
   const estate = writeEstate(join(dir, "estate"), {
@@ -35,33 +37,8 @@ describe("serve: a generated estate over syslog", () => {
     seed: 5,
   });
   // what one receiver gets from every sender: the syslog files, interleaved by time
-  const lines = estate.paths
-    .filter((p) => !p.endsWith("vpxd.log"))
-    .flatMap((p) => readFileSync(p, "utf8").split("\n"))
-    .filter((l) => l !== "")
-    .map((l, i) => ({ l, i, t: timeOf(l) }))
-    .sort((a, b) => a.t - b.t || a.i - b.i)
-    .map((x) => x.l);
-  const received = join(dir, "received.log");
-  writeFileSync(received, `${lines.join("\n")}\n`);
-  const scan = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/main.ts"),
-      "scan",
-      received,
-      "--policy",
-      POLICY,
-      "-f",
-      "json",
-    ],
-    { encoding: "utf8", maxBuffer: 1 << 28 },
-  );
-  const expected = (JSON.parse(scan.stdout) as { alerts: { id: string }[] }).alerts
-    .map((a) => a.id)
-    .sort();
+  const lines = receiverLines(estate.paths.filter((p) => !p.endsWith("vpxd.log")));
+  const expected = scanAlertIds(lines, join(dir, "received.log"), POLICY);
 
   for (const chainWait of ["0s", "2h"]) {
     it(`gives scan's alert ids with chainWait ${chainWait}`, async () => {

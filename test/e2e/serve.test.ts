@@ -6,9 +6,9 @@
  * triage, server-sent events and the outputs.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -20,6 +20,8 @@ import {
   framed,
   getJson,
   makeCertificates,
+  receiverLines,
+  scanAlertIds,
   sendStream,
   sendUdp,
   seqFrame,
@@ -76,41 +78,18 @@ const spooled = (db: string, listener?: string): string[] => {
 };
 
 /** The example syslog lines in time order, as one receiver gets them from every sender. */
-function exampleLines(): string[] {
-  const lines: string[] = [];
-  for (const f of ["esxi-hosts.log", "vcsa01-events.log"]) {
-    const text = readFileSync(join(ROOT, "examples/logs/syslog", f), "utf8");
-    for (const l of text.split("\n")) if (l !== "") lines.push(l);
-  }
-  const t = (l: string): number => {
-    const m = /\d{4}-\d\d-\d\dT[\d:.]+/.exec(l);
-    return m ? Date.parse(m[0].endsWith("Z") ? m[0] : `${m[0]}Z`) : 0;
-  };
-  return lines.sort((a, b) => t(a) - t(b));
-}
+const exampleLines = (): string[] =>
+  receiverLines(
+    ["esxi-hosts.log", "vcsa01-events.log"].map((f) => join(ROOT, "examples/logs/syslog", f)),
+  );
 
 /** Alert ids `guestops scan` gives for the lines written as one receiver file. */
-function scanIds(lines: readonly string[]): string[] {
-  const file = join(dir, `received-${lines.length}.log`);
-  writeFileSync(file, `${lines.join("\n")}\n`);
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "src/cli/main.ts"),
-      "scan",
-      file,
-      "--policy",
-      join(ROOT, "examples/policy.yaml"),
-      "--format",
-      "json",
-    ],
-    { encoding: "utf8" },
+const scanIds = (lines: readonly string[]): string[] =>
+  scanAlertIds(
+    lines,
+    join(dir, `received-${lines.length}.log`),
+    join(ROOT, "examples/policy.yaml"),
   );
-  const json = JSON.parse(r.stdout) as { alerts: { id: string }[] };
-  return json.alerts.map((a) => a.id).sort();
-}
 
 const storedAlertIds = (db: string): string[] => {
   const d = new BetterSqlite3(db, { readonly: true });

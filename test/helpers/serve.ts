@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -187,4 +187,41 @@ export function makeCertificates(
     "-CAcreateserial", "-out", p("srv.pem"), "-days", "2", "-extfile", p("srv.ext"),
   ]); // prettier-ignore
   return { ca: p("ca.pem"), cert: p("srv.pem"), key: p("srv.key"), otherCa: p("other-ca.pem") };
+}
+
+const timeOf = (line: string): number => {
+  const m = /\d{4}-\d\d-\d\dT[\d:.]+Z?/.exec(line);
+  return m ? Date.parse(m[0].endsWith("Z") ? m[0] : `${m[0]}Z`) : 0;
+};
+
+/** The lines of `files` in time order (ties in file order), as one receiver gets them from every sender. */
+export function receiverLines(files: readonly string[]): string[] {
+  return files
+    .flatMap((f) => readFileSync(f, "utf8").split("\n"))
+    .filter((l) => l !== "")
+    .map((l, i) => ({ l, i, t: timeOf(l) }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map((x) => x.l);
+}
+
+/** The alert ids `guestops scan --policy POLICY` gives for `lines` written as one receiver file. */
+export function scanAlertIds(lines: readonly string[], file: string, policy: string): string[] {
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "scan",
+      file,
+      "--policy",
+      policy,
+      "-f",
+      "json",
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 28 },
+  );
+  const json = JSON.parse(r.stdout) as { alerts: { id: string }[] };
+  return json.alerts.map((a) => a.id).sort();
 }
