@@ -123,7 +123,7 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     const FRAMES = 60_000;
     const HEAP_MB = 160;
     const RSS_BOUND = 350 * 2 ** 20;
-    const HIGH_WATER = 2000;
+    const HIGH_WATER = 500;
     // the webhook: while stalled it takes each event, then answers after the client gave up (the
     // event is re-sent: at-least-once); once recovered it answers every request after 20 ms
     let stalled = true;
@@ -155,7 +155,7 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
       s = await startServe(dir, {
         store: db,
         listeners: [{ name: "tcp", protocol: "tcp", port: 0 }],
-        spool: { highWaterFrames: HIGH_WATER, lowWaterFrames: 500 },
+        spool: { highWaterFrames: HIGH_WATER, lowWaterFrames: 100 },
         processing: { delay: "500ms", releaseStep: "100ms" },
         outputs: [
           {
@@ -237,9 +237,16 @@ describe("guestops serve under load", { timeout: 120_000 }, () => {
     assert.equal(h.counters.received.tcp, frames.length);
     assert.equal(h.counters.spooled, frames.length);
     assert.deepEqual(h.counters.dropped, {});
-    assert.ok(h.counters.backpressure.pauses >= 1, "the sockets were paused");
+    // a backlog that reached the high-water mark paused the sockets (a machine fast enough to keep
+    // up never reaches it: then there was nothing to pause)
     assert.ok(
-      maxLag < 2 * HIGH_WATER,
+      maxLag < HIGH_WATER || h.counters.backpressure.pauses >= 1,
+      `the sockets were paused (peak lag ${maxLag}, ${h.counters.backpressure.pauses} pauses)`,
+    );
+    // the mark is checked after every chunk read off a socket: the backlog may pass it by the
+    // frames of the chunks in flight (a few hundred here), never by the stream
+    assert.ok(
+      maxLag < HIGH_WATER + 1500,
       `unprocessed frames peaked at ${maxLag} (high water ${HIGH_WATER})`,
     );
     if (maxRss === 0) t.diagnostic("no /proc: memory not measured");
