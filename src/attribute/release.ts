@@ -13,6 +13,11 @@ import type { Operation } from "../model/operation.js";
 export interface ReleaseStep {
   readonly ready: Operation[];
   readonly part: CorrelationResult;
+  /**
+   * Every operation starting before this time (epoch ms) has now been handed on, by this step or
+   * an earlier one; those still held start at or after it (+Infinity after `finish`).
+   */
+  readonly bound: number;
 }
 
 export class Release {
@@ -42,14 +47,18 @@ export class Release {
     this.#order.add(part.operations);
     this.#releasedTo = watermark;
     const bound = Math.min(watermark, this.correlator.pendingSince() ?? watermark);
-    return { ready: this.#order.before(bound), part };
+    return { ready: this.#order.before(bound), part, bound };
   }
 
   /** Everything still held: the correlator's last join and every operation buffered. */
   finish(): ReleaseStep {
     const part = this.correlator.finish();
     this.#order.add(part.operations);
-    return { ready: this.#order.before(Number.POSITIVE_INFINITY), part };
+    return {
+      ready: this.#order.before(Number.POSITIVE_INFINITY),
+      part,
+      bound: Number.POSITIVE_INFINITY,
+    };
   }
 }
 

@@ -186,3 +186,63 @@ describe("chunked re-attribution", () => {
     }
   });
 });
+
+describe("a streamed attribution cut after a committed step", () => {
+  it("keeps what it committed, moves pending past it, and resumes to the store of one run", async () => {
+    const { hostSide, vcenterSide } = writeDays();
+    const all = [...hostSide, ...vcenterSide];
+    const clean = openStore(join(dir, `c${++n}.db`));
+    await ingestIntoStore(clean.db, { paths: all });
+    const expected = snapshot(clean.db) as { dump: unknown; operations: unknown };
+    clean.close();
+
+    const store = openStore(join(dir, `c${++n}.db`));
+    const steps: number[] = [];
+    const crash = new Error("cut after the third step");
+    await assert.rejects(
+      ingestIntoStore(store.db, {
+        paths: all,
+        onAttributed: (storedTo) => {
+          steps.push(storedTo);
+          if (steps.length === 3) throw crash;
+        },
+      }),
+      (error) => error === crash,
+    );
+    const storedTo = steps[2] ?? Number.NaN;
+    assert.ok(steps[0] !== undefined && steps[0] < storedTo, steps.join(","));
+    // what the three steps stored is committed, and all of it starts before the last bound
+    const stored = store.db
+      .prepare(`SELECT count(*) AS n, max(time_ms) AS last FROM operations`)
+      .get() as { n: number; last: number };
+    assert.ok(stored.n > 0);
+    assert.ok(stored.last < storedTo, `${stored.last} < ${storedTo}`);
+    const pending = store.db.prepare(`SELECT min_ms FROM pending WHERE id = 1`).get() as {
+      min_ms: number;
+    };
+    assert.equal(pending.min_ms, storedTo);
+
+    // the next run reads nothing again and finishes the span: the store of one clean run, every
+    // operation created once and never rewritten
+    const resumed = await ingestIntoStore(store.db, { paths: all });
+    assert.equal(resumed.records.added, 0);
+    const got = snapshot(store.db) as { dump: unknown; operations: unknown };
+    assert.deepEqual(got.dump, expected.dump);
+    assert.deepEqual(got.operations, expected.operations);
+    const changes = store.db
+      .prepare(
+        `SELECT change, count(*) AS n, count(DISTINCT operation_id) AS ops
+         FROM operation_revisions GROUP BY change`,
+      )
+      .all() as { change: string; n: number; ops: number }[];
+    assert.deepEqual(
+      changes.map((c) => [c.change, c.n, c.ops]),
+      [["created", stored.n + resumed.attribution.created, stored.n + resumed.attribution.created]],
+    );
+    assert.equal(
+      stored.n + resumed.attribution.created,
+      (expected.dump as { operations: number }).operations,
+    );
+    store.close();
+  });
+});

@@ -42,6 +42,11 @@ export interface IngestOptions {
   readonly chunkRecords?: number;
   /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`: stream it). */
   readonly attribution?: AttributionPath;
+  /**
+   * After each committed step of a streamed attribution: the time (epoch ms) before which every
+   * operation is stored (progress; see `AttributeOptions.onStep`).
+   */
+  readonly onAttributed?: (storedTo: number) => void;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;
   readonly args?: readonly string[];
@@ -191,14 +196,13 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
       for (const input of read.inputs) summaries.push(input);
       bytesRead += read.totals.bytesRead;
     }
-    const attribution = attributePending(
-      db,
-      runId,
-      DEFAULT_WINDOWS,
-      options.chunkMs,
-      options.chunkRecords,
-      options.attribution,
-    );
+    const attribution = attributePending(db, runId, {
+      windows: DEFAULT_WINDOWS,
+      ...(options.chunkMs !== undefined ? { chunkMs: options.chunkMs } : {}),
+      ...(options.chunkRecords !== undefined ? { chunkRecords: options.chunkRecords } : {}),
+      ...(options.attribution !== undefined ? { path: options.attribution } : {}),
+      ...(options.onAttributed ? { onStep: options.onAttributed } : {}),
+    });
     const retention =
       options.retentionMs !== undefined
         ? applyRetention(db, runId, (options.now ?? Date.now()) - options.retentionMs)

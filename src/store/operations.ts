@@ -6,8 +6,9 @@
  * quiet gap when there is one), from the records streamed over the chunk widened by
  * `observationMarginMs` (sessions by the session horizon more); those farther out had part of
  * their context left out, and new records cannot change them anyway. Every change is a revision
- * (created, updated, superseded), never a silent overwrite. The whole recomputation is one
- * transaction, which also clears `pending`.
+ * (created, updated, superseded), never a silent overwrite. The chunked recomputation is one
+ * transaction, which also clears `pending`; a span streamed (nothing stored in it yet) commits at
+ * every release step and moves `pending` past what it stored.
  */
 import { createHash } from "node:crypto";
 import type { Database } from "better-sqlite3";
@@ -181,14 +182,33 @@ function chunkEnd(
  * time at a time (docs/store.md): memory holds one chunk's records and operations, whatever the
  * span.
  */
+export interface AttributeOptions {
+  readonly windows?: JoinWindows;
+  /** Stream time attributed at once on the chunked path (default `CHUNK_MS`). */
+  readonly chunkMs?: number;
+  /** Most records in one chunk's span (default `CHUNK_RECORDS`). */
+  readonly chunkRecords?: number;
+  /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`). */
+  readonly path?: AttributionPath;
+  /**
+   * Called after each committed step of a streamed span with the time (epoch ms) before which
+   * every operation is stored: for progress. What it throws ends the run as a crash would, after
+   * that commit.
+   */
+  readonly onStep?: (storedTo: number) => void;
+}
+
 export function attributePending(
   db: Database,
   runId: number,
-  windows: JoinWindows = DEFAULT_WINDOWS,
-  chunkMs: number = CHUNK_MS,
-  chunkRecords: number = CHUNK_RECORDS,
-  path: AttributionPath = "auto",
+  options: AttributeOptions = {},
 ): AttributeReport {
+  const {
+    windows = DEFAULT_WINDOWS,
+    chunkMs = CHUNK_MS,
+    chunkRecords = CHUNK_RECORDS,
+    path = "auto",
+  } = options;
   if (!(chunkMs > 0)) throw new Error(`store: chunk size must be positive, not ${chunkMs}`);
   if (!(chunkRecords >= 1)) {
     throw new Error(`store: chunk record count must be positive, not ${chunkRecords}`);
@@ -298,7 +318,16 @@ export function attributePending(
       .prepare(`SELECT 1 FROM operations WHERE time_ms >= ? AND time_ms < ? LIMIT 1`)
       .get(write.from, write.to) === undefined;
   if (fresh && write) {
-    db.transaction(() => {
+    // One transaction per release step, not one for the span: a month in one transaction grew
+    // the WAL by the whole month (5 GB at a million operations). Each commit also moves the start
+    // of `pending` to the step's bound, before which every operation is now stored: a run killed
+    // later resumes from there (the stored operations within reach of it are built again, through
+    // the chunked path below, and found unchanged).
+    const advance = db.prepare(
+      `UPDATE pending SET min_ms = min(max(min_ms, @bound), max_ms) WHERE id = 1`,
+    );
+    db.exec("BEGIN IMMEDIATE");
+    try {
       const correlator = createCorrelator({ windows });
       const release = new Release(correlator, { stepMs: RELEASE_STEP_MS });
       /** The input each record of this run entered by (the cause a revision names). */
@@ -351,12 +380,22 @@ export function attributePending(
         const t = loaded.record.time === undefined ? undefined : Date.parse(loaded.record.time);
         if (t !== undefined && !Number.isNaN(t)) {
           const step = release.at(t);
-          if (step) store(step.ready);
+          if (step) {
+            store(step.ready);
+            if (Number.isFinite(step.bound)) advance.run({ bound: step.bound });
+            db.exec("COMMIT");
+            if (Number.isFinite(step.bound)) options.onStep?.(step.bound);
+            db.exec("BEGIN IMMEDIATE");
+          }
         }
       }
       store(release.finish().ready);
       db.prepare(`DELETE FROM pending`).run();
-    }).immediate();
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      throw error;
+    }
     return { span: write, recordsLoaded, ...counts };
   }
 
