@@ -70,6 +70,24 @@ describe("createProgressDisplay", () => {
     assert.deepEqual(lines, [], "no closing line for an empty one");
   });
 
+  it("shows a later phase's own line in the same place, under the same throttle", () => {
+    let now = 0;
+    const lines: string[] = [];
+    const display = createProgressDisplay({
+      write: (l) => lines.push(l),
+      escape: (t) => t,
+      now: () => now,
+    });
+    now = 1500;
+    display.update(at(2048));
+    now = 1600;
+    display.status("attributing 10%"); // throttled: 100 ms after the last line
+    now = 2000;
+    display.status("attributing 40%");
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1], "\u001b[1A\u001b[2Kattributing 40%");
+  });
+
   it("prints nothing at the end of a short run", () => {
     const lines: string[] = [];
     const display = createProgressDisplay({

@@ -27,6 +27,8 @@ export interface ProgressOptions {
 
 export interface ProgressDisplay {
   readonly update: (progress: ReadProgress) => void;
+  /** Shows a line of the caller's (a later phase: attribution), under the same delay and throttle. */
+  readonly status: (line: string) => void;
   /** Replaces the progress line with a closing one (or prints nothing if none was shown). */
   readonly finish: (closing: string) => void;
 }
@@ -42,16 +44,18 @@ export function createProgressDisplay(options: ProgressOptions): ProgressDisplay
   const width = options.width ?? 100;
   let shown = false;
   let last = -Infinity;
+  const show = (text: (elapsedMs: number) => string): void => {
+    const t = now();
+    if (t - start < delay || t - last < interval) return;
+    last = t;
+    const line = fit(text(t - start), width);
+    if (options.raw) options.raw(`${CLEAR_LINE}${line}`);
+    else options.write(shown ? `${UP_AND_CLEAR}${line}` : line);
+    shown = true;
+  };
   return {
-    update: (p) => {
-      const t = now();
-      if (t - start < delay || t - last < interval) return;
-      last = t;
-      const line = fit(progressLine(p, t - start, options.escape), width);
-      if (options.raw) options.raw(`${CLEAR_LINE}${line}`);
-      else options.write(shown ? `${UP_AND_CLEAR}${line}` : line);
-      shown = true;
-    },
+    update: (p) => show((elapsed) => progressLine(p, elapsed, options.escape)),
+    status: (line) => show(() => line),
     finish: (closing) => {
       if (!shown) return;
       if (options.raw) {

@@ -202,7 +202,7 @@ describe("a streamed attribution cut after a committed step", () => {
     await assert.rejects(
       ingestIntoStore(store.db, {
         paths: all,
-        onAttributed: (storedTo) => {
+        onAttributed: ({ storedTo }) => {
           steps.push(storedTo);
           if (steps.length === 3) throw crash;
         },

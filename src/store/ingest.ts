@@ -16,7 +16,12 @@ import { totalsOf, type InputSummary, type ReadSummary } from "../ingest/summary
 import type { CanonicalRecord } from "../model/record.js";
 import { isVpxdCoverage } from "../pipeline.js";
 import { VERSION } from "../version.js";
-import { attributePending, type AttributeReport, type AttributionPath } from "./operations.js";
+import {
+  attributePending,
+  type AttributeReport,
+  type AttributeStep,
+  type AttributionPath,
+} from "./operations.js";
 import { finishInputs, RecordWriter } from "./records.js";
 import { applyRetention, type RetentionReport } from "./retention.js";
 
@@ -42,11 +47,8 @@ export interface IngestOptions {
   readonly chunkRecords?: number;
   /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`: stream it). */
   readonly attribution?: AttributionPath;
-  /**
-   * After each committed step of a streamed attribution: the time (epoch ms) before which every
-   * operation is stored (progress; see `AttributeOptions.onStep`).
-   */
-  readonly onAttributed?: (storedTo: number) => void;
+  /** After each committed step of a streamed attribution (progress; see `AttributeOptions.onStep`). */
+  readonly onAttributed?: (step: AttributeStep) => void;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;
   readonly args?: readonly string[];

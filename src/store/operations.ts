@@ -191,11 +191,20 @@ export interface AttributeOptions {
   /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`). */
   readonly path?: AttributionPath;
   /**
-   * Called after each committed step of a streamed span with the time (epoch ms) before which
-   * every operation is stored: for progress. What it throws ends the run as a crash would, after
+   * Called after each committed step of a streamed span with where it stands: for progress. What it throws ends the run as a crash would, after
    * that commit.
    */
-  readonly onStep?: (storedTo: number) => void;
+  readonly onStep?: (step: AttributeStep) => void;
+}
+
+/** Where a streamed attribution stands after a committed step. */
+export interface AttributeStep {
+  /** Every operation starting before this time (epoch ms) is stored. */
+  readonly storedTo: number;
+  /** The span being written (epoch ms). */
+  readonly span: { readonly from: number; readonly to: number };
+  /** Operations written so far by this run. */
+  readonly created: number;
 }
 
 export function attributePending(
@@ -384,7 +393,9 @@ export function attributePending(
             store(step.ready);
             if (Number.isFinite(step.bound)) advance.run({ bound: step.bound });
             db.exec("COMMIT");
-            if (Number.isFinite(step.bound)) options.onStep?.(step.bound);
+            if (Number.isFinite(step.bound)) {
+              options.onStep?.({ storedTo: step.bound, span: write, created: counts.created });
+            }
             db.exec("BEGIN IMMEDIATE");
           }
         }

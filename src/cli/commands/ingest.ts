@@ -58,7 +58,17 @@ export async function ingest(
       command: "ingest",
       args: [...paths],
       ...(retentionMs !== undefined ? { retentionMs } : {}),
-      ...(progress ? { onProgress: progress.update } : {}),
+      ...(progress
+        ? {
+            onProgress: progress.update,
+            onAttributed: ({ storedTo, span, created }) => {
+              const share = Math.floor((100 * (storedTo - span.from)) / (span.to - span.from || 1));
+              progress.status(
+                `attributing ${Math.max(0, Math.min(100, share))}%: ${created} operation(s) stored, up to ${new Date(storedTo).toISOString()}`,
+              );
+            },
+          }
+        : {}),
     });
     progress?.finish("");
     if (options.json) {
