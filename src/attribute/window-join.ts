@@ -2,7 +2,15 @@
  * Window join: each left fragment accepts right fragments whose time falls in its range; crowded
  * groups are paired in time order.
  */
-import { type Frag, fragOrder, merge, type Ms, type Slot } from "./fragments.js";
+import {
+  addNote,
+  type Frag,
+  fragOrder,
+  merge,
+  type Ms,
+  setAlternatives,
+  type Slot,
+} from "./fragments.js";
 import type { VmMatch } from "./identity.js";
 
 interface JoinSpec {
@@ -210,12 +218,13 @@ function applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
   for (const { l, r, alternatives, balanced } of pairs) {
     // a crowded group (several calls or records) is a pairing, even for a call with one candidate
     if (alternatives) {
-      l.alternatives.set(slot, {
+      setAlternatives(l, slot, {
         items: alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
         balanced,
         crowded: true,
       });
-      l.notes.push(
+      addNote(
+        l,
         `${slot} record paired in time order: ${alternatives.length} fitted${balanced ? "" : " (more calls than records nearby)"}`,
       );
     }
