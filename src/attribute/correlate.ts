@@ -35,8 +35,8 @@ import {
   type Frag,
   type Item,
   type Ms,
-  orderKey,
   parseTime,
+  refreshOrder,
   sourceKey,
   toItem,
   VCENTER_SLOTS,
@@ -132,7 +132,7 @@ const PASSES: readonly JoinPass[] = [
 
 /** Items in time order, copies folded (`dedupe`), then every pass of `PASSES`. */
 function runPasses(items: Item[], ctx: PassContext): Frag[] {
-  for (const item of items) item.order = orderKey(item.obs);
+  for (const item of items) refreshOrder(item);
   items.sort(
     (a, b) =>
       (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||

@@ -92,6 +92,13 @@ export interface Item {
    * before), member and line. Set when the join runs, so ids do not depend on how a path was named.
    */
   order: string;
+  /** The input hash (or path) `order` was made from: it is made again only when that changed. */
+  orderBasis: string;
+  /**
+   * `dedupe`'s copy key (`null`: the kind has none), made on the first join: a record held over
+   * several releases is joined at each, and its key never changes.
+   */
+  dedupeKey: string | null | undefined;
   /** Identical copies of this record (same line, same host or input) counted, not kept. */
   copies: number;
 }
@@ -232,8 +239,23 @@ export function toItem(obs: Observation): Item | undefined {
     vm,
     vmInput: isVmx ? sourceKey(obs) : undefined,
     order: orderKey(obs),
+    orderBasis: orderBasis(obs),
+    dedupeKey: undefined,
     copies: 0,
   };
+}
+
+const orderBasis = (obs: Observation): string => obs.prov.source.sha256 || obs.prov.source.path;
+
+/**
+ * Sets `item.order` from the input's hash as it is now (once the input has been read to its end;
+ * the path before); only an item whose input got its hash since is keyed again.
+ */
+export function refreshOrder(item: Item): void {
+  const basis = orderBasis(item.obs);
+  if (item.orderBasis === basis) return;
+  item.order = orderKey(item.obs);
+  item.orderBasis = basis;
 }
 
 export const orderKey = (obs: Observation): string => {
