@@ -16,7 +16,7 @@ import {
   VCENTER_SLOTS,
   vcentersOk,
 } from "./fragments.js";
-import { compareVm, hostKey, normaliseAccount } from "./identity.js";
+import { accountOf, compareVm, hostKey } from "./identity.js";
 
 function outcomeOf(observations: readonly Observation[]): Outcome {
   if (
@@ -259,7 +259,7 @@ export function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
     const phases = [...new Set(observations.map((o) => o.detail).filter((d): d is string => !!d))];
     const users = uniqueById(
       observations
-        .flatMap((o) => (o.user?.trim() ? [normaliseAccount(o.user)] : []))
+        .flatMap((o) => (o.user?.trim() ? [accountOf(o.user)] : []))
         .filter((p) => p.kind !== "unknown"),
     );
     const [p] = users;

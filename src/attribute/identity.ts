@@ -87,6 +87,25 @@ export function normaliseAccount(raw: string): Principal {
   return viaVcenter ? { ...principal, viaVcenter } : principal;
 }
 
+/** Spellings `accountOf` remembers before it starts again (accounts are few, records many). */
+const ACCOUNTS_KEPT = 4096;
+const accounts = new Map<string, Principal>();
+
+/**
+ * `normaliseAccount(raw)`, remembered per spelling: the correlator names the account of every
+ * naming record of every operation at each build, and a run has a few dozen accounts. The
+ * principal returned is shared between the operations that name it (it is never changed).
+ */
+export function accountOf(raw: string): Principal {
+  let p = accounts.get(raw);
+  if (p === undefined) {
+    if (accounts.size >= ACCOUNTS_KEPT) accounts.clear();
+    p = normaliseAccount(raw);
+    accounts.set(raw, p);
+  }
+  return p;
+}
+
 function accountKind(user: string, domain: string | undefined): Principal["kind"] {
   if (SOLUTION_PREFIX.test(user) || SOLUTION_NAMES.has(user)) return "vcenter-solution";
   if (user === "vpxuser") return "vpxuser";
