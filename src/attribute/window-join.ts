@@ -66,22 +66,27 @@ const MAX_CANDIDATES = 32;
 
 function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinSpec): Pair[] {
   const buckets = bucketRights(rights, spec);
+  if (buckets.size === 0) return [];
   const all = [...buckets.values()];
   const unknownApi = buckets.get("");
   const candidates = new Map<Frag, Frag[]>();
   const ranges = new Map<Frag, readonly [Ms, Ms]>();
   for (const l of lefts) {
+    // The buckets to search: every one for a call of unknown method, else its method's and the
+    // unknown method's. Most calls have one (or none): no array is made for them.
+    let single: TimedBucket | undefined;
+    let scan: readonly TimedBucket[] = all;
+    if (l.api !== undefined) {
+      const own = buckets.get(l.api);
+      if (own && unknownApi) scan = [own, unknownApi];
+      else if (own || unknownApi) single = own ?? unknownApi;
+      else continue; // no record of its method, nor of an unknown one
+    } else if (all.length === 1) single = all[0];
     const range = spec.range(l);
     if (!range) continue;
     ranges.set(l, range);
     let best = 0;
-    let list: Frag[] = [];
-    const scan =
-      l.api === undefined
-        ? all
-        : [buckets.get(l.api), unknownApi].filter((b): b is TimedBucket => b !== undefined);
-    const [single] = scan;
-    if (scan.length === 1 && single) {
+    if (single) {
       // One bucket: only the last MAX_CANDIDATES of the best grade are kept, so the search walks
       // back from the window's end and stops once it holds that many of the best grade possible.
       const top = GRADE_RANK.get(spec.bestGrade ?? "same") ?? 0;
@@ -103,6 +108,7 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
       if (reversed.length) candidates.set(l, reversed.reverse());
       continue;
     }
+    let list: Frag[] = [];
     for (const bucket of scan) {
       for (let i = lowerBound(bucket.times, range[0]); i < bucket.times.length; i++) {
         const t = bucket.times[i];
