@@ -301,6 +301,8 @@ export function compareVm(a: VmFacts, b: VmFacts): VmMatch {
 
 /** The union of two VM descriptions (after they were found to be the same VM). */
 export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
+  // most merges add a record that names no VM, or the same VM again: `a` is then the union
+  if (addsNothing(a, b)) return a;
   const names = [...a.names, ...b.names.filter((n) => !a.names.includes(n))];
   const vmx = a.vmx ?? b.vmx;
   const dir = a.dir ?? b.dir;
@@ -319,6 +321,17 @@ export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
     ...(moref ? { moref } : {}),
     ...(morefScope ? { morefScope } : {}),
   };
+}
+
+/** `b` holds no fact `a` lacks: their union (`mergeVmFacts`) says what `a` says. */
+function addsNothing(a: VmFacts, b: VmFacts): boolean {
+  return (
+    b.names.every((n) => a.names.includes(n)) &&
+    (b.hints === undefined || b.hints.every((n) => a.hints?.includes(n) === true)) &&
+    (b.vmx === undefined || a.vmx !== undefined) &&
+    (b.dir === undefined || a.dir !== undefined) &&
+    (a.moref !== undefined || (b.moref === undefined && b.morefScope === a.morefScope))
+  );
 }
 
 /* ------------------------------------------------------------------------------------------------
