@@ -1,5 +1,5 @@
 /** From fragments to operations: outcome, guest detail, VM and host names, bursts, order. */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { methodByApi } from "../model/catalog.js";
 import type { Attribution, Operation } from "../model/operation.js";
 import { recordKey } from "../model/record-key.js";
@@ -229,10 +229,8 @@ export function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
   );
   const observations = items.map((i) => i.obs);
   const anchor = idAnchor(items);
-  const id = createHash("sha256")
-    .update(anchor ? recordKey(anchor.obs) : "")
-    .digest("hex")
-    .slice(0, 16);
+  // one-shot `hash`: the same digest as `createHash().update().digest()`, without a Hash object
+  const id = hash("sha256", anchor ? recordKey(anchor.obs) : "", "hex").slice(0, 16);
   const span = spanOf(frag);
   const time = span ? new Date(span[0]).toISOString() : undefined;
   const end = span ? new Date(span[1]).toISOString() : undefined;
