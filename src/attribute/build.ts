@@ -127,8 +127,11 @@ export function learnHostNames(frags: readonly Frag[], names: HostNames): void {
 function hostDisplay(frag: Frag, hostNames: HostNames): string | undefined {
   if (!frag.host) return undefined;
   const seen = [...(hostNames.get(frag.host) ?? [])].sort();
+  // a qualified name seen in the run wins: the operation's own spellings are then not needed
+  const qualified = seen.find(isQualified);
+  if (qualified !== undefined) return qualified;
   const own = frag.items.map(hostNameOf).filter((n): n is string => n !== undefined);
-  return seen.find(isQualified) ?? own.find(isQualified) ?? own[0] ?? seen[0] ?? frag.host;
+  return own.find(isQualified) ?? own[0] ?? seen[0] ?? frag.host;
 }
 
 function vcenterDisplay(observations: readonly Observation[]): string | undefined {

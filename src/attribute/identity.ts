@@ -161,6 +161,10 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
  * Hosts
  * ---------------------------------------------------------------------------------------------- */
 
+/** Spellings `hostKey` remembers before it starts again. */
+const HOST_KEYS_KEPT = 4096;
+const hostKeys = new Map<string, string>();
+
 /**
  * One key per ESXi host however a source names it: `ESX01`, `esx01.corp.local` and
  * `esx01.corp.local.` give `esx01` (the short name, lower case); an IP address is kept as is
@@ -168,6 +172,17 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
  * Two hosts with the same short name in different domains share a key (documented limit).
  */
 export function hostKey(raw: string): string {
+  // pure, asked for every record and every operation, and a run names few hosts: remembered
+  let key = hostKeys.get(raw);
+  if (key === undefined) {
+    if (hostKeys.size >= HOST_KEYS_KEPT) hostKeys.clear();
+    key = hostKeyOf(raw);
+    hostKeys.set(raw, key);
+  }
+  return key;
+}
+
+function hostKeyOf(raw: string): string {
   const text = raw.trim().replace(/\.$/, "");
   if (text === "") return "";
   if (IPV4.test(text)) return text;
