@@ -18,6 +18,7 @@ import {
   VCENTER_SLOTS,
 } from "./fragments.js";
 import {
+  accountOf,
   clientFromUserAgent,
   isLoopback,
   namesEndUser,
@@ -461,13 +462,13 @@ export function attributeFrag(
     }
     const raw = item.obs.user?.trim();
     if (!raw) continue;
-    const principal = normaliseAccount(raw);
+    const principal = accountOf(raw);
     if (principal.kind === "unknown") continue;
     const claim: Claim = { principal, evidence: { obs: item.obs }, what: describeObs(item.obs) };
     const alts = frag.alternatives.get(item.slot);
     if (isCrowd(alts) && alts.items.includes(item)) {
       const principals = alts.items.map((a) =>
-        a.obs.user?.trim() ? normaliseAccount(a.obs.user) : undefined,
+        a.obs.user?.trim() ? accountOf(a.obs.user) : undefined,
       );
       orderedGroups.push({
         claims: [claim],

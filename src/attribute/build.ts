@@ -1,5 +1,5 @@
 /** From fragments to operations: outcome, guest detail, VM and host names, bursts, order. */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { methodByApi } from "../model/catalog.js";
 import type { Attribution, Operation } from "../model/operation.js";
 import { recordKey } from "../model/record-key.js";
@@ -16,7 +16,7 @@ import {
   VCENTER_SLOTS,
   vcentersOk,
 } from "./fragments.js";
-import { compareVm, hostKey, normaliseAccount } from "./identity.js";
+import { accountOf, compareVm, hostKey } from "./identity.js";
 
 function outcomeOf(observations: readonly Observation[]): Outcome {
   if (
@@ -127,8 +127,11 @@ export function learnHostNames(frags: readonly Frag[], names: HostNames): void {
 function hostDisplay(frag: Frag, hostNames: HostNames): string | undefined {
   if (!frag.host) return undefined;
   const seen = [...(hostNames.get(frag.host) ?? [])].sort();
+  // a qualified name seen in the run wins: the operation's own spellings are then not needed
+  const qualified = seen.find(isQualified);
+  if (qualified !== undefined) return qualified;
   const own = frag.items.map(hostNameOf).filter((n): n is string => n !== undefined);
-  return seen.find(isQualified) ?? own.find(isQualified) ?? own[0] ?? seen[0] ?? frag.host;
+  return own.find(isQualified) ?? own[0] ?? seen[0] ?? frag.host;
 }
 
 function vcenterDisplay(observations: readonly Observation[]): string | undefined {
@@ -229,10 +232,8 @@ export function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
   );
   const observations = items.map((i) => i.obs);
   const anchor = idAnchor(items);
-  const id = createHash("sha256")
-    .update(anchor ? recordKey(anchor.obs) : "")
-    .digest("hex")
-    .slice(0, 16);
+  // one-shot `hash`: the same digest as `createHash().update().digest()`, without a Hash object
+  const id = hash("sha256", anchor ? recordKey(anchor.obs) : "", "hex").slice(0, 16);
   const span = spanOf(frag);
   const time = span ? new Date(span[0]).toISOString() : undefined;
   const end = span ? new Date(span[1]).toISOString() : undefined;
@@ -259,7 +260,7 @@ export function prepareOperation(frag: Frag, ctx: BuildContext): Prepared {
     const phases = [...new Set(observations.map((o) => o.detail).filter((d): d is string => !!d))];
     const users = uniqueById(
       observations
-        .flatMap((o) => (o.user?.trim() ? [normaliseAccount(o.user)] : []))
+        .flatMap((o) => (o.user?.trim() ? [accountOf(o.user)] : []))
         .filter((p) => p.kind !== "unknown"),
     );
     const [p] = users;

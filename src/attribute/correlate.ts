@@ -35,8 +35,8 @@ import {
   type Frag,
   type Item,
   type Ms,
-  orderKey,
   parseTime,
+  refreshOrder,
   sourceKey,
   toItem,
   VCENTER_SLOTS,
@@ -132,7 +132,7 @@ const PASSES: readonly JoinPass[] = [
 
 /** Items in time order, copies folded (`dedupe`), then every pass of `PASSES`. */
 function runPasses(items: Item[], ctx: PassContext): Frag[] {
-  for (const item of items) item.order = orderKey(item.obs);
+  for (const item of items) refreshOrder(item);
   items.sort(
     (a, b) =>
       (a.t ?? Number.POSITIVE_INFINITY) - (b.t ?? Number.POSITIVE_INFINITY) ||
@@ -224,8 +224,12 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
    * Builds every fragment twice when needed: a first pass names the accounts the records of each
    * call give; the session chain then lends the exact operations' accounts to the other
    * operations of their sessions (docs/attribution.md, rule 3).
+   *
+   * `chainSettled` (live release): a chainable operation with a record at or after it is held
+   * back whatever its second pass says (that pass never makes it final, so it stays chainable),
+   * so it keeps its first-pass operation: it is built again at the release that hands it on.
    */
-  const build = (frags: Frag[]): BuiltOperation[] => {
+  const build = (frags: Frag[], chainSettled?: Ms): BuiltOperation[] => {
     learnHostNames(frags, hostNames);
     const first = groupBursts(frags).map((frag) => {
       const prepared = prepareOperation(frag, { hostNames });
@@ -241,8 +245,13 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
     recordSessions(first, sessions, books);
     const chain: SessionChain = { books, window: windows.sessionChain };
     // the second pass changes only the attribution: what else the operation is stays as built
+    const settled = (frag: Frag): boolean => {
+      if (chainSettled === undefined) return true;
+      const t = latestOf(frag);
+      return t !== undefined && t < chainSettled;
+    };
     return first.map(({ frag, op, prepared }) =>
-      chainable(frag, op)
+      chainable(frag, op) && settled(frag)
         ? {
             frag,
             op: attributed(
@@ -285,15 +294,16 @@ export function createCorrelator(options: CorrelatorOptions = {}): Correlator {
       // only fragments whose records all lie before the cut can be released now: the others are
       // joined again at a later release, and built then
       const frags = runPasses([...items], ctx);
+      // An operation whose session may still show an exact operation within the session-chain
+      // window (one not read yet, or one whose joins may still change) waits that long.
+      const chainSettled = cutoff - (options.chainWaitMs ?? windows.sessionChain + longest);
       const built = build(
         frags.filter((f) => {
           const t = latestOf(f);
           return t !== undefined && t < cutoff;
         }),
+        chainSettled,
       );
-      // An operation whose session may still show an exact operation within the session-chain
-      // window (one not read yet, or one whose joins may still change) waits that long.
-      const chainSettled = cutoff - (options.chainWaitMs ?? windows.sessionChain + longest);
       const ready = new Set<Frag>();
       for (const { frag, op } of built) {
         const t = latestOf(frag);

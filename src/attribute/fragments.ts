@@ -92,6 +92,13 @@ export interface Item {
    * before), member and line. Set when the join runs, so ids do not depend on how a path was named.
    */
   order: string;
+  /** The input hash (or path) `order` was made from: it is made again only when that changed. */
+  orderBasis: string;
+  /**
+   * `dedupe`'s copy key (`null`: the kind has none), made on the first join: a record held over
+   * several releases is joined at each, and its key never changes.
+   */
+  dedupeKey: string | null | undefined;
   /** Identical copies of this record (same line, same host or input) counted, not kept. */
   copies: number;
 }
@@ -115,6 +122,12 @@ interface Alternatives {
 export const isCrowd = (alts: Alternatives | undefined): alts is Alternatives =>
   alts !== undefined && (alts.items.length > 1 || alts.crowded === true);
 
+/**
+ * One call's records so far. Every pass of every release makes a fragment per record and merges
+ * most of them away, so the collections most fragments never fill (`vmInputs`, `opIds`,
+ * `vcOpIds`, `alternatives`, `notes`) start as one shared empty value and get their own only
+ * when something is added: `merge`, `setAlternatives` and `addNote` are the only writers.
+ */
 export interface Frag {
   items: Item[];
   slots: Set<Slot>;
@@ -122,20 +135,20 @@ export interface Frag {
   scope: string | undefined;
   vcenter: string | undefined;
   vm: VmFacts;
-  vmInputs: Set<string>;
+  readonly vmInputs: ReadonlySet<string>;
   api: string | undefined;
   /** Host-side opIDs (vmware.log, hostd, audit), lower case. */
-  opIds: Set<string>;
+  readonly opIds: ReadonlySet<string>;
   /** vCenter-side opIDs (vpxd), lower case. */
-  vcOpIds: Set<string>;
+  readonly vcOpIds: ReadonlySet<string>;
   /** The call's start (request, state transition, LRO begin) and completion. */
   start: Ms | undefined;
   done: Ms | undefined;
   event: Ms | undefined;
   vcTime: Ms | undefined;
   /** Slots filled by a join that had several candidates, with every candidate of that join. */
-  alternatives: Map<Slot, Alternatives>;
-  notes: string[];
+  readonly alternatives: ReadonlyMap<Slot, Alternatives>;
+  readonly notes: readonly string[];
   /** Records that were copies of one already in the fragment (same record read twice). */
   copies: number;
   /** Of those, the copies not kept in `items` (identical lines, or beyond the few kept). */
@@ -226,8 +239,23 @@ export function toItem(obs: Observation): Item | undefined {
     vm,
     vmInput: isVmx ? sourceKey(obs) : undefined,
     order: orderKey(obs),
+    orderBasis: orderBasis(obs),
+    dedupeKey: undefined,
     copies: 0,
   };
+}
+
+const orderBasis = (obs: Observation): string => obs.prov.source.sha256 || obs.prov.source.path;
+
+/**
+ * Sets `item.order` from the input's hash as it is now (once the input has been read to its end;
+ * the path before); only an item whose input got its hash since is keyed again.
+ */
+export function refreshOrder(item: Item): void {
+  const basis = orderBasis(item.obs);
+  if (item.orderBasis === basis) return;
+  item.order = orderKey(item.obs);
+  item.orderBasis = basis;
 }
 
 export const orderKey = (obs: Observation): string => {
@@ -241,7 +269,22 @@ function vmDirFromLogPath(path: string): string | undefined {
   return m?.[1];
 }
 
+/** The one empty set and map every fragment starts with (never written: see `Frag`). */
+const NO_STRINGS: ReadonlySet<string> = new Set();
+const NO_ALTERNATIVES: ReadonlyMap<Slot, Alternatives> = new Map();
+const NO_NOTES: readonly string[] = Object.freeze([]);
+
+/** `into` with `from` added: `into` itself when it is the fragment's own set, else a new one. */
+function withAll(into: ReadonlySet<string>, from: ReadonlySet<string>): ReadonlySet<string> {
+  if (from.size === 0) return into;
+  // every set but the shared empty one belongs to its fragment (made here or in `newFrag`)
+  const out = into === NO_STRINGS ? new Set<string>() : (into as Set<string>);
+  for (const v of from) out.add(v);
+  return out;
+}
+
 export function newFrag(item: Item): Frag {
+  const vcenterSide = VCENTER_SLOTS.has(item.slot);
   const frag: Frag = {
     items: [item],
     slots: new Set([item.slot]),
@@ -249,22 +292,37 @@ export function newFrag(item: Item): Frag {
     scope: item.scope,
     vcenter: item.vcenter,
     vm: item.vm,
-    vmInputs: new Set(item.vmInput ? [item.vmInput] : []),
+    vmInputs: item.vmInput ? new Set([item.vmInput]) : NO_STRINGS,
     api: item.api,
-    opIds: new Set(),
-    vcOpIds: new Set(),
+    opIds: item.opId && !vcenterSide ? new Set([item.opId]) : NO_STRINGS,
+    vcOpIds: item.opId && vcenterSide ? new Set([item.opId]) : NO_STRINGS,
     start: undefined,
     done: undefined,
     event: undefined,
     vcTime: undefined,
-    alternatives: new Map(),
-    notes: [],
+    alternatives: NO_ALTERNATIVES,
+    notes: NO_NOTES,
     copies: item.copies,
     unlisted: item.copies,
   };
   addTimes(frag, item);
-  if (item.opId) (VCENTER_SLOTS.has(item.slot) ? frag.vcOpIds : frag.opIds).add(item.opId);
   return frag;
+}
+
+/** Records that a join with several candidates filled `slot` (replacing what it said before). */
+export function setAlternatives(frag: Frag, slot: Slot, alts: Alternatives): void {
+  const own =
+    frag.alternatives === NO_ALTERNATIVES
+      ? new Map<Slot, Alternatives>()
+      : (frag.alternatives as Map<Slot, Alternatives>);
+  own.set(slot, alts);
+  (frag as { alternatives: ReadonlyMap<Slot, Alternatives> }).alternatives = own;
+}
+
+/** Adds a note on how the fragment was built. */
+export function addNote(frag: Frag, note: string): void {
+  if (frag.notes === NO_NOTES) (frag as { notes: readonly string[] }).notes = [note];
+  else (frag.notes as string[]).push(note);
 }
 
 function addTimes(frag: Frag, item: Item): void {
@@ -292,12 +350,17 @@ export function merge(a: Frag, b: Frag): Frag {
   if (a.scope?.startsWith("input:") && b.scope && !b.scope.startsWith("input:")) a.scope = b.scope;
   a.vcenter ??= b.vcenter;
   a.vm = mergeVmFacts(a.vm, b.vm);
-  for (const v of b.vmInputs) a.vmInputs.add(v);
+  const m = a as {
+    vmInputs: ReadonlySet<string>;
+    opIds: ReadonlySet<string>;
+    vcOpIds: ReadonlySet<string>;
+  };
+  m.vmInputs = withAll(a.vmInputs, b.vmInputs);
   a.api ??= b.api;
-  for (const o of b.opIds) a.opIds.add(o);
-  for (const o of b.vcOpIds) a.vcOpIds.add(o);
-  for (const [slot, alts] of b.alternatives) a.alternatives.set(slot, alts);
-  for (const n of b.notes) if (a.notes.length < MAX_NOTES) a.notes.push(n);
+  m.opIds = withAll(a.opIds, b.opIds);
+  m.vcOpIds = withAll(a.vcOpIds, b.vcOpIds);
+  for (const [slot, alts] of b.alternatives) setAlternatives(a, slot, alts);
+  for (const n of b.notes) if (a.notes.length < MAX_NOTES) addNote(a, n);
   a.copies += b.copies;
   a.unlisted += b.unlisted;
   if (b.crowds) a.crowds = a.crowds ? [...a.crowds, ...b.crowds] : b.crowds;

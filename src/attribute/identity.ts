@@ -87,6 +87,25 @@ export function normaliseAccount(raw: string): Principal {
   return viaVcenter ? { ...principal, viaVcenter } : principal;
 }
 
+/** Spellings `accountOf` remembers before it starts again (accounts are few, records many). */
+const ACCOUNTS_KEPT = 4096;
+const accounts = new Map<string, Principal>();
+
+/**
+ * `normaliseAccount(raw)`, remembered per spelling: the correlator names the account of every
+ * naming record of every operation at each build, and a run has a few dozen accounts. The
+ * principal returned is shared between the operations that name it (it is never changed).
+ */
+export function accountOf(raw: string): Principal {
+  let p = accounts.get(raw);
+  if (p === undefined) {
+    if (accounts.size >= ACCOUNTS_KEPT) accounts.clear();
+    p = normaliseAccount(raw);
+    accounts.set(raw, p);
+  }
+  return p;
+}
+
 function accountKind(user: string, domain: string | undefined): Principal["kind"] {
   if (SOLUTION_PREFIX.test(user) || SOLUTION_NAMES.has(user)) return "vcenter-solution";
   if (user === "vpxuser") return "vpxuser";
@@ -142,6 +161,10 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
  * Hosts
  * ---------------------------------------------------------------------------------------------- */
 
+/** Spellings `hostKey` remembers before it starts again. */
+const HOST_KEYS_KEPT = 4096;
+const hostKeys = new Map<string, string>();
+
 /**
  * One key per ESXi host however a source names it: `ESX01`, `esx01.corp.local` and
  * `esx01.corp.local.` give `esx01` (the short name, lower case); an IP address is kept as is
@@ -149,6 +172,17 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
  * Two hosts with the same short name in different domains share a key (documented limit).
  */
 export function hostKey(raw: string): string {
+  // pure, asked for every record and every operation, and a run names few hosts: remembered
+  let key = hostKeys.get(raw);
+  if (key === undefined) {
+    if (hostKeys.size >= HOST_KEYS_KEPT) hostKeys.clear();
+    key = hostKeyOf(raw);
+    hostKeys.set(raw, key);
+  }
+  return key;
+}
+
+function hostKeyOf(raw: string): string {
   const text = raw.trim().replace(/\.$/, "");
   if (text === "") return "";
   if (IPV4.test(text)) return text;
@@ -282,6 +316,8 @@ export function compareVm(a: VmFacts, b: VmFacts): VmMatch {
 
 /** The union of two VM descriptions (after they were found to be the same VM). */
 export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
+  // most merges add a record that names no VM, or the same VM again: `a` is then the union
+  if (addsNothing(a, b)) return a;
   const names = [...a.names, ...b.names.filter((n) => !a.names.includes(n))];
   const vmx = a.vmx ?? b.vmx;
   const dir = a.dir ?? b.dir;
@@ -300,6 +336,17 @@ export function mergeVmFacts(a: VmFacts, b: VmFacts): VmFacts {
     ...(moref ? { moref } : {}),
     ...(morefScope ? { morefScope } : {}),
   };
+}
+
+/** `b` holds no fact `a` lacks: their union (`mergeVmFacts`) says what `a` says. */
+function addsNothing(a: VmFacts, b: VmFacts): boolean {
+  return (
+    b.names.every((n) => a.names.includes(n)) &&
+    (b.hints === undefined || b.hints.every((n) => a.hints?.includes(n) === true)) &&
+    (b.vmx === undefined || a.vmx !== undefined) &&
+    (b.dir === undefined || a.dir !== undefined) &&
+    (a.moref !== undefined || (b.moref === undefined && b.morefScope === a.morefScope))
+  );
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  */
 import type { Principal } from "../model/operation.js";
 import type { SessionRecord } from "../model/record.js";
-import { hostKey, isAddress, normaliseAccount, opIdPrefixes } from "./identity.js";
+import { accountOf, hostKey, isAddress, opIdPrefixes } from "./identity.js";
 
 type Ms = number;
 
@@ -126,7 +126,7 @@ export class SessionIndex {
     const { scope, kind } = sessionScope(record);
     if (kind === "vcenter") this.noteVcenter(record.vcenter ?? record.host);
     const t = timeOf(record.time);
-    const principal = record.user ? normaliseAccount(record.user) : undefined;
+    const principal = record.user ? accountOf(record.user) : undefined;
     if (record.opId && principal && principal.id !== "") {
       const opId = record.opId.toLowerCase();
       const claims = this.#byOpId.get(opId) ?? [];

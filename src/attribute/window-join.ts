@@ -2,7 +2,15 @@
  * Window join: each left fragment accepts right fragments whose time falls in its range; crowded
  * groups are paired in time order.
  */
-import { type Frag, fragOrder, merge, type Ms, type Slot } from "./fragments.js";
+import {
+  addNote,
+  type Frag,
+  fragOrder,
+  merge,
+  type Ms,
+  setAlternatives,
+  type Slot,
+} from "./fragments.js";
 import type { VmMatch } from "./identity.js";
 
 interface JoinSpec {
@@ -58,22 +66,27 @@ const MAX_CANDIDATES = 32;
 
 function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinSpec): Pair[] {
   const buckets = bucketRights(rights, spec);
+  if (buckets.size === 0) return [];
   const all = [...buckets.values()];
   const unknownApi = buckets.get("");
   const candidates = new Map<Frag, Frag[]>();
   const ranges = new Map<Frag, readonly [Ms, Ms]>();
   for (const l of lefts) {
+    // The buckets to search: every one for a call of unknown method, else its method's and the
+    // unknown method's. Most calls have one (or none): no array is made for them.
+    let single: TimedBucket | undefined;
+    let scan: readonly TimedBucket[] = all;
+    if (l.api !== undefined) {
+      const own = buckets.get(l.api);
+      if (own && unknownApi) scan = [own, unknownApi];
+      else if (own || unknownApi) single = own ?? unknownApi;
+      else continue; // no record of its method, nor of an unknown one
+    } else if (all.length === 1) single = all[0];
     const range = spec.range(l);
     if (!range) continue;
     ranges.set(l, range);
     let best = 0;
-    let list: Frag[] = [];
-    const scan =
-      l.api === undefined
-        ? all
-        : [buckets.get(l.api), unknownApi].filter((b): b is TimedBucket => b !== undefined);
-    const [single] = scan;
-    if (scan.length === 1 && single) {
+    if (single) {
       // One bucket: only the last MAX_CANDIDATES of the best grade are kept, so the search walks
       // back from the window's end and stops once it holds that many of the best grade possible.
       const top = GRADE_RANK.get(spec.bestGrade ?? "same") ?? 0;
@@ -95,6 +108,7 @@ function windowJoin(lefts: readonly Frag[], rights: readonly Frag[], spec: JoinS
       if (reversed.length) candidates.set(l, reversed.reverse());
       continue;
     }
+    let list: Frag[] = [];
     for (const bucket of scan) {
       for (let i = lowerBound(bucket.times, range[0]); i < bucket.times.length; i++) {
         const t = bucket.times[i];
@@ -210,12 +224,13 @@ function applyPairs(frags: Frag[], pairs: readonly Pair[], slot: Slot): Frag[] {
   for (const { l, r, alternatives, balanced } of pairs) {
     // a crowded group (several calls or records) is a pairing, even for a call with one candidate
     if (alternatives) {
-      l.alternatives.set(slot, {
+      setAlternatives(l, slot, {
         items: alternatives.flatMap((f) => f.items.filter((i) => i.slot === slot)),
         balanced,
         crowded: true,
       });
-      l.notes.push(
+      addNote(
+        l,
         `${slot} record paired in time order: ${alternatives.length} fitted${balanced ? "" : " (more calls than records nearby)"}`,
       );
     }

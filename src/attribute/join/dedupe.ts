@@ -8,9 +8,11 @@ export function dedupe(items: Item[], ctx: PassContext): Frag[] {
   const frags: Frag[] = [];
   const byKey = new Map<string, Frag[]>();
   for (const item of items) {
-    const key = dedupeKey(item);
-    if (key !== undefined) {
-      const existing = (byKey.get(key) ?? []).find((f) => {
+    if (item.dedupeKey === undefined) item.dedupeKey = dedupeKey(item) ?? null;
+    const key = item.dedupeKey;
+    const earlier = key === null ? undefined : byKey.get(key);
+    if (earlier) {
+      const existing = earlier.find((f) => {
         const first = f.items[0];
         if (!first) return false;
         const closeInTime =
@@ -45,9 +47,8 @@ export function dedupe(items: Item[], ctx: PassContext): Frag[] {
     }
     const frag = newFrag(item);
     frags.push(frag);
-    if (key !== undefined) {
-      const list = byKey.get(key);
-      if (list) list.push(frag);
+    if (key !== null) {
+      if (earlier) earlier.push(frag);
       else byKey.set(key, [frag]);
     }
   }

@@ -1,5 +1,6 @@
 /** Passes that join by opID: host-side records of one opID, vpxd LROs to their opID family. */
 import {
+  addNote,
   apisCompatible,
   type Frag,
   fragOrder,
@@ -7,6 +8,7 @@ import {
   hasHostSide,
   hostsOk,
   merge,
+  setAlternatives,
   slotsFree,
   vmRelation,
 } from "../fragments.js";
@@ -50,8 +52,9 @@ export const joinByOpId: JoinPass = {
         if (fits.length > 1) {
           // one opID is one client call chain: whichever call this is, its account is the same
           for (const slot of f.slots)
-            nearest.alternatives.set(slot, { items: f.items, balanced: true });
-          nearest.notes.push(
+            setAlternatives(nearest, slot, { items: f.items, balanced: true });
+          addNote(
+            nearest,
             `opID ${f.items[0]?.opId ?? ""} fits ${fits.length} calls; joined to the nearest in time`,
           );
         }
@@ -105,10 +108,8 @@ export const joinLroToHost: JoinPass = {
       if (!call) continue;
       taken.add(call);
       if (fits.length > 1) {
-        call.notes.push(
-          `vpxd opID family fits ${fits.length} host-side calls; paired in time order`,
-        );
-        call.alternatives.set("vpxd.lro", { items: lro.items, balanced: true });
+        addNote(call, `vpxd opID family fits ${fits.length} host-side calls; paired in time order`);
+        setAlternatives(call, "vpxd.lro", { items: lro.items, balanced: true });
       }
       merge(call, lro);
       consumed.add(lro);
