@@ -16,7 +16,7 @@
  *   (Reading in the caller's thread, a `record` hook that throws inside a reader is counted as a
  *   `reader_error` of that line instead.)
  *
- * One idle worker is kept (not holding the process open) for the next read.
+ * A worker is kept a second (not holding the process open) for the next read, then ended.
  */
 import { Worker } from "node:worker_threads";
 import type { InputSource, ReadIssue } from "../model/record.js";
@@ -51,27 +51,43 @@ function spawn(): Worker {
   });
 }
 
-let idle: Worker | undefined;
+/** How long a worker waits for the next read (`ingest` reads one file after another). */
+const IDLE_MS = 1000;
+
+let idle: { worker: Worker; timer: NodeJS.Timeout } | undefined;
 
 function takeWorker(): Worker {
-  const worker = idle ?? spawn();
+  const kept = idle;
   idle = undefined;
-  worker.ref();
-  return worker;
+  if (!kept) return spawn();
+  clearTimeout(kept.timer);
+  kept.worker.removeAllListeners("error");
+  kept.worker.removeAllListeners("exit");
+  kept.worker.ref();
+  return kept.worker;
 }
 
+/** Keeps a worker for the next read, briefly (its heap is freed when it ends). */
 function giveBack(worker: Worker): void {
   worker.removeAllListeners("message");
   worker.removeAllListeners("error");
   worker.removeAllListeners("exit");
-  if (idle === undefined) {
-    worker.on("error", () => undefined);
-    worker.on("exit", () => {
-      if (idle === worker) idle = undefined;
-    });
-    worker.unref();
-    idle = worker;
-  } else void worker.terminate();
+  if (idle !== undefined) {
+    void worker.terminate();
+    return;
+  }
+  const drop = (): void => {
+    if (idle?.worker === worker) idle = undefined;
+  };
+  worker.on("error", drop);
+  worker.on("exit", drop);
+  worker.unref();
+  const timer = setTimeout(() => {
+    drop();
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idle = { worker, timer };
 }
 
 /** Whether `readInputs` can run in a worker with these arguments (else it reads in this thread). */
@@ -241,7 +257,7 @@ export function readInputsInWorker(
     });
     worker.on("error", fail);
     worker.on("exit", (code) => {
-      if (idle !== worker) fail(new Error(`the read worker stopped (exit code ${code})`));
+      fail(new Error(`the read worker stopped (exit code ${code})`));
     });
     worker.postMessage(request);
   });
