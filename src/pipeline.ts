@@ -45,6 +45,11 @@ export interface AttributeOptions {
   /** Hosts given for inputs whose lines name none (`--input-host`, see `readInputs`). */
   readonly inputHosts?: ReadInputsOptions["inputHosts"];
   readonly stdin?: () => NodeJS.ReadableStream;
+  /**
+   * Read in a worker thread (`ReadInputsOptions.worker`): the readers' parsing off this thread,
+   * the same records in the same order. Default false.
+   */
+  readonly readInWorker?: boolean;
   /** Base for relative paths. */
   readonly cwd?: string;
   readonly onProgress?: (progress: ReadProgress) => void;
@@ -144,6 +149,7 @@ export async function attributeInputs(
       ...(options.inputHosts ? { inputHosts: options.inputHosts } : {}),
       ...(options.stdin ? { stdin: options.stdin } : {}),
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+      ...(options.readInWorker ? { worker: true } : {}),
       order: "time",
     },
     {

@@ -107,6 +107,13 @@ export interface ReadInputsOptions {
    * provenance is final when it is emitted.
    */
   readonly order?: "input" | "time";
+  /**
+   * Read in a worker thread (read-offthread.ts): decompression, decoding, line splitting and the
+   * readers' parsing run there, and the hooks are called here in the same order with the same
+   * arguments. Not with `readers` or standard input (`-`): those are read in this thread.
+   * Default false.
+   */
+  readonly worker?: boolean;
 }
 
 /** A host given for inputs (`--input-host [PATH=]NAME`). */
@@ -206,6 +213,12 @@ export async function readInputs(
   options: ReadInputsOptions,
   hooks: ReadHooks,
 ): Promise<ReadSummary> {
+  if (options.worker) {
+    const offThread = await import("./read-offthread.js");
+    if (offThread.canReadInWorker(paths, options)) {
+      return offThread.readInputsInWorker(paths, options, hooks);
+    }
+  }
   const started = Date.now();
   const readers = options.readers ?? registeredReaders;
   const assumeTz = validateZone(options.assumeTz ?? DEFAULT_ZONE);

@@ -36,6 +36,12 @@ export interface IngestOptions {
   readonly inputHosts?: ReadInputsOptions["inputHosts"];
   readonly stdin?: () => NodeJS.ReadableStream;
   readonly cwd?: string;
+  /**
+   * Read in a worker thread (`ReadInputsOptions.worker`): the readers' parsing off this thread,
+   * the same records in the same order. Default false.
+   */
+  readonly readInWorker?: boolean;
+
   readonly onProgress?: (progress: ReadProgress) => void;
   /** Remove operations older than this many ms before the newest stored operation... or now. */
   readonly retentionMs?: number;
@@ -173,6 +179,7 @@ export async function ingestIntoStore(db: Database, options: IngestOptions): Pro
           ...(options.inputHosts ? { inputHosts: options.inputHosts } : {}),
           ...(options.stdin ? { stdin: options.stdin } : {}),
           ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+          ...(options.readInWorker ? { worker: true } : {}),
         },
         {
           record: (record) => {

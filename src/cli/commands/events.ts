@@ -249,6 +249,7 @@ export async function events(
     assumeTz,
     stdin: io.stdin,
     cwd: io.cwd,
+    readInWorker: true,
     ...(progress ? { onProgress: progress.update } : {}),
   };
   const db = storePathOf(options, io);

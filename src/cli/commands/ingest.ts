@@ -55,6 +55,7 @@ export async function ingest(
       ...readOptionsOf(options),
       stdin: io.stdin,
       cwd: io.cwd,
+      readInWorker: true,
       command: "ingest",
       args: [...paths],
       ...(retentionMs !== undefined ? { retentionMs } : {}),

@@ -111,6 +111,7 @@ export async function scan(
     ...(until !== undefined ? { until } : {}),
     stdin: io.stdin,
     cwd: io.cwd,
+    readInWorker: true,
     ...(progress ? { onProgress: progress.update } : {}),
   };
   const db = storePathOf(options, io);
