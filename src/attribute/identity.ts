@@ -87,24 +87,29 @@ export function normaliseAccount(raw: string): Principal {
   return viaVcenter ? { ...principal, viaVcenter } : principal;
 }
 
-/** Spellings `accountOf` remembers before it starts again (accounts are few, records many). */
-const ACCOUNTS_KEPT = 4096;
-const accounts = new Map<string, Principal>();
+/**
+ * A pure function of a spelling, remembered per spelling: runs name few accounts and hosts, and the
+ * correlator asks for them at every record and every build. At most `kept` spellings are held; past
+ * that the memory starts again (log text is the attacker's: it must not grow without bound).
+ */
+function rememberedPerSpelling<T>(kept: number, of: (raw: string) => T): (raw: string) => T {
+  const known = new Map<string, T>();
+  return (raw) => {
+    let value = known.get(raw);
+    if (value === undefined) {
+      if (known.size >= kept) known.clear();
+      value = of(raw);
+      known.set(raw, value);
+    }
+    return value;
+  };
+}
 
 /**
- * `normaliseAccount(raw)`, remembered per spelling: the correlator names the account of every
- * naming record of every operation at each build, and a run has a few dozen accounts. The
- * principal returned is shared between the operations that name it (it is never changed).
+ * `normaliseAccount(raw)`, remembered per spelling. The principal returned is shared between the
+ * operations that name it (it is never changed).
  */
-export function accountOf(raw: string): Principal {
-  let p = accounts.get(raw);
-  if (p === undefined) {
-    if (accounts.size >= ACCOUNTS_KEPT) accounts.clear();
-    p = normaliseAccount(raw);
-    accounts.set(raw, p);
-  }
-  return p;
-}
+export const accountOf: (raw: string) => Principal = rememberedPerSpelling(4096, normaliseAccount);
 
 function accountKind(user: string, domain: string | undefined): Principal["kind"] {
   if (SOLUTION_PREFIX.test(user) || SOLUTION_NAMES.has(user)) return "vcenter-solution";
@@ -161,26 +166,14 @@ export function accountMatches(principal: Principal, pattern: string): boolean {
  * Hosts
  * ---------------------------------------------------------------------------------------------- */
 
-/** Spellings `hostKey` remembers before it starts again. */
-const HOST_KEYS_KEPT = 4096;
-const hostKeys = new Map<string, string>();
-
 /**
  * One key per ESXi host however a source names it: `ESX01`, `esx01.corp.local` and
  * `esx01.corp.local.` give `esx01` (the short name, lower case); an IP address is kept as is
  * (IPv6 lower case, brackets removed), since nothing in a log line says which name it has.
  * Two hosts with the same short name in different domains share a key (documented limit).
+ * Remembered per spelling.
  */
-export function hostKey(raw: string): string {
-  // pure, asked for every record and every operation, and a run names few hosts: remembered
-  let key = hostKeys.get(raw);
-  if (key === undefined) {
-    if (hostKeys.size >= HOST_KEYS_KEPT) hostKeys.clear();
-    key = hostKeyOf(raw);
-    hostKeys.set(raw, key);
-  }
-  return key;
-}
+export const hostKey: (raw: string) => string = rememberedPerSpelling(4096, hostKeyOf);
 
 function hostKeyOf(raw: string): string {
   const text = raw.trim().replace(/\.$/, "");
