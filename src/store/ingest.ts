@@ -41,7 +41,6 @@ export interface IngestOptions {
    * the same records in the same order. Default false.
    */
   readonly readInWorker?: boolean;
-
   readonly onProgress?: (progress: ReadProgress) => void;
   /** Remove operations older than this many ms before the newest stored operation... or now. */
   readonly retentionMs?: number;
@@ -53,7 +52,7 @@ export interface IngestOptions {
   readonly chunkRecords?: number;
   /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`: stream it). */
   readonly attribution?: AttributionPath;
-  /** After each committed step of a streamed attribution (progress; see `AttributeOptions.onStep`). */
+  /** After each committed step of a streamed attribution (progress; see `AttributePendingOptions.onStep`). */
   readonly onAttributed?: (step: AttributeStep) => void;
   /** The command and its arguments, for the run's row. */
   readonly command?: string;

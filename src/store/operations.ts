@@ -177,12 +177,8 @@ function chunkEnd(
   return after - prev >= quietMs ? Math.min(Math.max(nominal, prev + 1), limit) : nominal;
 }
 
-/**
- * Attributes the pending span again and writes what changed, one chunk of `chunkMs` of stream
- * time at a time (docs/store.md): memory holds one chunk's records and operations, whatever the
- * span.
- */
-export interface AttributeOptions {
+/** How `attributePending` runs (the defaults are the CLI's). */
+export interface AttributePendingOptions {
   readonly windows?: JoinWindows;
   /** Stream time attributed at once on the chunked path (default `CHUNK_MS`). */
   readonly chunkMs?: number;
@@ -191,8 +187,8 @@ export interface AttributeOptions {
   /** `chunks`: cut even a span no operation is stored in into chunks (default `auto`). */
   readonly path?: AttributionPath;
   /**
-   * Called after each committed step of a streamed span with where it stands: for progress. What it throws ends the run as a crash would, after
-   * that commit.
+   * Called after each committed step of a streamed span with where it stands: for progress. What
+   * it throws ends the run as a crash would, after that commit.
    */
   readonly onStep?: (step: AttributeStep) => void;
 }
@@ -207,10 +203,15 @@ export interface AttributeStep {
   readonly created: number;
 }
 
+/**
+ * Attributes the pending span again and writes what changed: streamed when nothing is stored in
+ * the span yet, else one chunk of `chunkMs` of stream time at a time (docs/store.md). Memory holds
+ * the open window or one chunk's records and operations, whatever the span.
+ */
 export function attributePending(
   db: Database,
   runId: number,
-  options: AttributeOptions = {},
+  options: AttributePendingOptions = {},
 ): AttributeReport {
   const {
     windows = DEFAULT_WINDOWS,
@@ -390,12 +391,11 @@ export function attributePending(
         if (t !== undefined && !Number.isNaN(t)) {
           const step = release.at(t);
           if (step) {
+            // a step's bound is finite (only `finish` gives +Infinity)
             store(step.ready);
-            if (Number.isFinite(step.bound)) advance.run({ bound: step.bound });
+            advance.run({ bound: step.bound });
             db.exec("COMMIT");
-            if (Number.isFinite(step.bound)) {
-              options.onStep?.({ storedTo: step.bound, span: write, created: counts.created });
-            }
+            options.onStep?.({ storedTo: step.bound, span: write, created: counts.created });
             db.exec("BEGIN IMMEDIATE");
           }
         }
